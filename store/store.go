@@ -1,0 +1,160 @@
+// Package store defines the storage contract of the Workspace API: the domain
+// records, the Store interface every backend implements, and the domain errors.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is matched (errors.Is) by every NotFoundError.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict reports a write that conflicts with what is stored, such as a
+// duplicate id or key hash.
+var ErrConflict = errors.New("conflict")
+
+// NotFoundError says which kind of record is missing from the workspace: "project",
+// "task", "api_key" or "workspace". It never says which id was asked for, so a
+// foreign id and a random one produce the same error.
+type NotFoundError struct {
+	Resource string
+}
+
+func (e *NotFoundError) Error() string { return e.Resource + " not found" }
+
+// Is makes errors.Is(err, ErrNotFound) true for every NotFoundError.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// NotFound returns a NotFoundError for resource.
+func NotFound(resource string) error { return &NotFoundError{Resource: resource} }
+
+// Workspace is a tenant: every other record belongs to exactly one.
+type Workspace struct {
+	ID        string
+	Name      string
+	Plan      string
+	CreatedAt time.Time
+}
+
+// Project groups tasks.
+type Project struct {
+	ID          string
+	WorkspaceID string
+	Name        string
+	Description string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Task belongs to a project of the same workspace.
+type Task struct {
+	ID          string
+	WorkspaceID string
+	ProjectID   string
+	Title       string
+	Description string
+	Status      string
+	DueAt       *time.Time
+	CompletedAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// APIKey is a stored key. Only the SHA-256 hash of the secret is kept.
+type APIKey struct {
+	ID          string
+	WorkspaceID string
+	Name        string
+	Scopes      []string
+	Prefix      string
+	Hash        []byte
+	CreatedAt   time.Time
+	LastUsedAt  *time.Time
+	ExpiresAt   *time.Time
+	RevokedAt   *time.Time
+}
+
+// Page selects a slice of a list ordered newest first (created_at, then id,
+// both descending). Limit is at least 1; Offset at least 0.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// TaskFilter narrows ListTasks; empty fields do not filter.
+type TaskFilter struct {
+	ProjectID string
+	Status    string
+}
+
+// Store is the persistence contract. Every method that takes a workspaceID only
+// ever sees records of that workspace: a record of another workspace is reported
+// exactly as a missing one. Times are stored as given and returned in UTC with at
+// least microsecond precision. Implementations are safe for concurrent use.
+type Store interface {
+	// Bootstrap creates ws and key in one transaction if the store holds no
+	// workspace yet, and reports whether it did.
+	Bootstrap(ctx context.Context, ws Workspace, key APIKey) (bool, error)
+	// CreateWorkspace stores a new workspace; ErrConflict if the id is taken.
+	CreateWorkspace(ctx context.Context, ws Workspace) error
+	// GetWorkspace returns a workspace or NotFound("workspace").
+	GetWorkspace(ctx context.Context, id string) (Workspace, error)
+	// SetWorkspacePlan changes a workspace's plan or returns NotFound("workspace").
+	SetWorkspacePlan(ctx context.Context, id, plan string) error
+
+	// CreateProject stores a new project; ErrConflict if the id is taken.
+	CreateProject(ctx context.Context, p Project) error
+	// GetProject returns a project of the workspace or NotFound("project").
+	GetProject(ctx context.Context, workspaceID, id string) (Project, error)
+	// UpdateProject reads the project, lets update change it and writes it back,
+	// all in one transaction. An error from update aborts and is returned as is.
+	// ID, WorkspaceID and CreatedAt are kept whatever update does to them.
+	UpdateProject(ctx context.Context, workspaceID, id string, update func(*Project) error) (Project, error)
+	// DeleteProject deletes the project and its tasks in one transaction, or
+	// returns NotFound("project").
+	DeleteProject(ctx context.Context, workspaceID, id string) error
+	// ListProjects returns one page of the workspace's projects and how many
+	// there are in all.
+	ListProjects(ctx context.Context, workspaceID string, page Page) ([]Project, int, error)
+
+	// CreateTask stores a new task. NotFound("project") if its project is not in
+	// the workspace; ErrConflict if the id is taken.
+	CreateTask(ctx context.Context, t Task) error
+	// GetTask returns a task of the workspace or NotFound("task").
+	GetTask(ctx context.Context, workspaceID, id string) (Task, error)
+	// UpdateTask is UpdateProject for tasks. If update changes ProjectID to a
+	// project that is not in the workspace, it returns NotFound("project").
+	UpdateTask(ctx context.Context, workspaceID, id string, update func(*Task) error) (Task, error)
+	// DeleteTask deletes a task or returns NotFound("task").
+	DeleteTask(ctx context.Context, workspaceID, id string) error
+	// ListTasks returns one page of the workspace's tasks matching filter and how
+	// many match in all. NotFound("project") if filter.ProjectID is set and is not
+	// a project of the workspace.
+	ListTasks(ctx context.Context, workspaceID string, filter TaskFilter, page Page) ([]Task, int, error)
+
+	// CreateAPIKey stores a new key; ErrConflict if the id or hash is taken, and
+	// NotFound("workspace") if its workspace does not exist.
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// GetAPIKey returns a key by id, whatever its workspace, or NotFound("api_key").
+	// It is for operators (the CLI), never for API callers.
+	GetAPIKey(ctx context.Context, id string) (APIKey, error)
+	// ListAPIKeys returns one page of the workspace's keys, revoked ones included.
+	ListAPIKeys(ctx context.Context, workspaceID string, page Page) ([]APIKey, int, error)
+	// RevokeAPIKey sets RevokedAt to at unless the key is already revoked (then
+	// the first time is kept), and returns the key; NotFound("api_key") if it is
+	// not in the workspace.
+	RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) (APIKey, error)
+	// LookupAPIKey finds a key by the SHA-256 hash of its secret, with its
+	// workspace, or returns NotFound("api_key"). It does not filter out revoked
+	// or expired keys: the caller decides.
+	LookupAPIKey(ctx context.Context, hash []byte) (APIKey, Workspace, error)
+	// TouchAPIKey sets LastUsedAt to at if it is unset or earlier.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+
+	// Ping reports whether the backing database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store; no method may be called after it.
+	Close() error
+}
