@@ -15,6 +15,10 @@ var ErrNotFound = errors.New("not found")
 // duplicate id or key hash.
 var ErrConflict = errors.New("conflict")
 
+// ErrUnavailable reports that the backing database cannot be reached; backends
+// wrap connection failures in it so that callers answer 503, not 500.
+var ErrUnavailable = errors.New("store unavailable")
+
 // NotFoundError says which kind of record is missing from the workspace: "project",
 // "task", "api_key" or "workspace". It never says which id was asked for, so a
 // foreign id and a random one produce the same error.

@@ -1,0 +1,165 @@
+// Package apierror is the contract's error table (CONTRACT §6): each error code
+// with its gRPC code and HTTP status, and the conversion of an API error to and
+// from a gRPC status carrying google.rpc.ErrorInfo and BadRequest.
+package apierror
+
+import (
+	"errors"
+	"net/http"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Code is the contract's `error.code` string; it is also ErrorInfo's reason.
+type Code string
+
+// The error codes of CONTRACT §6.
+const (
+	CodeValidation       Code = "VALIDATION_ERROR"
+	CodeUnauthorized     Code = "UNAUTHORIZED"
+	CodeForbidden        Code = "FORBIDDEN"
+	CodeNotFound         Code = "NOT_FOUND"
+	CodeMethodNotAllowed Code = "METHOD_NOT_ALLOWED"
+	CodeConflict         Code = "CONFLICT"
+	CodePayloadTooLarge  Code = "PAYLOAD_TOO_LARGE"
+	CodeRateLimited      Code = "RATE_LIMITED"
+	CodeInternal         Code = "INTERNAL_ERROR"
+	CodeUnavailable      Code = "UNAVAILABLE"
+)
+
+// Domain is ErrorInfo's domain for every error of this API.
+const Domain = "workspace.v1"
+
+type row struct {
+	grpc codes.Code
+	http int
+}
+
+// table is CONTRACT §6. METHOD_NOT_ALLOWED and PAYLOAD_TOO_LARGE never cross
+// gRPC (the gateway decides them); their gRPC codes are the nearest ones.
+var table = map[Code]row{
+	CodeValidation:       {codes.InvalidArgument, http.StatusBadRequest},
+	CodeUnauthorized:     {codes.Unauthenticated, http.StatusUnauthorized},
+	CodeForbidden:        {codes.PermissionDenied, http.StatusForbidden},
+	CodeNotFound:         {codes.NotFound, http.StatusNotFound},
+	CodeMethodNotAllowed: {codes.Unimplemented, http.StatusMethodNotAllowed},
+	CodeConflict:         {codes.AlreadyExists, http.StatusConflict},
+	CodePayloadTooLarge:  {codes.ResourceExhausted, http.StatusRequestEntityTooLarge},
+	CodeRateLimited:      {codes.ResourceExhausted, http.StatusTooManyRequests},
+	CodeInternal:         {codes.Internal, http.StatusInternalServerError},
+	CodeUnavailable:      {codes.Unavailable, http.StatusServiceUnavailable},
+}
+
+// HTTPStatus is the code's HTTP status; 500 for a code not in the table.
+func (c Code) HTTPStatus() int {
+	if r, ok := table[c]; ok {
+		return r.http
+	}
+	return http.StatusInternalServerError
+}
+
+// GRPCCode is the code's gRPC status code.
+func (c Code) GRPCCode() codes.Code {
+	if r, ok := table[c]; ok {
+		return r.grpc
+	}
+	return codes.Internal
+}
+
+// CodeOf maps a gRPC code to the contract's code, for statuses that carry no
+// ErrorInfo (raised by gRPC itself or by the gateway's generated code).
+func CodeOf(c codes.Code) Code {
+	switch c {
+	case codes.InvalidArgument, codes.OutOfRange, codes.FailedPrecondition:
+		return CodeValidation
+	case codes.Unauthenticated:
+		return CodeUnauthorized
+	case codes.PermissionDenied:
+		return CodeForbidden
+	case codes.NotFound:
+		return CodeNotFound
+	case codes.Unimplemented:
+		return CodeMethodNotAllowed
+	case codes.AlreadyExists, codes.Aborted:
+		return CodeConflict
+	case codes.ResourceExhausted:
+		return CodeRateLimited
+	case codes.Unavailable, codes.Canceled, codes.DeadlineExceeded:
+		return CodeUnavailable
+	}
+	return CodeInternal
+}
+
+// Error is an API error as both surfaces present it.
+type Error struct {
+	Code    Code
+	Message string
+	// Details becomes `error.details` on REST and ErrorInfo.metadata on gRPC.
+	Details map[string]string
+	// cause is what went wrong inside, for logs only.
+	cause error
+}
+
+// New returns an API error; details may be nil.
+func New(code Code, message string, details map[string]string) *Error {
+	return &Error{Code: code, Message: message, Details: details}
+}
+
+// Validation is a VALIDATION_ERROR about one request field.
+func Validation(field, message string) *Error {
+	return New(CodeValidation, message, map[string]string{"field": field})
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// GRPCStatus lets grpc-go send the error as is: the status carries ErrorInfo
+// and, for a validation error naming a field, BadRequest.
+func (e *Error) GRPCStatus() *status.Status {
+	st := status.New(e.Code.GRPCCode(), e.Message)
+	info := &errdetails.ErrorInfo{Reason: string(e.Code), Domain: Domain, Metadata: e.Details}
+	var withDetails *status.Status
+	var err error
+	if field := e.Details["field"]; e.Code == CodeValidation && field != "" {
+		withDetails, err = st.WithDetails(info, &errdetails.BadRequest{
+			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: e.Message}},
+		})
+	} else {
+		withDetails, err = st.WithDetails(info)
+	}
+	if err != nil {
+		// Only a marshalling bug can fail here; the bare status still has the code.
+		return st
+	}
+	return withDetails
+}
+
+// FromStatus reads an API error back from a gRPC status. A status without
+// ErrorInfo gets the code CodeOf gives and no details.
+func FromStatus(st *status.Status) *Error {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == Domain {
+			return &Error{Code: Code(info.GetReason()), Message: st.Message(), Details: info.GetMetadata()}
+		}
+	}
+	return &Error{Code: CodeOf(st.Code()), Message: st.Message()}
+}
+
+// HasInfo reports whether st was raised by this API (carries our ErrorInfo), as
+// opposed to by gRPC or by generated gateway code.
+func HasInfo(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == Domain {
+			return true
+		}
+	}
+	return false
+}
+
+// As finds an *Error in err's chain.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

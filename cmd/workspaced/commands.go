@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/example/workspace/server"
+	"github.com/example/workspace/service"
+	"github.com/example/workspace/service/auth"
+	"github.com/example/workspace/service/ids"
+	"github.com/example/workspace/service/ratelimit"
+	"github.com/example/workspace/store"
+)
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	httpAddr := fs.String("http-addr", ":8080", "REST listen address")
+	grpcAddr := fs.String("grpc-addr", ":9090", "gRPC listen address")
+	database := databaseFlag(fs)
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	var handler slog.Handler
+	switch *logFormat {
+	case "text":
+		handler = slog.NewTextHandler(stderr, nil)
+	case "json":
+		handler = slog.NewJSONHandler(stderr, nil)
+	default:
+		return usageError("--log-format must be text or json")
+	}
+	srv, err := server.New(ctx, server.Config{
+		HTTPAddr:        *httpAddr,
+		GRPCAddr:        *grpcAddr,
+		Database:        *database,
+		Logger:          slog.New(handler),
+		Banner:          stderr,
+		ShutdownTimeout: *shutdownTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", stderr)
+	database := databaseFlag(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	applied, err := server.Migrate(ctx, *database)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "No migrations to apply: the database is up to date.")
+	}
+	for _, m := range applied {
+		fmt.Fprintln(stdout, "applied", m)
+	}
+	return nil
+}
+
+func workspaces(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError("workspaces needs a subcommand: create or set-plan")
+	}
+	switch args[0] {
+	case "create":
+		fs := newFlags("workspaces create", stderr)
+		name := fs.String("name", "", "the workspace's name (required)")
+		plan := fs.String("plan", "free", "free, pro or enterprise")
+		database := databaseFlag(fs)
+		if _, err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		if strings.TrimSpace(*name) == "" {
+			return usageError("--name is required")
+		}
+		if _, err := ratelimit.PlanNamed(*plan); err != nil {
+			return usageError(err.Error())
+		}
+		return withStore(ctx, *database, func(st store.Store) error {
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			ws := store.Workspace{ID: ids.New(ids.Workspace), Name: strings.TrimSpace(*name), Plan: *plan, CreatedAt: now}
+			if err := st.CreateWorkspace(ctx, ws); err != nil {
+				return err
+			}
+			key, secret := service.NewAPIKey(ws.ID, "Admin key", []string{auth.ScopeAdmin}, now, nil)
+			if err := st.CreateAPIKey(ctx, key); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "Created workspace %q on the %s plan, and an admin key (%s) shown only this once:\n", ws.Name, ws.Plan, key.ID)
+			fmt.Fprintln(stdout, ws.ID)
+			fmt.Fprintln(stdout, secret)
+			return nil
+		})
+	case "set-plan":
+		fs := newFlags("workspaces set-plan", stderr)
+		database := databaseFlag(fs)
+		pos, err := parse(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 2 {
+			return usageError("usage: workspaced workspaces set-plan WORKSPACE_ID PLAN")
+		}
+		if _, err := ratelimit.PlanNamed(pos[1]); err != nil {
+			return usageError(err.Error())
+		}
+		return withStore(ctx, *database, func(st store.Store) error {
+			if err := st.SetWorkspacePlan(ctx, pos[0], pos[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Workspace %s is now on the %s plan.\n", pos[0], pos[1])
+			return nil
+		})
+	}
+	return usageError(fmt.Sprintf("unknown workspaces subcommand %q (want create or set-plan)", args[0]))
+}
+
+func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError("keys needs a subcommand: create or revoke")
+	}
+	switch args[0] {
+	case "create":
+		fs := newFlags("keys create", stderr)
+		workspace := fs.String("workspace", "", "the workspace's id (required)")
+		scopes := fs.String("scopes", "", "comma-separated scopes: read, write, delete, admin (required)")
+		name := fs.String("name", "", "a label for the key")
+		expiresIn := fs.Duration("expires-in", 0, "lifetime, e.g. 720h; 0 never expires")
+		database := databaseFlag(fs)
+		if _, err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		if *workspace == "" {
+			return usageError("--workspace is required")
+		}
+		var list []string
+		for _, s := range strings.Split(*scopes, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				list = append(list, s)
+			}
+		}
+		normalized, err := service.NormalizeScopes(list)
+		if err != nil {
+			return usageError("--scopes must list one or more of read, write, delete, admin")
+		}
+		if *expiresIn < 0 {
+			return usageError("--expires-in must not be negative")
+		}
+		return withStore(ctx, *database, func(st store.Store) error {
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			var expires *time.Time
+			if *expiresIn > 0 {
+				t := now.Add(*expiresIn).Truncate(time.Second)
+				expires = &t
+			}
+			key, secret := service.NewAPIKey(*workspace, *name, normalized, now, expires)
+			if err := st.CreateAPIKey(ctx, key); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "Created key %s (%s) in workspace %s; it is shown only this once:\n", key.ID, strings.Join(normalized, ","), *workspace)
+			fmt.Fprintln(stdout, secret)
+			return nil
+		})
+	case "revoke":
+		fs := newFlags("keys revoke", stderr)
+		database := databaseFlag(fs)
+		pos, err := parse(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usageError("usage: workspaced keys revoke KEY_ID")
+		}
+		return withStore(ctx, *database, func(st store.Store) error {
+			k, err := st.GetAPIKey(ctx, pos[0])
+			if err != nil {
+				return err
+			}
+			if _, err := st.RevokeAPIKey(ctx, k.WorkspaceID, k.ID, time.Now().UTC().Truncate(time.Microsecond)); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Key %s is revoked; it is refused from the next request on.\n", k.ID)
+			return nil
+		})
+	}
+	return usageError(fmt.Sprintf("unknown keys subcommand %q (want create or revoke)", args[0]))
+}
+
+// withStore opens the database (applying migrations), runs f and closes it.
+func withStore(ctx context.Context, database string, f func(store.Store) error) error {
+	st, err := server.OpenStore(ctx, database)
+	if err != nil {
+		return err
+	}
+	err = f(st)
+	var nf *store.NotFoundError
+	if errors.As(err, &nf) {
+		err = fmt.Errorf("no such %s", strings.ReplaceAll(nf.Resource, "_", " "))
+	}
+	return errors.Join(err, st.Close())
+}
+
+// buildVersion is set at release time with -ldflags "-X main.buildVersion=v1.2.3".
+var buildVersion = ""
+
+func version() string {
+	v := buildVersion
+	info, ok := debug.ReadBuildInfo()
+	if v == "" && ok && info.Main.Version != "" {
+		v = info.Main.Version
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	if ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				v += " " + s.Value
+			}
+		}
+	}
+	return "workspaced " + v
+}

@@ -1,0 +1,89 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/example/workspace/apierror"
+)
+
+// errorBody is CONTRACT §5's error envelope.
+type errorBody struct {
+	Success bool        `json:"success"`
+	Error   errorObject `json:"error"`
+}
+
+type errorObject struct {
+	Code    apierror.Code     `json:"code"`
+	Message string            `json:"message"`
+	Details map[string]string `json:"details"`
+}
+
+// writeError writes e as the error envelope with the status its code has in
+// the contract's table.
+func writeError(w http.ResponseWriter, e *apierror.Error) {
+	details := e.Details
+	if details == nil {
+		details = map[string]string{}
+	}
+	body, err := json.Marshal(errorBody{Error: errorObject{Code: e.Code, Message: e.Message, Details: details}})
+	if err != nil {
+		// A map of strings always marshals; keep the contract's shape regardless.
+		body = []byte(`{"success":false,"error":{"code":"INTERNAL_ERROR","message":"Internal server error","details":{}}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Code.HTTPStatus())
+	_, _ = w.Write(body)
+}
+
+// handleError turns whatever the gateway or the service returned into the
+// envelope. Errors of the service carry their contract code; errors raised by
+// generated code (bad JSON, bad query value) are bare InvalidArgument statuses,
+// re-examined here to name the field.
+func (g *Gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	copyHeaders(ctx, w)
+	var httpErr *runtime.HTTPStatusError
+	if errors.As(err, &httpErr) {
+		// Raised by the mux itself: a malformed path escape.
+		writeError(w, apierror.New(apierror.CodeValidation, "Malformed request path", nil))
+		return
+	}
+	st := status.Convert(err)
+	var e *apierror.Error
+	switch {
+	case apierror.HasInfo(st):
+		e = apierror.FromStatus(st)
+	case st.Code() == codes.InvalidArgument:
+		e = diagnose(ctx, r)
+	default:
+		e = apierror.FromStatus(st)
+		if e.Code == apierror.CodeInternal {
+			// A status from below the API (gRPC itself): never show its text.
+			e = apierror.New(apierror.CodeInternal, "Internal server error", map[string]string{"request_id": w.Header().Get("X-Request-Id")})
+		}
+	}
+	writeError(w, e)
+}
+
+// handleRoutingError answers paths the API does not have (404) and methods a
+// path does not take (405).
+func (g *Gateway) handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	switch httpStatus {
+	case http.StatusMethodNotAllowed:
+		writeError(w, apierror.New(apierror.CodeMethodNotAllowed, "Method "+r.Method+" is not allowed on "+r.URL.Path, nil))
+	case http.StatusBadRequest:
+		writeError(w, apierror.New(apierror.CodeValidation, "Malformed request path", nil))
+	default:
+		writeError(w, notFoundRoute(r))
+	}
+}
+
+func notFoundRoute(r *http.Request) *apierror.Error {
+	return apierror.New(apierror.CodeNotFound, "No such route: "+r.Method+" "+r.URL.Path, nil)
+}

@@ -1,0 +1,133 @@
+// Package gateway is the REST surface: grpc-gateway transcoding JSON under /v1
+// onto the gRPC service through a client connection, so every call runs the
+// server's interceptors, with CONTRACT §5's envelopes, §6's statuses and the
+// rate-limit and request-id headers.
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/example/workspace/apierror"
+	workspacev1 "github.com/example/workspace/gen/workspace/v1"
+	"github.com/example/workspace/service/requestid"
+)
+
+// DefaultMaxBodyBytes is CONTRACT §6's default body limit.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Gateway is an http.Handler for the REST API.
+type Gateway struct {
+	mux     *runtime.ServeMux
+	maxBody int64
+}
+
+// New returns the REST handler calling the API over conn. maxBodyBytes ≤ 0
+// means DefaultMaxBodyBytes.
+func New(ctx context.Context, conn grpc.ClientConnInterface, maxBodyBytes int64) (*Gateway, error) {
+	if maxBodyBytes <= 0 {
+		maxBodyBytes = DefaultMaxBodyBytes
+	}
+	g := &Gateway{maxBody: maxBodyBytes}
+	g.mux = runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, newEnvelopeMarshaler()),
+		runtime.WithErrorHandler(g.handleError),
+		runtime.WithRoutingErrorHandler(g.handleRoutingError),
+		runtime.WithForwardResponseOption(forwardResponse),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithOutgoingHeaderMatcher(dropHeader),
+		runtime.WithOutgoingTrailerMatcher(dropHeader),
+		// No method games: a form-encoded POST is not a GET, and
+		// X-HTTP-Method-Override does not turn a GET into a DELETE.
+		runtime.WithDisablePathLengthFallback(),
+		runtime.WithDisableHTTPMethodOverride(),
+	)
+	for _, register := range []func(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error{
+		func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return workspacev1.RegisterProjectServiceHandlerClient(ctx, m, workspacev1.NewProjectServiceClient(c))
+		},
+		func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return workspacev1.RegisterTaskServiceHandlerClient(ctx, m, workspacev1.NewTaskServiceClient(c))
+		},
+		func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return workspacev1.RegisterApiKeyServiceHandlerClient(ctx, m, workspacev1.NewApiKeyServiceClient(c))
+		},
+		func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+			return workspacev1.RegisterWorkspaceServiceHandlerClient(ctx, m, workspacev1.NewWorkspaceServiceClient(c))
+		},
+	} {
+		if err := register(ctx, g.mux, conn); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+type bodyKey struct{}
+
+func bodyFrom(ctx context.Context) []byte {
+	b, _ := ctx.Value(bodyKey{}).([]byte)
+	return b
+}
+
+// ServeHTTP settles the request id, answers what is not the API's, enforces the
+// body limit before any decoding, and hands the rest to grpc-gateway.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := requestid.Ensure(r.Header.Get("X-Request-Id"))
+	r.Header.Set("X-Request-Id", id)
+	w.Header().Set("X-Request-Id", id)
+	w.Header().Set("Content-Type", "application/json")
+
+	if r.URL.Path != "/v1" && !strings.HasPrefix(r.URL.Path, "/v1/") {
+		writeError(w, notFoundRoute(r))
+		return
+	}
+	if r.ContentLength > g.maxBody {
+		writeError(w, tooLarge(g.maxBody))
+		return
+	}
+	// The body is read whole, within the limit, before grpc-gateway decodes it:
+	// an oversized body never reaches a decoder, and the bytes stay at hand to
+	// name the offending field if decoding fails.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, tooLarge(g.maxBody))
+			return
+		}
+		writeError(w, apierror.New(apierror.CodeValidation, "The request body could not be read", nil))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	// PUT and PATCH are the same partial update (CONTRACT §4). grpc-gateway
+	// derives the update mask from the body's fields only for PATCH, so a PUT
+	// is served by the PATCH binding of the same RPC.
+	if r.Method == http.MethodPut {
+		r.Method = http.MethodPatch
+	}
+	g.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bodyKey{}, body)))
+}
+
+func tooLarge(limit int64) *apierror.Error {
+	return apierror.New(apierror.CodePayloadTooLarge,
+		"The request body is larger than "+strconv.FormatInt(limit, 10)+" bytes", map[string]string{"limit": strconv.FormatInt(limit, 10)})
+}
+
+// forwardResponse copies the service's headers and answers 201 to creates.
+func forwardResponse(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+	copyHeaders(ctx, w)
+	if method, ok := runtime.RPCMethod(ctx); ok && strings.HasPrefix(method[strings.LastIndexByte(method, '/')+1:], "Create") {
+		w.WriteHeader(http.StatusCreated)
+	}
+	return nil
+}

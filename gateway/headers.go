@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/metadata"
+)
+
+// forwardedHeaders maps the gRPC header metadata the service sets to the HTTP
+// headers REST clients get, spelled as the seed spells them. Nothing else
+// crosses: no Grpc-Metadata- headers, no trailers.
+var forwardedHeaders = []struct{ md, http string }{
+	{"x-request-id", "X-Request-Id"},
+	{"x-ratelimit-limit", "X-RateLimit-Limit"},
+	{"x-ratelimit-remaining", "X-RateLimit-Remaining"},
+	{"x-ratelimit-reset", "X-RateLimit-Reset"},
+	{"retry-after", "Retry-After"},
+	{"cache-control", "Cache-Control"},
+}
+
+// copyHeaders writes the forwarded headers found in the call's header or
+// trailer metadata (grpc-go may deliver an error's headers in either).
+func copyHeaders(ctx context.Context, w http.ResponseWriter) {
+	md, ok := runtime.ServerMetadataFromContext(ctx)
+	if !ok {
+		return
+	}
+	h := w.Header()
+	for _, f := range forwardedHeaders {
+		v := first(md.HeaderMD, f.md)
+		if v == "" {
+			v = first(md.TrailerMD, f.md)
+		}
+		if v != "" {
+			// Direct assignment keeps the seed's spelling (X-RateLimit-Limit);
+			// Set would canonicalise it to X-Ratelimit-Limit.
+			delete(h, http.CanonicalHeaderKey(f.http))
+			h[f.http] = []string{v}
+		}
+	}
+}
+
+func first(md metadata.MD, key string) string {
+	if v := md.Get(key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// incomingHeader passes the client's request id to gRPC; Authorization is
+// always passed by grpc-gateway itself. Other headers stay at the edge.
+func incomingHeader(key string) (string, bool) {
+	switch key {
+	case "X-Request-Id":
+		return "x-request-id", true
+	}
+	return "", false
+}
+
+func dropHeader(string) (string, bool) { return "", false }

@@ -1,0 +1,255 @@
+// Package server is the composition root: it wires the store, the limiter, the
+// interceptor chain, the gRPC server, the REST gateway and the HTTP server, and
+// runs them until the context ends.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/example/workspace/gateway"
+	"github.com/example/workspace/service"
+	"github.com/example/workspace/service/auth"
+	"github.com/example/workspace/service/ids"
+	"github.com/example/workspace/service/ratelimit"
+	"github.com/example/workspace/store"
+)
+
+// Config is everything a server needs; zero values take the defaults.
+type Config struct {
+	// HTTPAddr and GRPCAddr are listen addresses; ":0" picks a free port.
+	HTTPAddr string // default ":8080"
+	GRPCAddr string // default ":9090"
+	// Database is a SQLite file path, or a postgres:// URL.
+	Database string // default "workspace.db"
+	// Logger receives the access log and operational messages.
+	Logger *slog.Logger
+	// Banner receives the first start's admin key, once.
+	Banner io.Writer
+	// Now is the clock (tests move it across window edges).
+	Now func() time.Time
+	// Limiter overrides the default in-memory limiter.
+	Limiter ratelimit.Limiter
+	// ShutdownTimeout bounds the drain on shutdown.
+	ShutdownTimeout time.Duration // default 15s
+	// MaxBodyBytes is the REST body limit.
+	MaxBodyBytes int64 // default 1 MiB
+}
+
+func (c *Config) setDefaults() {
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = ":8080"
+	}
+	if c.GRPCAddr == "" {
+		c.GRPCAddr = ":9090"
+	}
+	if c.Database == "" {
+		c.Database = "workspace.db"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Banner == nil {
+		c.Banner = io.Discard
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 15 * time.Second
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = gateway.DefaultMaxBodyBytes
+	}
+}
+
+// Server is a running Workspace API: gRPC and REST over one store.
+type Server struct {
+	cfg      Config
+	store    store.Store
+	grpc     *grpc.Server
+	health   *health.Server
+	http     *http.Server
+	grpcLis  net.Listener
+	httpLis  net.Listener
+	inproc   *bufconn.Listener
+	gateConn *grpc.ClientConn
+}
+
+// New opens the store (applying migrations), creates the first workspace and
+// its admin key on an empty store, and binds both listeners, so that the
+// addresses are known before Run.
+func New(ctx context.Context, cfg Config) (_ *Server, err error) {
+	cfg.setDefaults()
+	s := &Server{cfg: cfg}
+	defer func() {
+		if err != nil {
+			s.closeAll()
+		}
+	}()
+
+	if s.store, err = OpenStore(ctx, cfg.Database); err != nil {
+		return nil, err
+	}
+	if err := s.bootstrap(ctx); err != nil {
+		return nil, err
+	}
+	limiter := cfg.Limiter
+	if limiter == nil {
+		limiter = ratelimit.NewMemory(cfg.Now)
+	}
+	scopes, err := auth.RequiredScopes(service.Descriptors()...)
+	if err != nil {
+		return nil, err
+	}
+
+	s.grpc = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, auth.NewAuthenticator(s.store, cfg.Now), limiter, scopes, cfg.Now)...),
+		grpc.ChainStreamInterceptor(streamChain(cfg.Logger)...),
+		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)+4096),
+	)
+	service.Register(s.grpc, service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now})
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+
+	// The gateway is a gRPC client of this same server over an in-memory
+	// listener: every REST call runs the whole interceptor chain, once, without
+	// a trip through the network stack.
+	s.inproc = bufconn.Listen(1 << 20)
+	s.gateConn, err = grpc.NewClient("passthrough:///workspace-inprocess",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inproc.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(int(cfg.MaxBodyBytes)+4096)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("gateway connection: %w", err)
+	}
+	gw, err := gateway.New(ctx, s.gateConn, cfg.MaxBodyBytes)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	s.http = &http.Server{
+		Handler:           gw,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+
+	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return nil, fmt.Errorf("gRPC listener: %w", err)
+	}
+	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("HTTP listener: %w", err)
+	}
+	return s, nil
+}
+
+// HTTPAddr is the bound REST address.
+func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
+
+// GRPCAddr is the bound gRPC address.
+func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
+
+// Store is the server's store, for tests and tools that run in-process.
+func (s *Server) Store() store.Store { return s.store }
+
+// Run serves until ctx ends, then shuts down gracefully: readiness goes
+// NOT_SERVING, the HTTP server stops accepting and drains (its calls still
+// reach gRPC), then gRPC drains, then the store closes. A serve error ends Run
+// early, after the same shutdown.
+func (s *Server) Run(ctx context.Context) error {
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	errs := make(chan error, 3)
+	var wg sync.WaitGroup
+	serve := func(f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && !errors.Is(err, grpc.ErrServerStopped) && !errors.Is(err, http.ErrServerClosed) {
+				errs <- err
+			}
+		}()
+	}
+	serve(func() error { return s.grpc.Serve(s.grpcLis) })
+	serve(func() error { return s.grpc.Serve(s.inproc) })
+	serve(func() error { return s.http.Serve(s.httpLis) })
+	s.cfg.Logger.Info("serving", slog.String("http", s.HTTPAddr()), slog.String("grpc", s.GRPCAddr()), slog.String("database", redact(s.cfg.Database)))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+	}
+	shutdownErr := s.shutdown()
+	wg.Wait()
+	return errors.Join(runErr, shutdownErr)
+}
+
+func (s *Server) shutdown() error {
+	s.health.Shutdown() // every service NOT_SERVING
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	httpErr := s.http.Shutdown(ctx)
+
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.grpc.Stop()
+		<-stopped
+	}
+	return errors.Join(httpErr, s.closeAll())
+}
+
+func (s *Server) closeAll() error {
+	var errs []error
+	if s.gateConn != nil {
+		errs = append(errs, s.gateConn.Close())
+	}
+	for _, l := range []net.Listener{s.grpcLis, s.httpLis} {
+		if l != nil {
+			_ = l.Close() // already closed by Serve/Shutdown on the normal path
+		}
+	}
+	if s.store != nil {
+		errs = append(errs, s.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// bootstrap gives a fresh install its first workspace and admin key.
+func (s *Server) bootstrap(ctx context.Context) error {
+	now := s.cfg.Now().UTC().Truncate(time.Microsecond)
+	ws := store.Workspace{ID: ids.New(ids.Workspace), Name: "Default workspace", Plan: ratelimit.Free.Name, CreatedAt: now}
+	key, secret := service.NewAPIKey(ws.ID, "Admin key (first start)", []string{auth.ScopeAdmin}, now, nil)
+	created, err := s.store.Bootstrap(ctx, ws, key)
+	if err != nil || !created {
+		return err
+	}
+	_, err = fmt.Fprintf(s.cfg.Banner,
+		"Created workspace %s on the free plan. Its admin API key is shown only this once; store it now:\n%s\n",
+		ws.ID, secret)
+	return err
+}

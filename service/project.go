@@ -1,0 +1,126 @@
+package service
+
+import (
+	"context"
+
+	"github.com/example/workspace/apierror"
+	workspacev1 "github.com/example/workspace/gen/workspace/v1"
+	"github.com/example/workspace/service/ids"
+	"github.com/example/workspace/store"
+)
+
+type projects struct {
+	workspacev1.UnimplementedProjectServiceServer
+	Deps
+}
+
+func (s *projects) ListProjects(ctx context.Context, req *workspacev1.ListProjectsRequest) (*workspacev1.ListProjectsResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := page(req.Limit, req.Offset)
+	if err != nil {
+		return nil, err
+	}
+	list, total, err := s.Store.ListProjects(ctx, p.WorkspaceID, pg)
+	if err != nil {
+		return nil, apierror.From(err)
+	}
+	out := &workspacev1.ListProjectsResponse{Data: make([]*workspacev1.Project, len(list)), Pagination: pagination(pg, len(list), total)}
+	for i, pr := range list {
+		out.Data[i] = projectPB(pr)
+	}
+	return out, nil
+}
+
+func (s *projects) CreateProject(ctx context.Context, req *workspacev1.CreateProjectRequest) (*workspacev1.CreateProjectResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name, err := requiredText("name", "Name", req.Name, maxNameLength)
+	if err != nil {
+		return nil, err
+	}
+	if err := optionalText("description", "Description", req.Description, maxDescriptionLength); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	pr := store.Project{
+		ID:          ids.New(ids.Project),
+		WorkspaceID: p.WorkspaceID,
+		Name:        name,
+		Description: req.Description,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if err := s.Store.CreateProject(ctx, pr); err != nil {
+		return nil, apierror.From(err)
+	}
+	return &workspacev1.CreateProjectResponse{Project: projectPB(pr)}, nil
+}
+
+func (s *projects) GetProject(ctx context.Context, req *workspacev1.GetProjectRequest) (*workspacev1.GetProjectResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := s.Store.GetProject(ctx, p.WorkspaceID, req.Id)
+	if err != nil {
+		return nil, apierror.From(err)
+	}
+	return &workspacev1.GetProjectResponse{Project: projectPB(pr)}, nil
+}
+
+func (s *projects) UpdateProject(ctx context.Context, req *workspacev1.UpdateProjectRequest) (*workspacev1.UpdateProjectResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u := req.GetProject()
+	if u == nil {
+		u = &workspacev1.ProjectUpdate{}
+	}
+	paths, err := updatePaths(req.GetUpdateMask().GetPaths(), presence(u), "name", "description")
+	if err != nil {
+		return nil, err
+	}
+	var name string
+	if paths["name"] {
+		if name, err = requiredText("name", "Name", u.GetName(), maxNameLength); err != nil {
+			return nil, err
+		}
+	}
+	if paths["description"] {
+		if err := optionalText("description", "Description", u.GetDescription(), maxDescriptionLength); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now()
+	pr, err := s.Store.UpdateProject(ctx, p.WorkspaceID, req.Id, func(pr *store.Project) error {
+		if paths["name"] {
+			pr.Name = name
+		}
+		if paths["description"] {
+			pr.Description = u.GetDescription()
+		}
+		pr.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return nil, apierror.From(err)
+	}
+	return &workspacev1.UpdateProjectResponse{Project: projectPB(pr)}, nil
+}
+
+func (s *projects) DeleteProject(ctx context.Context, req *workspacev1.DeleteProjectRequest) (*workspacev1.DeleteProjectResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.DeleteProject(ctx, p.WorkspaceID, req.Id); err != nil {
+		return nil, apierror.From(err)
+	}
+	return &workspacev1.DeleteProjectResponse{Id: req.Id, Deleted: true}, nil
+}

@@ -1,0 +1,192 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/example/workspace/apierror"
+	workspacev1 "github.com/example/workspace/gen/workspace/v1"
+	"github.com/example/workspace/service/ids"
+	"github.com/example/workspace/store"
+)
+
+type tasks struct {
+	workspacev1.UnimplementedTaskServiceServer
+	Deps
+}
+
+// projectNotFound names the field when a task refers to a project the workspace
+// does not have; the answer is the same for a foreign id and a random one.
+func projectNotFound(err error) error {
+	var nf *store.NotFoundError
+	if errors.As(err, &nf) && nf.Resource == "project" {
+		return apierror.New(apierror.CodeNotFound, "Project not found", map[string]string{"field": "project_id"})
+	}
+	return apierror.From(err)
+}
+
+func (s *tasks) ListTasks(ctx context.Context, req *workspacev1.ListTasksRequest) (*workspacev1.ListTasksResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := page(req.Limit, req.Offset)
+	if err != nil {
+		return nil, err
+	}
+	if req.Status != "" {
+		if err := checkStatus("status", req.Status); err != nil {
+			return nil, err
+		}
+	}
+	list, total, err := s.Store.ListTasks(ctx, p.WorkspaceID, store.TaskFilter{ProjectID: req.ProjectId, Status: req.Status}, pg)
+	if err != nil {
+		return nil, projectNotFound(err)
+	}
+	out := &workspacev1.ListTasksResponse{Data: make([]*workspacev1.Task, len(list)), Pagination: pagination(pg, len(list), total)}
+	for i, t := range list {
+		out.Data[i] = taskPB(t)
+	}
+	return out, nil
+}
+
+func (s *tasks) CreateTask(ctx context.Context, req *workspacev1.CreateTaskRequest) (*workspacev1.CreateTaskResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.ProjectId == "" {
+		return nil, apierror.Validation("project_id", "Project ID is required")
+	}
+	title, err := requiredText("title", "Title", req.Title, maxTitleLength)
+	if err != nil {
+		return nil, err
+	}
+	if err := optionalText("description", "Description", req.Description, maxDescriptionLength); err != nil {
+		return nil, err
+	}
+	status := req.Status
+	if status == "" {
+		status = statusTodo
+	}
+	if err := checkStatus("status", status); err != nil {
+		return nil, err
+	}
+	if err := req.DueAt.CheckValid(); req.DueAt != nil && err != nil {
+		return nil, apierror.Validation("due_at", "due_at must be a valid RFC 3339 time")
+	}
+	now := s.now()
+	t := store.Task{
+		ID:          ids.New(ids.Task),
+		WorkspaceID: p.WorkspaceID,
+		ProjectID:   req.ProjectId,
+		Title:       title,
+		Description: req.Description,
+		Status:      status,
+		DueAt:       timePtr(req.DueAt),
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if status == statusCompleted {
+		t.CompletedAt = &now
+	}
+	if err := s.Store.CreateTask(ctx, t); err != nil {
+		return nil, projectNotFound(err)
+	}
+	return &workspacev1.CreateTaskResponse{Task: taskPB(t)}, nil
+}
+
+func (s *tasks) GetTask(ctx context.Context, req *workspacev1.GetTaskRequest) (*workspacev1.GetTaskResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.Store.GetTask(ctx, p.WorkspaceID, req.Id)
+	if err != nil {
+		return nil, apierror.From(err)
+	}
+	return &workspacev1.GetTaskResponse{Task: taskPB(t)}, nil
+}
+
+func (s *tasks) UpdateTask(ctx context.Context, req *workspacev1.UpdateTaskRequest) (*workspacev1.UpdateTaskResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u := req.GetTask()
+	if u == nil {
+		u = &workspacev1.TaskUpdate{}
+	}
+	paths, err := updatePaths(req.GetUpdateMask().GetPaths(), presence(u),
+		"project_id", "title", "description", "status", "due_at")
+	if err != nil {
+		return nil, err
+	}
+	var title string
+	if paths["project_id"] && u.GetProjectId() == "" {
+		return nil, apierror.Validation("project_id", "Project ID is required")
+	}
+	if paths["title"] {
+		if title, err = requiredText("title", "Title", u.GetTitle(), maxTitleLength); err != nil {
+			return nil, err
+		}
+	}
+	if paths["description"] {
+		if err := optionalText("description", "Description", u.GetDescription(), maxDescriptionLength); err != nil {
+			return nil, err
+		}
+	}
+	if paths["status"] {
+		if err := checkStatus("status", u.GetStatus()); err != nil {
+			return nil, err
+		}
+	}
+	if paths["due_at"] && u.DueAt != nil {
+		if err := u.DueAt.CheckValid(); err != nil {
+			return nil, apierror.Validation("due_at", "due_at must be a valid RFC 3339 time")
+		}
+	}
+	now := s.now()
+	t, err := s.Store.UpdateTask(ctx, p.WorkspaceID, req.Id, func(t *store.Task) error {
+		if paths["project_id"] {
+			t.ProjectID = u.GetProjectId()
+		}
+		if paths["title"] {
+			t.Title = title
+		}
+		if paths["description"] {
+			t.Description = u.GetDescription()
+		}
+		if paths["due_at"] {
+			t.DueAt = timePtr(u.DueAt)
+		}
+		if paths["status"] {
+			// completed_at follows status: set when it becomes completed (kept if
+			// it already was), cleared when it leaves it.
+			switch next := u.GetStatus(); {
+			case next == statusCompleted && t.Status != statusCompleted:
+				t.CompletedAt = &now
+			case next != statusCompleted:
+				t.CompletedAt = nil
+			}
+			t.Status = u.GetStatus()
+		}
+		t.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return nil, projectNotFound(err)
+	}
+	return &workspacev1.UpdateTaskResponse{Task: taskPB(t)}, nil
+}
+
+func (s *tasks) DeleteTask(ctx context.Context, req *workspacev1.DeleteTaskRequest) (*workspacev1.DeleteTaskResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.DeleteTask(ctx, p.WorkspaceID, req.Id); err != nil {
+		return nil, apierror.From(err)
+	}
+	return &workspacev1.DeleteTaskResponse{Id: req.Id, Deleted: true}, nil
+}

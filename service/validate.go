@@ -1,0 +1,120 @@
+package service
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/store"
+)
+
+// The field limits of CONTRACT §3.
+const (
+	maxNameLength        = 200
+	maxTitleLength       = 500
+	maxDescriptionLength = 10000
+	defaultLimit         = 20
+	maxLimit             = 100
+)
+
+// The task statuses of CONTRACT §2.
+const (
+	statusTodo       = "todo"
+	statusInProgress = "in_progress"
+	statusCompleted  = "completed"
+)
+
+func validStatus(s string) bool {
+	return s == statusTodo || s == statusInProgress || s == statusCompleted
+}
+
+// requiredText trims s and checks it is 1..max characters long.
+func requiredText(field, label, s string, max int) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", apierror.Validation(field, label+" is required")
+	}
+	if utf8.RuneCountInString(s) > max {
+		return "", apierror.Validation(field, label+" must be at most "+strconv.Itoa(max)+" characters")
+	}
+	return s, nil
+}
+
+func optionalText(field, label, s string, max int) error {
+	if utf8.RuneCountInString(s) > max {
+		return apierror.Validation(field, label+" must be at most "+strconv.Itoa(max)+" characters")
+	}
+	return nil
+}
+
+func checkStatus(field, s string) error {
+	if !validStatus(s) {
+		return apierror.Validation(field, "Status must be one of todo, in_progress, completed")
+	}
+	return nil
+}
+
+// page applies CONTRACT §9's defaults and bounds to limit and offset.
+func page(limit, offset *int32) (store.Page, error) {
+	p := store.Page{Limit: defaultLimit}
+	if limit != nil {
+		if *limit < 1 || *limit > maxLimit {
+			return p, apierror.Validation("limit", "limit must be between 1 and 100")
+		}
+		p.Limit = int(*limit)
+	}
+	if offset != nil {
+		if *offset < 0 {
+			return p, apierror.Validation("offset", "offset must be 0 or more")
+		}
+		p.Offset = int(*offset)
+	}
+	return p, nil
+}
+
+// updatePaths is the set of fields an update changes: the update mask when it
+// has paths (REST always derives one from the body), else the fields present in
+// the message. Paths outside allowed are refused.
+func updatePaths(mask []string, present func(string) bool, allowed ...string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(mask) > 0 {
+		for _, p := range mask {
+			if !contains(allowed, p) {
+				return nil, apierror.Validation("update_mask", "Unknown or read-only field \""+p+"\"")
+			}
+			out[p] = true
+		}
+		return out, nil
+	}
+	for _, p := range allowed {
+		if present(p) {
+			out[p] = true
+		}
+	}
+	if len(out) == 0 {
+		return nil, apierror.New(apierror.CodeValidation, "The request sets no field to update", nil)
+	}
+	return out, nil
+}
+
+// presence reports which fields of m are set, by proto field name.
+func presence(m protoreflect.ProtoMessage) func(string) bool {
+	r := m.ProtoReflect()
+	fields := r.Descriptor().Fields()
+	return func(name string) bool {
+		fd := fields.ByName(protoreflect.Name(name))
+		return fd != nil && r.Has(fd)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
