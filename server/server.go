@@ -18,9 +18,11 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/gateway"
 	"github.com/example/workspace/service"
 	"github.com/example/workspace/service/auth"
@@ -42,6 +44,9 @@ type Config struct {
 	Banner io.Writer
 	// Now is the clock (tests move it across window edges).
 	Now func() time.Time
+	// Store, if set, is used instead of opening Database (tests wrap a real
+	// store to inject faults). The server closes it on shutdown.
+	Store store.Store
 	// Limiter overrides the default in-memory limiter.
 	Limiter ratelimit.Limiter
 	// ShutdownTimeout bounds the drain on shutdown.
@@ -102,8 +107,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}()
 
-	if s.store, err = OpenStore(ctx, cfg.Database); err != nil {
-		return nil, err
+	if s.store = cfg.Store; s.store == nil {
+		if s.store, err = OpenStore(ctx, cfg.Database); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.bootstrap(ctx); err != nil {
 		return nil, err
@@ -117,8 +124,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 
+	authn := auth.NewAuthenticator(s.store, cfg.Now)
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, auth.NewAuthenticator(s.store, cfg.Now), limiter, scopes, cfg.Now)...),
+		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, authn, limiter, scopes, cfg.Now)...),
 		grpc.ChainStreamInterceptor(streamChain(cfg.Logger)...),
 		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)+4096),
 	)
@@ -139,7 +147,18 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway connection: %w", err)
 	}
-	gw, err := gateway.New(ctx, s.gateConn, cfg.MaxBodyBytes)
+	gw, err := gateway.New(ctx, s.gateConn, gateway.Options{
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		// Requests the gateway refuses itself get the chain's authentication
+		// and rate limit too (its steps 4 and 5), from the same components.
+		Preflight: func(ctx context.Context, authorization string) (metadata.MD, error) {
+			p, err := authn.Authenticate(ctx, authorization)
+			if err != nil {
+				return nil, apierror.From(err)
+			}
+			return ratelimit.Check(ctx, limiter, p, cfg.Now())
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}

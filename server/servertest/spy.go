@@ -1,0 +1,66 @@
+package servertest
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/example/workspace/server"
+	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/sqlite"
+)
+
+// Spy wraps a real store: it counts the key look-ups and touches that
+// authentication makes, and can make CreateProject fail with a chosen error to
+// drive the error rows that a healthy store never produces.
+type Spy struct {
+	store.Store
+	Lookups atomic.Int64
+	Touches atomic.Int64
+
+	mu    sync.Mutex
+	fault error
+}
+
+// WithSpy starts the server on a SQLite store wrapped in a Spy.
+func WithSpy(spy **Spy) Config {
+	return func(c *server.Config) {
+		st, err := sqlite.Open(context.Background(), c.Database)
+		if err != nil {
+			panic("servertest: opening SQLite: " + err.Error())
+		}
+		*spy = &Spy{Store: st}
+		c.Store = *spy
+	}
+}
+
+// FailCreateProject makes every CreateProject return err (nil to stop).
+func (s *Spy) FailCreateProject(err error) {
+	s.mu.Lock()
+	s.fault = err
+	s.mu.Unlock()
+}
+
+// CreateProject fails with the injected fault, if any.
+func (s *Spy) CreateProject(ctx context.Context, p store.Project) error {
+	s.mu.Lock()
+	fault := s.fault
+	s.mu.Unlock()
+	if fault != nil {
+		return fault
+	}
+	return s.Store.CreateProject(ctx, p)
+}
+
+// LookupAPIKey counts and delegates.
+func (s *Spy) LookupAPIKey(ctx context.Context, hash []byte) (store.APIKey, store.Workspace, error) {
+	s.Lookups.Add(1)
+	return s.Store.LookupAPIKey(ctx, hash)
+}
+
+// TouchAPIKey counts and delegates.
+func (s *Spy) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	s.Touches.Add(1)
+	return s.Store.TouchAPIKey(ctx, id, at)
+}
