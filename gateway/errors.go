@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,7 +33,11 @@ func writeError(w http.ResponseWriter, e *apierror.Error) {
 	if details == nil {
 		details = map[string]string{}
 	}
-	body, err := json.Marshal(errorBody{Error: errorObject{Code: e.Code, Message: e.Message, Details: details}})
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // messages are JSON for programs, not HTML
+	err := enc.Encode(errorBody{Error: errorObject{Code: e.Code, Message: e.Message, Details: details}})
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if err != nil {
 		// A map of strings always marshals; keep the contract's shape regardless.
 		body = []byte(`{"success":false,"error":{"code":"INTERNAL_ERROR","message":"Internal server error","details":{}}}`)
@@ -51,7 +56,7 @@ func (g *Gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	var httpErr *runtime.HTTPStatusError
 	if errors.As(err, &httpErr) {
 		// Raised by the mux itself: a malformed path escape.
-		writeError(w, apierror.New(apierror.CodeValidation, "Malformed request path", nil))
+		g.reject(w, r, apierror.New(apierror.CodeValidation, "Malformed request path", nil))
 		return
 	}
 	st := status.Convert(err)
@@ -60,7 +65,9 @@ func (g *Gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 	case apierror.HasInfo(st):
 		e = apierror.FromStatus(st)
 	case st.Code() == codes.InvalidArgument:
-		e = diagnose(ctx, r)
+		// Generated code refused the request before calling the service.
+		g.reject(w, r, diagnose(ctx, r))
+		return
 	default:
 		e = apierror.FromStatus(st)
 		if e.Code == apierror.CodeInternal {
@@ -76,14 +83,30 @@ func (g *Gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 func (g *Gateway) handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 	switch httpStatus {
 	case http.StatusMethodNotAllowed:
-		writeError(w, apierror.New(apierror.CodeMethodNotAllowed, "Method "+r.Method+" is not allowed on "+r.URL.Path, nil))
+		g.reject(w, r, apierror.New(apierror.CodeMethodNotAllowed, "Method "+r.Method+" is not allowed on "+r.URL.Path, nil))
 	case http.StatusBadRequest:
-		writeError(w, apierror.New(apierror.CodeValidation, "Malformed request path", nil))
+		g.reject(w, r, apierror.New(apierror.CodeValidation, "Malformed request path", nil))
 	default:
-		writeError(w, notFoundRoute(r))
+		g.reject(w, r, notFoundRoute(r))
 	}
 }
 
 func notFoundRoute(r *http.Request) *apierror.Error {
 	return apierror.New(apierror.CodeNotFound, "No such route: "+r.Method+" "+r.URL.Path, nil)
+}
+
+// reject answers a request under /v1 that never became a call to the service
+// (unknown route, wrong method, undecodable or oversized body). It first runs
+// the same authentication and rate limit a call would: an unknown key gets 401
+// as it would anywhere, and a known key's request is counted and carries the
+// rate-limit headers like every other authenticated answer.
+func (g *Gateway) reject(w http.ResponseWriter, r *http.Request, e *apierror.Error) {
+	if g.preflight != nil {
+		md, err := g.preflight(r.Context(), r.Header.Get("Authorization"))
+		writeHeaders(w, md)
+		if err != nil {
+			e = apierror.FromStatus(status.Convert(apierror.From(err)))
+		}
+	}
+	writeError(w, e)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/example/workspace/apierror"
@@ -25,19 +26,33 @@ import (
 // DefaultMaxBodyBytes is CONTRACT §6's default body limit.
 const DefaultMaxBodyBytes = 1 << 20
 
-// Gateway is an http.Handler for the REST API.
-type Gateway struct {
-	mux     *runtime.ServeMux
-	maxBody int64
+// Preflight authenticates a request that will not reach the service and
+// counts it against the rate limit, returning the header metadata to send and
+// the error (UNAUTHORIZED, RATE_LIMITED…) that takes precedence, if any.
+type Preflight func(ctx context.Context, authorization string) (metadata.MD, error)
+
+// Options configure the gateway.
+type Options struct {
+	// MaxBodyBytes is the body limit; ≤ 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Preflight, if set, runs for requests under /v1 that fail before reaching
+	// the service.
+	Preflight Preflight
 }
 
-// New returns the REST handler calling the API over conn. maxBodyBytes ≤ 0
-// means DefaultMaxBodyBytes.
-func New(ctx context.Context, conn grpc.ClientConnInterface, maxBodyBytes int64) (*Gateway, error) {
-	if maxBodyBytes <= 0 {
-		maxBodyBytes = DefaultMaxBodyBytes
+// Gateway is an http.Handler for the REST API.
+type Gateway struct {
+	mux       *runtime.ServeMux
+	maxBody   int64
+	preflight Preflight
+}
+
+// New returns the REST handler calling the API over conn.
+func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gateway, error) {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	g := &Gateway{maxBody: maxBodyBytes}
+	g := &Gateway{maxBody: opts.MaxBodyBytes, preflight: opts.Preflight}
 	g.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newEnvelopeMarshaler()),
 		runtime.WithErrorHandler(g.handleError),
@@ -92,7 +107,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.ContentLength > g.maxBody {
-		writeError(w, tooLarge(g.maxBody))
+		g.reject(w, r, tooLarge(g.maxBody))
 		return
 	}
 	// The body is read whole, within the limit, before grpc-gateway decodes it:
@@ -102,10 +117,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, tooLarge(g.maxBody))
+			g.reject(w, r, tooLarge(g.maxBody))
 			return
 		}
-		writeError(w, apierror.New(apierror.CodeValidation, "The request body could not be read", nil))
+		g.reject(w, r, apierror.New(apierror.CodeValidation, "The request body could not be read", nil))
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))

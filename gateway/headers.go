@@ -23,21 +23,23 @@ var forwardedHeaders = []struct{ md, http string }{
 // copyHeaders writes the forwarded headers found in the call's header or
 // trailer metadata (grpc-go may deliver an error's headers in either).
 func copyHeaders(ctx context.Context, w http.ResponseWriter) {
-	md, ok := runtime.ServerMetadataFromContext(ctx)
-	if !ok {
-		return
+	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
+		writeHeaders(w, md.HeaderMD, md.TrailerMD)
 	}
+}
+
+// writeHeaders sets each forwarded header from the first metadata that has it.
+func writeHeaders(w http.ResponseWriter, mds ...metadata.MD) {
 	h := w.Header()
 	for _, f := range forwardedHeaders {
-		v := first(md.HeaderMD, f.md)
-		if v == "" {
-			v = first(md.TrailerMD, f.md)
-		}
-		if v != "" {
-			// Direct assignment keeps the seed's spelling (X-RateLimit-Limit);
-			// Set would canonicalise it to X-Ratelimit-Limit.
-			delete(h, http.CanonicalHeaderKey(f.http))
-			h[f.http] = []string{v}
+		for _, md := range mds {
+			if v := first(md, f.md); v != "" {
+				// Direct assignment keeps the seed's spelling (X-RateLimit-Limit);
+				// Set would canonicalise it to X-Ratelimit-Limit.
+				delete(h, http.CanonicalHeaderKey(f.http))
+				h[f.http] = []string{v}
+				break
+			}
 		}
 	}
 }

@@ -37,31 +37,43 @@ func UnaryServerInterceptor(l Limiter, now func() time.Time) grpc.UnaryServerInt
 		if !ok {
 			return nil, apierror.Internal(errNoPrincipal)
 		}
-		plan, err := PlanNamed(p.Plan)
-		if err != nil {
-			return nil, apierror.Internal(err)
-		}
-		d, err := l.Allow(ctx, p.WorkspaceID, plan)
-		if err != nil {
-			return nil, apierror.From(err)
-		}
-		md := metadata.Pairs(
-			MetadataLimit, strconv.Itoa(d.Limit),
-			MetadataRemaining, strconv.Itoa(d.Remaining),
-			MetadataReset, strconv.FormatInt(d.Reset.Unix(), 10),
-		)
-		accesslog.AddAttrs(ctx, slog.Int("ratelimit_remaining", d.Remaining))
-		if !d.Allowed {
-			retry := d.RetryAfter(now())
-			md.Set(MetadataRetryAfter, strconv.Itoa(int(retry/time.Second)))
+		md, err := Check(ctx, l, p, now())
+		if md != nil {
 			_ = grpc.SetHeader(ctx, md)
-			return nil, apierror.New(apierror.CodeRateLimited,
-				"Rate limit exceeded: the "+plan.Name+" plan allows "+strconv.Itoa(d.Limit)+" requests per "+d.Window+"; retry after "+strconv.Itoa(int(retry/time.Second))+" s",
-				map[string]string{"window": d.Window})
 		}
-		_ = grpc.SetHeader(ctx, md)
+		if err != nil {
+			return nil, err
+		}
 		return handler(ctx, req)
 	}
+}
+
+// Check counts one request of p's workspace. It returns the rate-limit header
+// metadata to send — on a refusal too, with retry-after — and, on a refusal,
+// a RATE_LIMITED error naming the window.
+func Check(ctx context.Context, l Limiter, p auth.Principal, now time.Time) (metadata.MD, error) {
+	plan, err := PlanNamed(p.Plan)
+	if err != nil {
+		return nil, apierror.Internal(err)
+	}
+	d, err := l.Allow(ctx, p.WorkspaceID, plan)
+	if err != nil {
+		return nil, apierror.From(err)
+	}
+	md := metadata.Pairs(
+		MetadataLimit, strconv.Itoa(d.Limit),
+		MetadataRemaining, strconv.Itoa(d.Remaining),
+		MetadataReset, strconv.FormatInt(d.Reset.Unix(), 10),
+	)
+	accesslog.AddAttrs(ctx, slog.Int("ratelimit_remaining", d.Remaining))
+	if d.Allowed {
+		return md, nil
+	}
+	retry := strconv.Itoa(int(d.RetryAfter(now) / time.Second))
+	md.Set(MetadataRetryAfter, retry)
+	return md, apierror.New(apierror.CodeRateLimited,
+		"Rate limit exceeded: the "+plan.Name+" plan allows "+strconv.Itoa(d.Limit)+" requests per "+d.Window+"; retry after "+retry+" s",
+		map[string]string{"window": d.Window})
 }
 
 type wiringError string
