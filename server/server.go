@@ -47,7 +47,10 @@ type Config struct {
 	// Store, if set, is used instead of opening Database (tests wrap a real
 	// store to inject faults). The server closes it on shutdown.
 	Store store.Store
-	// Limiter overrides the default in-memory limiter.
+	// RedisURL, if set, makes the rate limits shared by every replica through
+	// Redis, falling back to in-memory limits while Redis is unreachable.
+	RedisURL string
+	// Limiter overrides the limiter that RedisURL (or its absence) chooses.
 	Limiter ratelimit.Limiter
 	// ShutdownTimeout bounds the drain on shutdown.
 	ShutdownTimeout time.Duration // default 15s
@@ -93,6 +96,7 @@ type Server struct {
 	httpLis  net.Listener
 	inproc   *bufconn.Listener
 	gateConn *grpc.ClientConn
+	redis    io.Closer
 }
 
 // New opens the store (applying migrations), creates the first workspace and
@@ -115,9 +119,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := s.bootstrap(ctx); err != nil {
 		return nil, err
 	}
-	limiter := cfg.Limiter
-	if limiter == nil {
-		limiter = ratelimit.NewMemory(cfg.Now)
+	limiter, err := s.newLimiter()
+	if err != nil {
+		return nil, err
 	}
 	scopes, err := auth.RequiredScopes(service.Descriptors()...)
 	if err != nil {
@@ -242,8 +246,29 @@ func (s *Server) shutdown() error {
 	return errors.Join(httpErr, s.closeAll())
 }
 
+// newLimiter picks the limiter: the configured one, Redis with an in-memory
+// fallback when a Redis URL is given, or in-memory limits (one replica).
+func (s *Server) newLimiter() (ratelimit.Limiter, error) {
+	switch {
+	case s.cfg.Limiter != nil:
+		return s.cfg.Limiter, nil
+	case s.cfg.RedisURL != "":
+		client, err := ratelimit.NewRedisClient(s.cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		s.redis = client
+		return ratelimit.NewFailover(ratelimit.NewRedis(client), ratelimit.NewMemory(s.cfg.Now),
+			ratelimit.WithLogger(s.cfg.Logger)), nil
+	}
+	return ratelimit.NewMemory(s.cfg.Now), nil
+}
+
 func (s *Server) closeAll() error {
 	var errs []error
+	if s.redis != nil {
+		errs = append(errs, s.redis.Close())
+	}
 	if s.gateConn != nil {
 		errs = append(errs, s.gateConn.Close())
 	}

@@ -23,6 +23,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	httpAddr := fs.String("http-addr", ":8080", "REST listen address")
 	grpcAddr := fs.String("grpc-addr", ":9090", "gRPC listen address")
 	database := databaseFlag(fs)
+	redisURL := fs.String("redis", "", "redis:// URL shared by every replica for rate limits; empty keeps them in memory")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
 	if _, err := parse(fs, args); err != nil {
@@ -41,6 +42,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		HTTPAddr:        *httpAddr,
 		GRPCAddr:        *grpcAddr,
 		Database:        *database,
+		RedisURL:        *redisURL,
 		Logger:          slog.New(handler),
 		Banner:          stderr,
 		ShutdownTimeout: *shutdownTimeout,
