@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -57,87 +58,139 @@ var (
 	servingLine = regexp.MustCompile(`msg=serving http=(\S+) grpc=(\S+)`)
 )
 
-// startServe starts "workspaced serve" and reads its stderr up to the line
-// that says it is serving, returning the key it printed (if any) and the HTTP
-// address.
-func startServe(t *testing.T, db string) (cmd *exec.Cmd, key, httpAddr string, wait func() error) {
+// proc is a running "workspaced serve" whose stderr is collected line by line.
+type proc struct {
+	cmd   *exec.Cmd
+	ready chan struct{} // closed once it logs that it is serving
+	done  chan error    // its exit
+
+	mu       sync.Mutex
+	lines    []string
+	key      string // the admin key it printed, if any
+	httpAddr string
+}
+
+// launch starts "workspaced serve" on free loopback ports without waiting.
+func launch(t *testing.T, env []string) *proc {
 	t.Helper()
-	cmd = command(t, []string{"WORKSPACE_DATABASE=" + db}, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0")
-	stderr, err := cmd.StderrPipe()
+	p := &proc{
+		cmd:   command(t, env, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"),
+		ready: make(chan struct{}),
+		done:  make(chan error, 1),
+	}
+	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	lines := bufio.NewScanner(stderr)
-	for lines.Scan() {
-		line := lines.Text()
-		if keyLine.MatchString(line) {
-			key = line
-		}
-		if m := servingLine.FindStringSubmatch(line); m != nil {
-			httpAddr = m[1]
-			break
-		}
-	}
-	if httpAddr == "" {
-		_ = cmd.Process.Kill()
-		t.Fatalf("serve ended without serving: %v", lines.Err())
-	}
-	done := make(chan error, 1)
 	go func() {
-		_, _ = io.Copy(io.Discard, stderr) // keep the pipe drained
-		done <- cmd.Wait()
+		lines := bufio.NewScanner(stderr)
+		for lines.Scan() {
+			line := lines.Text()
+			p.mu.Lock()
+			p.lines = append(p.lines, line)
+			if keyLine.MatchString(line) {
+				p.key = line
+			}
+			if m := servingLine.FindStringSubmatch(line); m != nil && p.httpAddr == "" {
+				p.httpAddr = m[1]
+				close(p.ready)
+			}
+			p.mu.Unlock()
+		}
+		p.done <- p.cmd.Wait()
 	}()
-	return cmd, key, httpAddr, func() error { return <-done }
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
+	return p
 }
 
-func TestServeFirstStartAndGracefulShutdown(t *testing.T) {
-	db := t.TempDir() + "/workspace.db"
-	cmd, key, addr, wait := startServe(t, db)
-	if key == "" {
-		t.Fatal("the first start printed no admin key on a line of its own")
+// wait blocks until p serves, failing the test if it exits first.
+func (p *proc) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.ready:
+	case err := <-p.done:
+		t.Fatalf("serve exited before serving: %v\n%s", err, p.log())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not start within a minute:\n%s", p.log())
 	}
-	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/projects", nil)
+}
+
+func (p *proc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.lines, "\n")
+}
+
+// count reports how many log lines contain s.
+func (p *proc) count(s string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.lines {
+		if strings.Contains(l, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// stop sends sig and waits for a clean exit.
+func (p *proc) stop(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-p.done; err != nil {
+		t.Errorf("serve after %v: %v, want a clean exit\n%s", sig, err, p.log())
+	}
+}
+
+// startServe starts serve on db and waits until it serves.
+func startServe(t *testing.T, db string) *proc {
+	t.Helper()
+	p := launch(t, []string{"WORKSPACE_DATABASE=" + db})
+	p.wait(t)
+	return p
+}
+
+// get sends GET with a key to a served path.
+func get(t *testing.T, addr, path, key string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET /v1/projects with the printed key: %d", resp.StatusCode)
+	return resp
+}
+
+func TestServeFirstStartAndGracefulShutdown(t *testing.T) {
+	db := t.TempDir() + "/workspace.db"
+	p := startServe(t, db)
+	if p.key == "" {
+		t.Fatalf("the first start printed no admin key on a line of its own:\n%s", p.log())
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if r := get(t, p.httpAddr, "/v1/projects", p.key); r.StatusCode != 200 {
+		t.Fatalf("GET /v1/projects with the printed key: %d", r.StatusCode)
 	}
-	if err := wait(); err != nil {
-		t.Fatalf("serve after SIGTERM: %v, want a clean exit", err)
-	}
+	p.stop(t, syscall.SIGTERM)
 
 	// A second start on the same database prints no key, and the first key
 	// still works.
-	cmd, again, addr, wait := startServe(t, db)
-	if again != "" {
+	again := startServe(t, db)
+	if again.key != "" {
 		t.Errorf("the second start printed a key")
 	}
-	resp, err = http.DefaultClient.Do(func() *http.Request {
-		r, _ := http.NewRequest("GET", "http://"+addr+"/v1/projects", nil)
-		r.Header.Set("Authorization", "Bearer "+key)
-		return r
-	}())
-	if err != nil {
-		t.Fatal(err)
+	if r := get(t, again.httpAddr, "/v1/projects", p.key); r.StatusCode != 200 {
+		t.Errorf("first key after restart: %d", r.StatusCode)
 	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("first key after restart: %d", resp.StatusCode)
-	}
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	if err := wait(); err != nil {
-		t.Errorf("serve after SIGINT: %v", err)
-	}
+	again.stop(t, syscall.SIGINT)
 }
 
 func TestAdminCommands(t *testing.T) {

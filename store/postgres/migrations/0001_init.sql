@@ -4,7 +4,7 @@
 -- domain errors by name (see errors.go).
 
 CREATE TABLE workspaces (
-    id         text        NOT NULL,
+    id         text COLLATE "C" NOT NULL,
     name       text        NOT NULL,
     plan       text        NOT NULL,
     created_at timestamptz NOT NULL,
@@ -12,8 +12,8 @@ CREATE TABLE workspaces (
 );
 
 CREATE TABLE projects (
-    id           text        NOT NULL,
-    workspace_id text        NOT NULL,
+    id           text COLLATE "C" NOT NULL,
+    workspace_id text COLLATE "C" NOT NULL,
     name         text        NOT NULL,
     description  text        NOT NULL,
     created_at   timestamptz NOT NULL,
@@ -29,9 +29,9 @@ CREATE TABLE projects (
 CREATE INDEX projects_list_idx ON projects (workspace_id, created_at DESC, id DESC);
 
 CREATE TABLE tasks (
-    id           text        NOT NULL,
-    workspace_id text        NOT NULL,
-    project_id   text        NOT NULL,
+    id           text COLLATE "C" NOT NULL,
+    workspace_id text COLLATE "C" NOT NULL,
+    project_id   text COLLATE "C" NOT NULL,
     title        text        NOT NULL,
     description  text        NOT NULL,
     status       text        NOT NULL,
@@ -54,8 +54,8 @@ CREATE INDEX tasks_project_list_idx ON tasks (workspace_id, project_id, created_
 CREATE INDEX tasks_status_list_idx ON tasks (workspace_id, status, created_at DESC, id DESC);
 
 CREATE TABLE api_keys (
-    id           text        NOT NULL,
-    workspace_id text        NOT NULL,
+    id           text COLLATE "C" NOT NULL,
+    workspace_id text COLLATE "C" NOT NULL,
     name         text        NOT NULL,
     -- NULL keeps a nil slice apart from an empty one on the way back.
     scopes       text[],

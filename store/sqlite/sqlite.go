@@ -1,0 +1,332 @@
+// Package sqlite is the embedded default store.Store: one SQLite file, through the pure-Go modernc.org/sqlite driver.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/example/workspace/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// readConns bounds the reader pool. WAL lets readers run beside the writer, so
+// a few connections are enough to keep reads from queueing behind each other.
+const readConns = 4
+
+// busyTimeoutMillis is how long a connection waits for a lock held by another
+// process (another server or the CLI) before failing with SQLITE_BUSY. Writers
+// of this process never wait on each other in SQLite: they queue for the
+// single writer connection in Go.
+const busyTimeoutMillis = 10000
+
+// Store is a store.Store on one SQLite file. Every write goes through w, a pool
+// of exactly one connection that begins its transactions IMMEDIATE, so writes
+// are serialised before they reach SQLite and a transaction that reads before
+// it writes cannot lose its lock upgrade to another writer. Reads go through r.
+type Store struct {
+	w *sql.DB
+	r *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens or creates the database file at path, applies the migrations it
+// lacks and returns the store. path must name a file: an in-memory database
+// would be a different one on each connection.
+func Open(ctx context.Context, path string) (*Store, error) {
+	w, err := openDB(path, true)
+	if err != nil {
+		return nil, err
+	}
+	// The writer migrates before any reader connects, so readers never see a
+	// half-built schema and the switch to WAL happens on one connection alone.
+	if _, err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := openDB(path, false)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	// Connecting now applies the readers' pragmas, so a reader that cannot be
+	// set up fails Open rather than the first request.
+	if err := r.PingContext(ctx); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return &Store{w: w, r: r}, nil
+}
+
+// Migrate applies the migrations that the database file at path lacks,
+// creating the file if need be, and returns the names of those it applied in
+// order, none if the schema was up to date.
+func Migrate(ctx context.Context, path string) (applied []string, err error) {
+	w, err := openDB(path, true)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := w.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("sqlite: %w", cerr)
+		}
+	}()
+	return migrate(ctx, w)
+}
+
+// openDB returns the writer pool (one connection, IMMEDIATE transactions) or
+// the reader pool (query_only, so that a write routed to it by mistake fails
+// instead of slipping past the writer's serialisation).
+func openDB(path string, writer bool) (*sql.DB, error) {
+	if path == "" || path == ":memory:" {
+		return nil, fmt.Errorf("sqlite: %q is not a database file path", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.Itoa(busyTimeoutMillis)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	if writer {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	// A file: URI with an escaped path, so that a '?' or '#' in the path cannot
+	// be taken for the start of the DSN's parameters. A Windows path needs the
+	// leading slash of file:///C:/...
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	dsn := (&url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}).String()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	n := readConns
+	if writer {
+		n = 1
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	return db, nil
+}
+
+// migration is one embedded script; its name, the file name without ".sql",
+// is what schema_migrations records.
+type migration struct {
+	num  int
+	name string
+	sql  string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		name := strings.TrimSuffix(filepath.Base(e), ".sql")
+		digits, _, _ := strings.Cut(name, "_")
+		num, err := strconv.Atoi(digits)
+		if err != nil || num <= 0 {
+			return nil, fmt.Errorf("sqlite: migration %q does not start with a positive number", name)
+		}
+		if other, ok := seen[num]; ok {
+			return nil, fmt.Errorf("sqlite: migrations %q and %q share number %d", other, name, num)
+		}
+		seen[num] = name
+		b, err := migrationFiles.ReadFile(e)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{num: num, name: name, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].num < ms[j].num })
+	return ms, nil
+}
+
+// migrate applies each missing migration in its own IMMEDIATE transaction and
+// checks for it inside that transaction, so two processes migrating the same
+// file at once apply every migration exactly once.
+func migrate(ctx context.Context, w *sql.DB) ([]string, error) {
+	ms, err := migrations()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    TEXT    NOT NULL PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return nil, fmt.Errorf("sqlite: create schema_migrations: %w", err)
+	}
+	applied := []string{}
+	for _, m := range ms {
+		done := false
+		err := inTx(ctx, w, nil, func(tx *sql.Tx) error {
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = ?`, m.name).Scan(new(int))
+			if err == nil {
+				done = true
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+				m.name, time.Now().UnixNano())
+			return err
+		})
+		if err != nil {
+			return applied, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		}
+		if !done {
+			applied = append(applied, m.name)
+		}
+	}
+	return applied, nil
+}
+
+// inTx runs fn in a transaction of db and commits it unless fn fails; fn's
+// error is returned unchanged, since callers rely on errors.Is and on getting
+// back the very error their update callback returned.
+func inTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	// Deferred, so that a panicking update callback cannot leave the writer's
+	// only connection inside a transaction; after Commit it is a no-op.
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// write runs fn in an IMMEDIATE transaction on the writer. fn must not call
+// the Store: the writer's only connection is fn's.
+func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	return inTx(ctx, s.w, nil, fn)
+}
+
+// read runs fn in one read transaction, so that everything fn reads comes from
+// a single snapshot: a page and its total always agree.
+func (s *Store) read(ctx context.Context, fn func(*sql.Tx) error) error {
+	return inTx(ctx, s.r, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+// Ping reads from the file, which a mere connection check would not.
+func (s *Store) Ping(ctx context.Context) error {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools; closing twice is harmless.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+func sqliteCode(err error) int {
+	var e *msqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+func isUnique(err error) bool {
+	c := sqliteCode(err)
+	return c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || c == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}
+
+func isForeignKey(err error) bool {
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+func conflict(what string) error {
+	return fmt.Errorf("%w: %s", store.ErrConflict, what)
+}
+
+// wrap adds the operation to an unexpected error. Domain errors pass as they
+// are: a NotFound must read the same whichever call and id produced it.
+func wrap(op string, err error) error {
+	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+func checkPage(p store.Page) error {
+	if p.Limit < 1 || p.Offset < 0 {
+		return fmt.Errorf("sqlite: invalid page: limit %d, offset %d", p.Limit, p.Offset)
+	}
+	return nil
+}
+
+// encoder turns times into the stored unix nanoseconds and remembers the first
+// time that cannot be stored, so that a row's arguments can be built in one
+// expression and checked once.
+type encoder struct{ err error }
+
+// nanos rejects a time outside the years 1678 to 2262, which int64 nanoseconds
+// cannot hold; storing it would silently change it (the zero time.Time, too).
+func (e *encoder) nanos(t time.Time) int64 {
+	n := t.UnixNano()
+	if e.err == nil && !time.Unix(0, n).Equal(t) {
+		e.err = fmt.Errorf("sqlite: time %s is outside the storable range", t.Format(time.RFC3339Nano))
+	}
+	return n
+}
+
+func (e *encoder) optNanos(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return e.nanos(*t)
+}
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromOptNanos(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromNanos(n.Int64)
+	return &t
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// querier is what *sql.DB and *sql.Tx have in common for reading.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}

@@ -1,0 +1,204 @@
+package sqlite
+
+import (
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/storetest"
+)
+
+func open(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "workspace.db"))
+	})
+}
+
+func TestReopen(t *testing.T) {
+	ctx := t.Context()
+	// Characters that mean something in a URI or a DSN must stay part of the
+	// file name.
+	dir := filepath.Join(t.TempDir(), "a dir?with#odd%20chars&_pragma=x")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "workspace.db")
+	created := time.Date(2025, 1, 2, 3, 4, 5, 6000, time.UTC)
+	ws := store.Workspace{ID: "ws_1", Name: "One", Plan: "free", CreatedAt: created}
+	p := store.Project{ID: "proj_1", WorkspaceID: ws.ID, Name: "P", CreatedAt: created, UpdatedAt: created}
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := s.CreateWorkspace(ctx, ws); err != nil {
+		t.Fatalf("CreateWorkspace: %v", err)
+	}
+	if err := s.CreateProject(ctx, p); err != nil {
+		t.Fatalf("CreateProject: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database file: %v", err)
+	}
+
+	s = open(t, path)
+	gotWS, err := s.GetWorkspace(ctx, ws.ID)
+	if err != nil || gotWS != ws {
+		t.Errorf("GetWorkspace after reopening = %+v, %v; want %+v", gotWS, err, ws)
+	}
+	gotP, err := s.GetProject(ctx, ws.ID, p.ID)
+	if err != nil || gotP != p {
+		t.Errorf("GetProject after reopening = %+v, %v; want %+v", gotP, err, p)
+	}
+	ok, err := s.Bootstrap(ctx, store.Workspace{ID: "ws_2", CreatedAt: created},
+		store.APIKey{ID: "key_2", WorkspaceID: "ws_2", Hash: []byte("h"), CreatedAt: created})
+	if err != nil || ok {
+		t.Errorf("Bootstrap after reopening = %v, %v; want false, nil", ok, err)
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "workspace.db")
+	all, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range all {
+		names = append(names, m.name)
+	}
+	if len(names) == 0 || names[0] != "0001_init" {
+		t.Fatalf("embedded migrations = %q, want 0001_init first", names)
+	}
+
+	applied, err := Migrate(ctx, path)
+	if err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if !slices.Equal(applied, names) {
+		t.Errorf("first Migrate applied %q, want %q", applied, names)
+	}
+	applied, err = Migrate(ctx, path)
+	if err != nil || len(applied) != 0 {
+		t.Errorf("second Migrate = %q, %v; want nothing applied", applied, err)
+	}
+
+	// Open on a migrated file applies nothing more and finds the schema.
+	s := open(t, path)
+	if err := s.CreateWorkspace(ctx, store.Workspace{ID: "ws_1", CreatedAt: time.Unix(0, 0)}); err != nil {
+		t.Fatalf("CreateWorkspace: %v", err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var recorded []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		recorded = append(recorded, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(recorded, names) {
+		t.Errorf("schema_migrations = %q, want %q", recorded, names)
+	}
+	applied, err = Migrate(ctx, path)
+	if err != nil || len(applied) != 0 {
+		t.Errorf("Migrate while open = %q, %v; want nothing applied", applied, err)
+	}
+}
+
+// TestPragmas checks every connection of both pools: the pragmas are
+// per connection, so one correct connection proves nothing about the others.
+func TestPragmas(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, filepath.Join(t.TempDir(), "workspace.db"))
+	check := func(name string, n, queryOnly int, conn func() (*sql.Conn, error)) {
+		var held []*sql.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for i := range n {
+			c, err := conn()
+			if err != nil {
+				t.Fatalf("%s conn %d: %v", name, i, err)
+			}
+			held = append(held, c)
+			var journal string
+			var synchronous, foreignKeys, busy, readOnly int
+			for pragma, dest := range map[string]any{
+				"journal_mode": &journal, "synchronous": &synchronous,
+				"foreign_keys": &foreignKeys, "busy_timeout": &busy, "query_only": &readOnly,
+			} {
+				if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(dest); err != nil {
+					t.Fatalf("%s conn %d: PRAGMA %s: %v", name, i, pragma, err)
+				}
+			}
+			if journal != "wal" || synchronous != 2 || foreignKeys != 1 || busy != busyTimeoutMillis {
+				t.Errorf("%s conn %d: journal_mode %q, synchronous %d, foreign_keys %d, busy_timeout %d; want wal, 2, 1, %d",
+					name, i, journal, synchronous, foreignKeys, busy, busyTimeoutMillis)
+			}
+			if readOnly != queryOnly {
+				t.Errorf("%s conn %d: query_only %d, want %d", name, i, readOnly, queryOnly)
+			}
+		}
+	}
+	check("writer", 1, 0, func() (*sql.Conn, error) { return s.w.Conn(ctx) })
+	check("reader", readConns, 1, func() (*sql.Conn, error) { return s.r.Conn(ctx) })
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := t.Context()
+	for _, path := range []string{"", ":memory:", filepath.Join(t.TempDir(), "missing", "workspace.db")} {
+		if s, err := Open(ctx, path); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded, want an error", path)
+		}
+	}
+}
+
+// TestTimeRange checks that a time that int64 nanoseconds cannot hold is
+// refused, not stored as a different time.
+func TestTimeRange(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, filepath.Join(t.TempDir(), "workspace.db"))
+	for _, at := range []time.Time{{}, time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		err := s.CreateWorkspace(ctx, store.Workspace{ID: "ws_1", CreatedAt: at})
+		if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+			t.Errorf("CreateWorkspace(created %s) = %v, want a plain error", at, err)
+		}
+		if _, err := s.GetWorkspace(ctx, "ws_1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetWorkspace after the refused create: %v, want NotFound", err)
+		}
+	}
+}
