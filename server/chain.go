@@ -57,3 +57,17 @@ func panicHandler(logger *slog.Logger) recovery.RecoveryHandlerFuncContext {
 		return apierror.Internal(fmt.Errorf("panic: %v", p))
 	}
 }
+
+// chainUnary composes interceptors into one, first outermost, as
+// grpc.ChainUnaryInterceptor does for the server, for the in-process channel
+// that takes a single interceptor.
+func chainUnary(chain ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		next := handler
+		for i := len(chain) - 1; i >= 0; i-- {
+			interceptor, inner := chain[i], next
+			next = func(ctx context.Context, req any) (any, error) { return interceptor(ctx, req, info, inner) }
+		}
+		return next(ctx, req)
+	}
+}

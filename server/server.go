@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/fullstorydev/grpchan/inprocgrpc"
 
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/gateway"
@@ -87,16 +87,14 @@ func (c *Config) setDefaults() {
 
 // Server is a running Workspace API: gRPC and REST over one store.
 type Server struct {
-	cfg      Config
-	store    store.Store
-	grpc     *grpc.Server
-	health   *health.Server
-	http     *http.Server
-	grpcLis  net.Listener
-	httpLis  net.Listener
-	inproc   *bufconn.Listener
-	gateConn *grpc.ClientConn
-	redis    io.Closer
+	cfg     Config
+	store   store.Store
+	grpc    *grpc.Server
+	health  *health.Server
+	http    *http.Server
+	grpcLis net.Listener
+	httpLis net.Listener
+	redis   io.Closer
 }
 
 // New opens the store (applying migrations), creates the first workspace and
@@ -129,29 +127,24 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 
 	authn := auth.NewAuthenticator(s.store, cfg.Now)
+	chain := unaryChain(cfg.Logger, authn, limiter, scopes, cfg.Now)
+	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now}
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, authn, limiter, scopes, cfg.Now)...),
+		grpc.ChainUnaryInterceptor(chain...),
 		grpc.ChainStreamInterceptor(streamChain(cfg.Logger)...),
 		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)+4096),
 	)
-	service.Register(s.grpc, service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now})
+	service.Register(s.grpc, deps)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 
-	// The gateway is a gRPC client of this same server over an in-memory
-	// listener: every REST call runs the whole interceptor chain, once, without
-	// a trip through the network stack.
-	s.inproc = bufconn.Listen(1 << 20)
-	s.gateConn, err = grpc.NewClient("passthrough:///workspace-inprocess",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inproc.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(int(cfg.MaxBodyBytes)+4096)),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("gateway connection: %w", err)
-	}
-	gw, err := gateway.New(ctx, s.gateConn, gateway.Options{
+	// The gateway is a gRPC client of the same services through an in-process
+	// channel that runs the same interceptor chain: every REST call passes
+	// every interceptor once, without HTTP/2 framing or a network hop.
+	inproc := (&inprocgrpc.Channel{}).WithServerUnaryInterceptor(chainUnary(chain...))
+	service.Register(inproc, deps)
+	gw, err := gateway.New(ctx, inproc, gateway.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		// Requests the gateway refuses itself get the chain's authentication
 		// and rate limit too (its steps 4 and 5), from the same components.
@@ -200,7 +193,7 @@ func (s *Server) Store() store.Store { return s.store }
 // early, after the same shutdown.
 func (s *Server) Run(ctx context.Context) error {
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	errs := make(chan error, 3)
+	errs := make(chan error, 2)
 	var wg sync.WaitGroup
 	serve := func(f func() error) {
 		wg.Add(1)
@@ -212,7 +205,6 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	serve(func() error { return s.grpc.Serve(s.grpcLis) })
-	serve(func() error { return s.grpc.Serve(s.inproc) })
 	serve(func() error { return s.http.Serve(s.httpLis) })
 	s.cfg.Logger.Info("serving", slog.String("http", s.HTTPAddr()), slog.String("grpc", s.GRPCAddr()), slog.String("database", redact(s.cfg.Database)))
 
@@ -268,9 +260,6 @@ func (s *Server) closeAll() error {
 	var errs []error
 	if s.redis != nil {
 		errs = append(errs, s.redis.Close())
-	}
-	if s.gateConn != nil {
-		errs = append(errs, s.gateConn.Close())
 	}
 	for _, l := range []net.Listener{s.grpcLis, s.httpLis} {
 		if l != nil {

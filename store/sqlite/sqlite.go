@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	msqlite "modernc.org/sqlite"
@@ -41,6 +43,14 @@ const busyTimeoutMillis = 10000
 type Store struct {
 	w *sql.DB
 	r *sql.DB
+
+	// writes feeds the group committer (see commitLoop); closing it stops the
+	// loop, which then closes committed.
+	writes    chan *writeReq
+	committed chan struct{}
+	closeOnce sync.Once
+	// commits counts transactions committed by the group committer.
+	commits atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -71,7 +81,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	return &Store{w: w, r: r}, nil
+	st := &Store{w: w, r: r, writes: make(chan *writeReq), committed: make(chan struct{})}
+	go st.commitLoop()
+	return st, nil
 }
 
 // Migrate applies the migrations that the database file at path lacks,
@@ -228,10 +240,113 @@ func inTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(*sql.Tx)
 	return tx.Commit()
 }
 
-// write runs fn in an IMMEDIATE transaction on the writer. fn must not call
-// the Store: the writer's only connection is fn's.
-func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
-	return inTx(ctx, s.w, nil, fn)
+// writeReq is one write waiting for the group committer.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(context.Context, *sql.Tx) error
+	done chan error
+}
+
+// maxBatch bounds how many writes share one transaction, so that one commit
+// never waits on an unbounded amount of work.
+const maxBatch = 128
+
+// write runs fn inside an IMMEDIATE transaction on the writer and returns once
+// that transaction is durably committed (synchronous=FULL), or with fn's error,
+// in which case nothing fn did is kept. fn must not call the Store: the
+// writer's only connection is fn's. fn gets ctx without its cancellation:
+// SQLite answers an interrupted statement by rolling back the whole
+// transaction, which holds other callers' writes too.
+//
+// Writes that arrive while another commit is under way are grouped: they share
+// one transaction and one fsync, each inside its own savepoint, so one write's
+// failure undoes only its own changes. No caller is answered before the commit
+// that holds its write has returned.
+func (s *Store) write(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once handed over, the write's fate is the batch's: waiting for it even if
+	// ctx ends means a caller never reports failure for a write that commits.
+	return <-req.done
+}
+
+// commitLoop is the single writer: it takes the writes that are waiting, runs
+// them in one transaction and commits once.
+func (s *Store) commitLoop() {
+	defer close(s.committed)
+	for first := range s.writes {
+		batch := []*writeReq{first}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case req, ok := <-s.writes:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, req)
+			default:
+				break gather
+			}
+		}
+		s.commitBatch(batch)
+	}
+}
+
+func (s *Store) commitBatch(batch []*writeReq) {
+	// The transaction outlives any one request's context: a request that is
+	// cancelled must not roll back the others' writes.
+	tx, err := s.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		for _, req := range batch {
+			req.done <- err
+		}
+		return
+	}
+	var pending []*writeReq
+	for _, req := range batch {
+		if err := runInSavepoint(tx, req); err != nil {
+			req.done <- err
+			continue
+		}
+		pending = append(pending, req)
+	}
+	if len(pending) == 0 {
+		err = tx.Rollback()
+	} else {
+		err = tx.Commit()
+		s.commits.Add(1)
+	}
+	for _, req := range pending {
+		req.done <- err
+	}
+}
+
+// runInSavepoint runs one write so that its failure, or its panic, undoes its
+// own changes and nothing else.
+func runInSavepoint(tx *sql.Tx, req *writeReq) (err error) {
+	if err := req.ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`SAVEPOINT write`); err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlite: write panicked: %v", p)
+		}
+		if err != nil {
+			// ROLLBACK TO keeps the savepoint open; RELEASE closes it.
+			_, _ = tx.Exec(`ROLLBACK TO write`)
+		}
+		if _, rerr := tx.Exec(`RELEASE write`); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	return req.fn(context.WithoutCancel(req.ctx), tx)
 }
 
 // read runs fn in one read transaction, so that everything fn reads comes from
@@ -249,8 +364,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools; closing twice is harmless.
+// Close waits for the writes already handed to the committer, then closes
+// both pools; closing twice is harmless. No write may start after Close.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.writes) })
+	<-s.committed
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 

@@ -1,0 +1,105 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	workspacev1 "github.com/example/workspace/gen/workspace/v1"
+	"github.com/example/workspace/server/servertest"
+	"github.com/example/workspace/service/ratelimit"
+)
+
+// benchEnv starts a server whose workspace never hits its rate limit within a
+// benchmark (the limiter still runs on every request), with one project and
+// one task in it.
+func benchEnv(b *testing.B) (env *servertest.Env, key, projectID, taskID string) {
+	env = servertest.Start(b)
+	// Unlimited for benchmarking: a limiter that counts but always admits
+	// would change what is measured, so the enterprise plan and a fresh
+	// minute per 1,000 requests keep the real limiter in the path.
+	env.SetPlan(env.WorkspaceID, ratelimit.Enterprise)
+	key = env.AdminKey
+	projectID = env.REST("POST", "/v1/projects", key, `{"name":"Bench"}`).JSON(b)["data"].(map[string]any)["id"].(string)
+	taskID = env.REST("POST", "/v1/tasks", key, `{"title":"Bench","project_id":"`+projectID+`"}`).JSON(b)["data"].(map[string]any)["id"].(string)
+	return env, key, projectID, taskID
+}
+
+// tick moves the fake clock a minute every 900 requests so the enterprise
+// minute window (1,000) never fills.
+func tick(env *servertest.Env, i int) {
+	if i%900 == 899 {
+		env.Clock.Advance(60e9)
+	}
+}
+
+func BenchmarkRESTGetProject(b *testing.B) {
+	env, key, pid, _ := benchEnv(b)
+	benchRESTOn(b, env, "GET", "/v1/projects/"+pid, key, "")
+}
+
+func BenchmarkRESTCreateTask(b *testing.B) {
+	env, key, pid, _ := benchEnv(b)
+	benchRESTOn(b, env, "POST", "/v1/tasks", key, `{"title":"Bench task","project_id":"`+pid+`"}`)
+}
+
+func BenchmarkRESTUpdateTask(b *testing.B) {
+	env, key, _, tid := benchEnv(b)
+	benchRESTOn(b, env, "PUT", "/v1/tasks/"+tid, key, `{"status":"completed"}`)
+}
+
+func benchRESTOn(b *testing.B, env *servertest.Env, method, path, key, body string) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	url := env.BaseURL + path
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tick(env, i)
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, _ := http.NewRequest(method, url, rd)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			b.Fatalf("%s %s: %d", method, path, resp.StatusCode)
+		}
+	}
+}
+
+func BenchmarkGRPCGetProject(b *testing.B) {
+	env, key, pid, _ := benchEnv(b)
+	client := workspacev1.NewProjectServiceClient(env.Conn)
+	ctx := env.Ctx(key)
+	req := &workspacev1.GetProjectRequest{Id: pid}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tick(env, i)
+		if _, err := client.GetProject(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGRPCCreateTask(b *testing.B) {
+	env, key, pid, _ := benchEnv(b)
+	client := workspacev1.NewTaskServiceClient(env.Conn)
+	ctx := env.Ctx(key)
+	req := &workspacev1.CreateTaskRequest{Title: "Bench task", ProjectId: pid}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tick(env, i)
+		if _, err := client.CreateTask(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
