@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/workspace/server"
 	"github.com/example/workspace/server/servertest"
 	"github.com/example/workspace/service/auth"
 )
@@ -185,4 +187,41 @@ func toList(v any) []string {
 		out = append(out, x.(string))
 	}
 	return out
+}
+
+func TestKeyCache(t *testing.T) {
+	var spy *servertest.Spy
+	const ttl = 200 * time.Millisecond
+	env := servertest.Start(t, servertest.WithSpy(&spy), func(c *server.Config) { c.KeyCacheTTL = ttl })
+	key := env.NewKey(env.WorkspaceID, "read")
+	before := spy.Lookups.Load()
+	for i := 0; i < 20; i++ {
+		if r := env.REST("GET", "/v1/projects", key, ""); r.Status != 200 {
+			t.Fatalf("request %d: %d", i, r.Status)
+		}
+	}
+	if n := spy.Lookups.Load() - before; n != 1 {
+		t.Errorf("20 requests within the cache TTL looked the key up %d times, want 1", n)
+	}
+
+	// Revoked behind this server's back (the CLI, another replica): refused
+	// once the cached entry is older than the TTL, and not before the store
+	// said so.
+	var id string
+	for _, item := range env.REST("GET", "/v1/api-keys?limit=100", env.AdminKey, "").JSON(t)["data"].([]any) {
+		if m := item.(map[string]any); strings.HasPrefix(key, m["prefix"].(string)) {
+			id = m["id"].(string)
+		}
+	}
+	revoked := time.Now()
+	if _, err := env.Server.Store().RevokeAPIKey(context.Background(), env.WorkspaceID, id, env.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(ttl + 2*time.Second)
+	for env.REST("GET", "/v1/projects", key, "").Status != 401 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a key revoked in the store was still accepted %v later (cache TTL %v)", time.Since(revoked), ttl)
+		}
+	}
+	t.Logf("refused %v after a revocation behind the server's back (TTL %v)", time.Since(revoked).Round(time.Millisecond), ttl)
 }

@@ -52,6 +52,11 @@ type Config struct {
 	RedisURL string
 	// Limiter overrides the limiter that RedisURL (or its absence) chooses.
 	Limiter ratelimit.Limiter
+	// KeyCacheTTL is how long a looked-up API key is trusted before the store
+	// is asked again: the bound on how late a revocation made through another
+	// replica or the CLI takes effect here. 0 means auth.DefaultCacheTTL; a
+	// negative value looks keys up on every request.
+	KeyCacheTTL time.Duration
 	// ShutdownTimeout bounds the drain on shutdown.
 	ShutdownTimeout time.Duration // default 15s
 	// MaxBodyBytes is the REST body limit.
@@ -77,6 +82,9 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.KeyCacheTTL == 0 {
+		c.KeyCacheTTL = auth.DefaultCacheTTL
+	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 15 * time.Second
 	}
@@ -95,6 +103,7 @@ type Server struct {
 	grpcLis net.Listener
 	httpLis net.Listener
 	redis   io.Closer
+	authn   *auth.Authenticator
 }
 
 // New opens the store (applying migrations), creates the first workspace and
@@ -126,9 +135,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 
-	authn := auth.NewAuthenticator(s.store, cfg.Now)
+	s.authn = auth.NewAuthenticator(s.store, cfg.Now, cfg.KeyCacheTTL)
+	authn := s.authn
 	chain := unaryChain(cfg.Logger, authn, limiter, scopes, cfg.Now)
-	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now}
+	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Revoked: authn.Forget}
 	s.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(chain...),
 		grpc.ChainStreamInterceptor(streamChain(cfg.Logger)...),
@@ -186,6 +196,11 @@ func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 
 // Store is the server's store, for tests and tools that run in-process.
 func (s *Server) Store() store.Store { return s.store }
+
+// ForgetCachedKeys makes the next request of every key ask the store again,
+// for in-process tools and tests that change keys or plans in the store
+// directly.
+func (s *Server) ForgetCachedKeys() { s.authn.ForgetAll() }
 
 // Run serves until ctx ends, then shuts down gracefully: readiness goes
 // NOT_SERVING, the HTTP server stops accepting and drains (its calls still

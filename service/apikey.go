@@ -77,6 +77,9 @@ func (s *apiKeys) DeleteApiKey(ctx context.Context, req *workspacev1.DeleteApiKe
 	if _, err := s.Store.RevokeAPIKey(ctx, p.WorkspaceID, req.Id, s.now()); err != nil {
 		return nil, apierror.From(err)
 	}
+	if s.Revoked != nil {
+		s.Revoked(req.Id)
+	}
 	return &workspacev1.DeleteApiKeyResponse{Id: req.Id, Deleted: true}, nil
 }
 

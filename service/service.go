@@ -22,6 +22,9 @@ type Deps struct {
 	Limiter ratelimit.Limiter
 	// Now is the clock; times are kept at microsecond precision.
 	Now func() time.Time
+	// Revoked, if set, is told of each key revoked through the API, so that
+	// cached authentications of it end at once.
+	Revoked func(keyID string)
 }
 
 // Register registers every service of the API on s.

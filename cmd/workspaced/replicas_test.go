@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ratelimit/redistest"
 	"github.com/example/workspace/store/postgres/pgtest"
 )
@@ -170,9 +171,19 @@ func TestReplicasSharePostgresAndRedis(t *testing.T) {
 		if r := call(t, "DELETE", a.httpAddr, "/v1/api-keys/"+id, admin, ""); r.status != 200 {
 			t.Fatalf("revoke through A: %d %v", r.status, r.body)
 		}
-		if r := call(t, "GET", b.httpAddr, "/v1/projects", secret, ""); r.status != 401 {
-			t.Errorf("revoked key on B right after: %d, want 401", r.status)
+		revoked := time.Now()
+		// A, which revoked it, refuses it at once.
+		if r := call(t, "GET", a.httpAddr, "/v1/projects", secret, ""); r.status != 401 {
+			t.Errorf("revoked key on A right after: %d, want 401", r.status)
 		}
+		// B refuses it within its key cache's TTL (auth.DefaultCacheTTL, 1 s).
+		bound := auth.DefaultCacheTTL + time.Second
+		for call(t, "GET", b.httpAddr, "/v1/projects", secret, "").status != 401 {
+			if time.Since(revoked) > bound {
+				t.Fatalf("B still accepted the revoked key %v after the revocation", time.Since(revoked))
+			}
+		}
+		t.Logf("B refused the revoked key %v after A revoked it", time.Since(revoked).Round(time.Millisecond))
 	})
 
 	t.Run("Redis down and back", func(t *testing.T) {

@@ -141,6 +141,9 @@ func (e *Env) SetPlan(workspaceID string, plan ratelimit.Plan) {
 	if err := e.Server.Store().SetWorkspacePlan(context.Background(), workspaceID, plan.Name); err != nil {
 		e.T.Fatalf("SetWorkspacePlan: %v", err)
 	}
+	// Changed behind the API's back: the server's key cache must not serve
+	// the old plan for its TTL.
+	e.Server.ForgetCachedKeys()
 }
 
 // Response is a REST answer, read whole.

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"strings"
@@ -41,12 +42,22 @@ const TouchInterval = time.Minute
 type Authenticator struct {
 	store store.Store
 	now   func() time.Time
+	cache *keyCache
 }
 
-// NewAuthenticator returns an Authenticator over st; now is the clock.
-func NewAuthenticator(st store.Store, now func() time.Time) *Authenticator {
-	return &Authenticator{store: st, now: now}
+// NewAuthenticator returns an Authenticator over st; now is the clock, and
+// cacheTTL how long a looked-up key is trusted (0 looks up every request).
+func NewAuthenticator(st store.Store, now func() time.Time, cacheTTL time.Duration) *Authenticator {
+	return &Authenticator{store: st, now: now, cache: newKeyCache(cacheTTL)}
 }
+
+// Forget drops a key from the cache, so that its revocation through this
+// server takes effect at the next request.
+func (a *Authenticator) Forget(keyID string) { a.cache.forget(keyID) }
+
+// ForgetAll empties the cache, after a change the server made to workspaces
+// behind the API's back (tests, in-process tools).
+func (a *Authenticator) ForgetAll() { a.cache.forgetAll() }
 
 // Authenticate checks "Bearer <key>". Every refusal is an UNAUTHORIZED
 // *apierror.Error; a store failure is returned as is.
@@ -62,17 +73,22 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization string) 
 	if CheckFormat(key) != nil {
 		return Principal{}, unauthorized("Invalid API key")
 	}
-	hash := Hash(key)
-	k, ws, err := a.store.LookupAPIKey(ctx, hash)
-	if errors.Is(err, store.ErrNotFound) {
-		return Principal{}, unauthorized("Invalid API key")
+	hash := sha256.Sum256([]byte(key))
+	e, ok := a.cache.get(hash)
+	if !ok {
+		k, ws, err := a.store.LookupAPIKey(ctx, hash[:])
+		if errors.Is(err, store.ErrNotFound) {
+			return Principal{}, unauthorized("Invalid API key")
+		}
+		if err != nil {
+			return Principal{}, err
+		}
+		e = a.cache.put(hash, k, ws)
 	}
-	if err != nil {
-		return Principal{}, err
-	}
+	k, ws := e.key, e.ws
 	// The look-up matched on the hash already; comparing again in constant time
 	// keeps the decision itself free of data-dependent timing.
-	if subtle.ConstantTimeCompare(k.Hash, hash) != 1 {
+	if subtle.ConstantTimeCompare(k.Hash, hash[:]) != 1 {
 		return Principal{}, unauthorized("Invalid API key")
 	}
 	now := a.now()
@@ -82,10 +98,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization string) 
 	if k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
 		return Principal{}, unauthorized("API key has expired")
 	}
-	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= TouchInterval {
-		if err := a.store.TouchAPIKey(ctx, k.ID, now.Truncate(time.Second)); err != nil {
+	if last := e.lastUsed.Load(); last == nil || now.Sub(*last) >= TouchInterval {
+		at := now.Truncate(time.Second)
+		if err := a.store.TouchAPIKey(ctx, k.ID, at); err != nil {
 			return Principal{}, err
 		}
+		e.lastUsed.Store(&at)
 	}
 	return Principal{WorkspaceID: ws.ID, KeyID: k.ID, Scopes: k.Scopes, Plan: ws.Plan}, nil
 }
