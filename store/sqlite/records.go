@@ -20,7 +20,7 @@ func (s *Store) Bootstrap(ctx context.Context, ws store.Workspace, key store.API
 		return false, fmt.Errorf("sqlite: bootstrap: key belongs to workspace %q, not to %q", key.WorkspaceID, ws.ID)
 	}
 	created := false
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		var exists int
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM workspaces)`).Scan(&exists); err != nil {
 			return err
@@ -57,7 +57,7 @@ func scanWorkspace(sc scanner) (store.Workspace, error) {
 	return w, nil
 }
 
-func insertWorkspace(ctx context.Context, tx *sql.Tx, ws store.Workspace) error {
+func insertWorkspace(ctx context.Context, tx *txn, ws store.Workspace) error {
 	var e encoder
 	args := []any{ws.ID, ws.Name, ws.Plan, e.nanos(ws.CreatedAt)}
 	if e.err != nil {
@@ -71,7 +71,7 @@ func insertWorkspace(ctx context.Context, tx *sql.Tx, ws store.Workspace) error 
 }
 
 func (s *Store) CreateWorkspace(ctx context.Context, ws store.Workspace) error {
-	return wrap("create workspace", s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return wrap("create workspace", s.write(ctx, func(ctx context.Context, tx *txn) error {
 		return insertWorkspace(ctx, tx, ws)
 	}))
 }
@@ -85,7 +85,7 @@ func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, e
 }
 
 func (s *Store) SetWorkspacePlan(ctx context.Context, id, plan string) error {
-	return wrap("set workspace plan", s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return wrap("set workspace plan", s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE workspaces SET plan = ? WHERE id = ?`, plan, id)
 		return affected(res, err, "workspace")
 	}))
@@ -127,7 +127,7 @@ func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
 	if e.err != nil {
 		return e.err
 	}
-	return wrap("create project", s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return wrap("create project", s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO projects (`+projectCols+`) VALUES (?, ?, ?, ?, ?, ?)`, args...)
 		switch {
 		case isUnique(err):
@@ -156,7 +156,7 @@ func (s *Store) GetProject(ctx context.Context, workspaceID, id string) (store.P
 func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, update func(*store.Project) error) (store.Project, error) {
 	var out store.Project
 	var updateErr error
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		cur, err := getProject(ctx, tx, workspaceID, id)
 		if err != nil {
 			return err
@@ -198,7 +198,7 @@ func normProject(p store.Project) store.Project {
 // DeleteProject relies on the tasks' ON DELETE CASCADE: one statement, so the
 // project and its tasks go together or not at all.
 func (s *Store) DeleteProject(ctx context.Context, workspaceID, id string) error {
-	return wrap("delete project", s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return wrap("delete project", s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE workspace_id = ? AND id = ?`, workspaceID, id)
 		return affected(res, err, "project")
 	}))
@@ -210,7 +210,7 @@ func (s *Store) ListProjects(ctx context.Context, workspaceID string, page store
 	}
 	var out []store.Project
 	var total int
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		var err error
 		total, err = count(ctx, tx, `SELECT count(*) FROM projects WHERE workspace_id = ?`, workspaceID)
 		if err != nil {
@@ -276,7 +276,7 @@ func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
 	if e.err != nil {
 		return e.err
 	}
-	return wrap("create task", s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return wrap("create task", s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 		switch {
 		case isUnique(err):
@@ -305,7 +305,7 @@ func (s *Store) GetTask(ctx context.Context, workspaceID, id string) (store.Task
 func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update func(*store.Task) error) (store.Task, error) {
 	var out store.Task
 	var updateErr error
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		cur, err := getTask(ctx, tx, workspaceID, id)
 		if err != nil {
 			return err
@@ -358,7 +358,7 @@ func optUTC(t *time.Time) *time.Time {
 }
 
 func (s *Store) DeleteTask(ctx context.Context, workspaceID, id string) error {
-	return wrap("delete task", s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return wrap("delete task", s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE workspace_id = ? AND id = ?`, workspaceID, id)
 		return affected(res, err, "task")
 	}))
@@ -380,7 +380,7 @@ func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.
 	}
 	var out []store.Task
 	var total int
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		if filter.ProjectID != "" {
 			// In the same snapshot as the list, so that a project deleted in
 			// between cannot turn NotFound into an empty page.
@@ -430,7 +430,7 @@ func scanAPIKey(sc scanner) (store.APIKey, error) {
 	return k, nil
 }
 
-func insertAPIKey(ctx context.Context, tx *sql.Tx, k store.APIKey) error {
+func insertAPIKey(ctx context.Context, tx *txn, k store.APIKey) error {
 	scopes, err := json.Marshal(k.Scopes)
 	if err != nil {
 		return err
@@ -452,7 +452,7 @@ func insertAPIKey(ctx context.Context, tx *sql.Tx, k store.APIKey) error {
 }
 
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
-	return wrap("create api key", s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return wrap("create api key", s.write(ctx, func(ctx context.Context, tx *txn) error {
 		return insertAPIKey(ctx, tx, k)
 	}))
 }
@@ -471,7 +471,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, workspaceID string, page store.
 	}
 	var out []store.APIKey
 	var total int
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		var err error
 		total, err = count(ctx, tx, `SELECT count(*) FROM api_keys WHERE workspace_id = ?`, workspaceID)
 		if err != nil {
@@ -494,7 +494,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, workspaceID, id string, at tim
 		return store.APIKey{}, e.err
 	}
 	var k store.APIKey
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?)
 			WHERE workspace_id = ? AND id = ?`, n, workspaceID, id)
 		if err := affected(res, err, "api_key"); err != nil {
@@ -552,7 +552,7 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error 
 	if e.err != nil {
 		return e.err
 	}
-	return wrap("touch api key", s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return wrap("touch api key", s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?
 			WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, n, id, n)
 		if err := affected(res, err, "api_key"); !errors.Is(err, store.ErrNotFound) {

@@ -41,8 +41,8 @@ const busyTimeoutMillis = 10000
 // are serialised before they reach SQLite and a transaction that reads before
 // it writes cannot lose its lock upgrade to another writer. Reads go through r.
 type Store struct {
-	w *sql.DB
-	r *sql.DB
+	w *pool
+	r *pool
 
 	// writes feeds the group committer (see commitLoop); closing it stops the
 	// loop, which then closes committed.
@@ -81,7 +81,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	st := &Store{w: w, r: r, writes: make(chan *writeReq), committed: make(chan struct{})}
+	st := &Store{w: &pool{DB: w}, r: &pool{DB: r}, writes: make(chan *writeReq), committed: make(chan struct{})}
 	go st.commitLoop()
 	return st, nil
 }
@@ -243,7 +243,7 @@ func inTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(*sql.Tx)
 // writeReq is one write waiting for the group committer.
 type writeReq struct {
 	ctx  context.Context
-	fn   func(context.Context, *sql.Tx) error
+	fn   func(context.Context, *txn) error
 	done chan error
 }
 
@@ -262,7 +262,7 @@ const maxBatch = 128
 // one transaction and one fsync, each inside its own savepoint, so one write's
 // failure undoes only its own changes. No caller is answered before the commit
 // that holds its write has returned.
-func (s *Store) write(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, fn func(context.Context, *txn) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case s.writes <- req:
@@ -299,13 +299,14 @@ func (s *Store) commitLoop() {
 func (s *Store) commitBatch(batch []*writeReq) {
 	// The transaction outlives any one request's context: a request that is
 	// cancelled must not roll back the others' writes.
-	tx, err := s.w.BeginTx(context.Background(), nil)
+	sqlTx, err := s.w.BeginTx(context.Background(), nil)
 	if err != nil {
 		for _, req := range batch {
 			req.done <- err
 		}
 		return
 	}
+	tx := &txn{tx: sqlTx, p: s.w}
 	var pending []*writeReq
 	for _, req := range batch {
 		if err := runInSavepoint(tx, req); err != nil {
@@ -315,23 +316,24 @@ func (s *Store) commitBatch(batch []*writeReq) {
 		pending = append(pending, req)
 	}
 	if len(pending) == 0 {
-		err = tx.Rollback()
+		err = sqlTx.Rollback()
 	} else {
-		err = tx.Commit()
+		err = sqlTx.Commit()
 		s.commits.Add(1)
 	}
 	for _, req := range pending {
 		req.done <- err
 	}
+	tx.prepareMissed()
 }
 
 // runInSavepoint runs one write so that its failure, or its panic, undoes its
 // own changes and nothing else.
-func runInSavepoint(tx *sql.Tx, req *writeReq) (err error) {
+func runInSavepoint(tx *txn, req *writeReq) (err error) {
 	if err := req.ctx.Err(); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`SAVEPOINT write`); err != nil {
+	if _, err := tx.tx.Exec(`SAVEPOINT write`); err != nil {
 		return err
 	}
 	defer func() {
@@ -340,9 +342,9 @@ func runInSavepoint(tx *sql.Tx, req *writeReq) (err error) {
 		}
 		if err != nil {
 			// ROLLBACK TO keeps the savepoint open; RELEASE closes it.
-			_, _ = tx.Exec(`ROLLBACK TO write`)
+			_, _ = tx.tx.Exec(`ROLLBACK TO write`)
 		}
-		if _, rerr := tx.Exec(`RELEASE write`); rerr != nil && err == nil {
+		if _, rerr := tx.tx.Exec(`RELEASE write`); rerr != nil && err == nil {
 			err = rerr
 		}
 	}()
@@ -351,8 +353,14 @@ func runInSavepoint(tx *sql.Tx, req *writeReq) (err error) {
 
 // read runs fn in one read transaction, so that everything fn reads comes from
 // a single snapshot: a page and its total always agree.
-func (s *Store) read(ctx context.Context, fn func(*sql.Tx) error) error {
-	return inTx(ctx, s.r, &sql.TxOptions{ReadOnly: true}, fn)
+func (s *Store) read(ctx context.Context, fn func(*txn) error) error {
+	t := &txn{p: s.r}
+	err := inTx(ctx, s.r.DB, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
+		t.tx = tx
+		return fn(t)
+	})
+	t.prepareMissed()
+	return err
 }
 
 // Ping reads from the file, which a mere connection check would not.
