@@ -61,12 +61,13 @@ func Start(t testing.TB, configs ...Config) *Env {
 	logs := &SyncBuffer{}
 	var banner bytes.Buffer
 	cfg := server.Config{
-		HTTPAddr: "127.0.0.1:0",
-		GRPCAddr: "127.0.0.1:0",
-		Database: t.TempDir() + "/workspace.db",
-		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Banner:   &banner,
-		Now:      clock.Now,
+		HTTPAddr:  "127.0.0.1:0",
+		GRPCAddr:  "127.0.0.1:0",
+		AdminAddr: "127.0.0.1:0",
+		Database:  t.TempDir() + "/workspace.db",
+		Logger:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Banner:    &banner,
+		Now:       clock.Now,
 	}
 	for _, c := range configs {
 		c(&cfg)
