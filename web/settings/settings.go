@@ -14,15 +14,16 @@ import (
 // Path is where the page is served.
 const Path = "/settings/api"
 
-//go:embed assets/index.html assets/app.js assets/style.css
+//go:embed assets/index.html assets/app.js assets/style.css assets/favicon.svg
 var assets embed.FS
 
 // files maps each served path to its embedded file and content type.
 func files() map[string][2]string {
 	return map[string][2]string{
-		Path:                {"assets/index.html", "text/html; charset=utf-8"},
-		Path + "/app.js":    {"assets/app.js", "text/javascript; charset=utf-8"},
-		Path + "/style.css": {"assets/style.css", "text/css; charset=utf-8"},
+		Path:                  {"assets/index.html", "text/html; charset=utf-8"},
+		Path + "/app.js":      {"assets/app.js", "text/javascript; charset=utf-8"},
+		Path + "/style.css":   {"assets/style.css", "text/css; charset=utf-8"},
+		Path + "/favicon.svg": {"assets/favicon.svg", "image/svg+xml"},
 	}
 }
 
