@@ -12,6 +12,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/example/workspace/service/accesslog"
+	"github.com/example/workspace/service/requestid"
 	"github.com/example/workspace/web/settings"
 )
 
@@ -131,9 +132,12 @@ func (s *Server) publicHandler(gw http.Handler) http.Handler {
 			return
 		}
 		ctx, line := accesslog.Start(r.Context())
+		id := requestid.Ensure(r.Header.Get("X-Request-Id"))
+		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		page.ServeHTTP(rec, r.WithContext(ctx))
 		line.End(ctx, s.cfg.Logger, nil,
+			slog.String("request_id", id),
 			slog.String("http_route", r.Method+" "+r.URL.Path),
 			slog.Int("http_status", rec.status))
 	})

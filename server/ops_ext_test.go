@@ -431,7 +431,10 @@ func TestSettingsPageServed(t *testing.T) {
 			}
 		}
 	}
-	page := string(env.REST("GET", "/settings/api", "", "").Body)
+	page := string(env.REST("GET", "/settings/api", "", "", "X-Request-Id", "settings-page").Body)
+	if lines := requestLines(t, env, "settings-page"); len(lines) != 1 || lines[0]["http_route"] != "GET /settings/api" || lines[0]["http_status"] != float64(200) {
+		t.Errorf("settings page request: log lines %v, want one with its route and status 200", lines)
+	}
 	for _, tag := range strings.Split(page, "<script")[1:] {
 		if !strings.HasPrefix(strings.TrimSpace(tag), "src=") {
 			t.Errorf("inline script in the page: <script%s", tag[:min(len(tag), 40)])
