@@ -190,7 +190,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       cfg.Logger,
 		// Requests the gateway refuses itself get the chain's authentication
-		// and rate limit too (its steps 4 and 5), from the same components.
+		// and rate limit too (its steps 5 and 6), from the same components.
 		Preflight: func(ctx context.Context, authorization string) (metadata.MD, error) {
 			p, err := authn.Authenticate(ctx, authorization)
 			if err != nil {
@@ -312,13 +312,18 @@ func (s *Server) shutdown() error {
 		s.grpc.Stop()
 		<-stopped
 	}
-	var adminErr error
 	if s.admin != nil {
-		if adminErr = s.admin.Shutdown(ctx); adminErr != nil {
-			adminErr = errors.Join(adminErr, s.admin.Close())
+		// Last, so /readyz said 503 throughout the drain. A scrape or a
+		// profile still running gets a moment, then its connection is cut: it
+		// is no reason to fail the shutdown.
+		actx, acancel := context.WithTimeout(context.Background(), time.Second)
+		if err := s.admin.Shutdown(actx); err != nil {
+			_ = s.admin.Close()
+			s.cfg.Logger.Warn("admin listener: cut requests still running at shutdown", slog.Any("error", err))
 		}
+		acancel()
 	}
-	return errors.Join(httpErr, adminErr, s.closeAll())
+	return errors.Join(httpErr, s.closeAll())
 }
 
 // newLimiter picks the limiter: the configured one, Redis with an in-memory
