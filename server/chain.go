@@ -10,6 +10,7 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/peer"
 
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/gateway"
@@ -50,7 +51,7 @@ func unaryChain(d chainDeps) []grpc.UnaryServerInterceptor {
 	return []grpc.UnaryServerInterceptor{
 		d.metrics.UnaryServerInterceptor(),
 		requestid.UnaryServerInterceptor(),
-		accesslog.UnaryServerInterceptor(d.logger, accesslog.WithHTTPStatus(gateway.HTTPStatus)),
+		accesslog.UnaryServerInterceptor(d.logger, accesslog.WithHTTPRoute(fromGateway, gateway.HTTPStatus)),
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(d.logger))),
 		auth.AuthenticateInterceptor(d.authn, func(ctx context.Context, p auth.Principal) {
 			accesslog.AddAttrs(ctx, slog.String("workspace_id", p.WorkspaceID), slog.String("key_id", p.KeyID))
@@ -68,6 +69,13 @@ func streamChain(d chainDeps) []grpc.StreamServerInterceptor {
 		requestid.StreamServerInterceptor(),
 		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(d.logger))),
 	}
+}
+
+// fromGateway tells the gateway's calls, which come over the in-memory
+// listener, from those of gRPC clients, which could send any metadata.
+func fromGateway(ctx context.Context) bool {
+	p, ok := peer.FromContext(ctx)
+	return ok && p.Addr != nil && p.Addr.Network() == "bufconn"
 }
 
 func panicHandler(logger *slog.Logger) recovery.RecoveryHandlerFuncContext {

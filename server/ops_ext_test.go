@@ -361,6 +361,14 @@ func TestAccessLogLines(t *testing.T) {
 	if lines := requestLines(t, env, "log-test-grpc"); len(lines) != 1 || lines[0]["http_route"] != nil || lines[0]["code"] != "OK" {
 		t.Errorf("gRPC call: lines %v, want one with code OK and no http_route", lines)
 	}
+	// A gRPC client cannot pass itself off as a REST route.
+	spoof := metadata.AppendToOutgoingContext(metadataWithID(ctx, "log-test-spoof"), "x-http-route", "GET /v1/forged")
+	if _, err := workspacev1.NewProjectServiceClient(env.Conn).ListProjects(spoof, &workspacev1.ListProjectsRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if lines := requestLines(t, env, "log-test-spoof"); len(lines) != 1 || lines[0]["http_route"] != nil {
+		t.Errorf("gRPC call with a forged route: lines %v, want one without http_route", lines)
+	}
 
 	if strings.Contains(env.Logs.String(), env.AdminKey) {
 		t.Error("the log contains the secret key")

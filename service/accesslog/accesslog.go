@@ -21,7 +21,8 @@ import (
 
 // MetadataHTTPRoute is the incoming metadata by which the REST gateway tells
 // the call which route it came in on, as "METHOD /v1/pattern" (for example
-// "GET /v1/projects/{id}"). It only labels the log line.
+// "GET /v1/projects/{id}"). It only labels the log line, and only when
+// WithHTTPRoute's trust function accepts the call's origin.
 const MetadataHTTPRoute = "x-http-route"
 
 // entry collects attributes from interceptors that run inside this one; their
@@ -52,11 +53,18 @@ type HTTPStatusFunc func(fullMethod string, err error) int
 // Option configures UnaryServerInterceptor.
 type Option func(*options)
 
-type options struct{ httpStatus HTTPStatusFunc }
+type options struct {
+	httpStatus HTTPStatusFunc
+	fromGW     func(context.Context) bool
+}
 
-// WithHTTPStatus adds http_status to the lines of calls made by the REST
-// gateway, as f computes it (the gateway's own mapping, so the two agree).
-func WithHTTPStatus(f HTTPStatusFunc) Option { return func(o *options) { o.httpStatus = f } }
+// WithHTTPRoute logs http_route and http_status on calls that fromGateway
+// says the REST gateway made (any other client could send MetadataHTTPRoute
+// too), with the status as httpStatus computes it — the gateway's own
+// mapping, so the two agree. Without this option no call has them.
+func WithHTTPRoute(fromGateway func(context.Context) bool, httpStatus HTTPStatusFunc) Option {
+	return func(o *options) { o.fromGW, o.httpStatus = fromGateway, httpStatus }
+}
 
 // UnaryServerInterceptor logs each call once it has finished: INFO for answers
 // to the client's request, ERROR for internal failures (with their cause, which
@@ -77,10 +85,10 @@ func UnaryServerInterceptor(logger *slog.Logger, opts ...Option) grpc.UnaryServe
 			slog.String("rpc", info.FullMethod),
 			slog.String("code", status.Code(err).String()),
 		)
-		if route := metadata.ValueFromIncomingContext(ctx, MetadataHTTPRoute); len(route) > 0 {
-			attrs = append(attrs, slog.String("http_route", route[0]))
-			if o.httpStatus != nil {
-				attrs = append(attrs, slog.Int("http_status", o.httpStatus(info.FullMethod, err)))
+		if o.fromGW != nil && o.fromGW(ctx) {
+			if route := metadata.ValueFromIncomingContext(ctx, MetadataHTTPRoute); len(route) > 0 {
+				attrs = append(attrs, slog.String("http_route", route[0]),
+					slog.Int("http_status", o.httpStatus(info.FullMethod, err)))
 			}
 		}
 		write(ctx, logger, start, e, attrs, err)
