@@ -42,7 +42,7 @@ async function startServer(dir) {
   const bin = path.join(dir, 'workspaced');
   execFileSync('go', ['build', '-o', bin, './cmd/workspaced'], { cwd: root, stdio: 'inherit' });
   const proc = spawn(bin, ['serve', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0',
-    '--admin-addr', '127.0.0.1:0', '--database', path.join(dir, 'workspace.db')], {
+    '--admin-addr', '127.0.0.1:0', '--log-format', 'text', '--database', path.join(dir, 'workspace.db')], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, WORKSPACE_REDIS_URL: '' },
   });
