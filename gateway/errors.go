@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/service/accesslog"
 )
 
 // errorBody is CONTRACT §5's error envelope.
@@ -101,12 +103,31 @@ func notFoundRoute(r *http.Request) *apierror.Error {
 // as it would anywhere, and a known key's request is counted and carries the
 // rate-limit headers like every other authenticated answer.
 func (g *Gateway) reject(w http.ResponseWriter, r *http.Request, e *apierror.Error) {
-	if g.preflight != nil {
-		md, err := g.preflight(r.Context(), r.Header.Get("Authorization"))
+	g.refuse(w, r, e, true)
+}
+
+// refuse answers e, after the preflight if asked and there is one, and writes
+// the request's one access-log line (the service never sees the request, so
+// its interceptor cannot). The route on the line is the method and the path as
+// received, since no route pattern matched.
+func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, e *apierror.Error, preflight bool) {
+	ctx, line := accesslog.Start(r.Context())
+	if preflight && g.preflight != nil {
+		md, err := g.preflight(ctx, r.Header.Get("Authorization"))
 		writeHeaders(w, md)
 		if err != nil {
 			e = apierror.FromStatus(status.Convert(apierror.From(err)))
 		}
 	}
 	writeError(w, e)
+	method := r.Method
+	if m, ok := r.Context().Value(methodKey{}).(string); ok {
+		method = m // the client's PUT, served as PATCH
+	}
+	line.End(ctx, g.log, e,
+		slog.String("request_id", w.Header().Get("X-Request-Id")),
+		slog.String("code", e.Code.GRPCCode().String()),
+		slog.String("http_route", method+" "+r.URL.Path),
+		slog.Int("http_status", e.Code.HTTPStatus()),
+	)
 }

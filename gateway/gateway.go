@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,10 +17,12 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/example/workspace/apierror"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
+	"github.com/example/workspace/service/accesslog"
 	"github.com/example/workspace/service/requestid"
 )
 
@@ -38,6 +41,10 @@ type Options struct {
 	// Preflight, if set, runs for requests under /v1 that fail before reaching
 	// the service.
 	Preflight Preflight
+	// Logger receives one access-log line for each request the gateway answers
+	// itself (the calls it makes are logged by the server's interceptor);
+	// nil discards them.
+	Logger *slog.Logger
 }
 
 // Gateway is an http.Handler for the REST API.
@@ -45,6 +52,7 @@ type Gateway struct {
 	mux       *runtime.ServeMux
 	maxBody   int64
 	preflight Preflight
+	log       *slog.Logger
 }
 
 // New returns the REST handler calling the API over conn.
@@ -52,7 +60,10 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	g := &Gateway{maxBody: opts.MaxBodyBytes, preflight: opts.Preflight}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{maxBody: opts.MaxBodyBytes, preflight: opts.Preflight, log: opts.Logger}
 	g.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newEnvelopeMarshaler()),
 		runtime.WithErrorHandler(g.handleError),
@@ -61,6 +72,7 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(dropHeader),
 		runtime.WithOutgoingTrailerMatcher(dropHeader),
+		runtime.WithMetadata(routeMetadata),
 		// No method games: a form-encoded POST is not a GET, and
 		// X-HTTP-Method-Override does not turn a GET into a DELETE.
 		runtime.WithDisablePathLengthFallback(),
@@ -94,6 +106,22 @@ func bodyFrom(ctx context.Context) []byte {
 	return b
 }
 
+type methodKey struct{}
+
+// routeMetadata tells the call its REST route, "METHOD /v1/pattern", for the
+// access log; the method is the client's (PUT is served as PATCH).
+func routeMetadata(ctx context.Context, r *http.Request) metadata.MD {
+	pattern, ok := runtime.HTTPPathPattern(ctx)
+	if !ok {
+		return nil
+	}
+	method, _ := ctx.Value(methodKey{}).(string)
+	if method == "" {
+		method = r.Method
+	}
+	return metadata.Pairs(accesslog.MetadataHTTPRoute, method+" "+pattern)
+}
+
 // ServeHTTP settles the request id, answers what is not the API's, enforces the
 // body limit before any decoding, and hands the rest to grpc-gateway.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -103,7 +131,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 
 	if r.URL.Path != "/v1" && !strings.HasPrefix(r.URL.Path, "/v1/") {
-		writeError(w, notFoundRoute(r))
+		g.refuse(w, r, notFoundRoute(r), false)
 		return
 	}
 	if r.ContentLength > g.maxBody {
@@ -124,13 +152,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	ctx := context.WithValue(context.WithValue(r.Context(), bodyKey{}, body), methodKey{}, r.Method)
 	// PUT and PATCH are the same partial update (CONTRACT §4). grpc-gateway
 	// derives the update mask from the body's fields only for PATCH, so a PUT
 	// is served by the PATCH binding of the same RPC.
 	if r.Method == http.MethodPut {
 		r.Method = http.MethodPatch
 	}
-	g.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bodyKey{}, body)))
+	g.mux.ServeHTTP(w, r.WithContext(ctx))
 }
 
 func tooLarge(limit int64) *apierror.Error {
@@ -141,8 +170,26 @@ func tooLarge(limit int64) *apierror.Error {
 // forwardResponse copies the service's headers and answers 201 to creates.
 func forwardResponse(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
 	copyHeaders(ctx, w)
-	if method, ok := runtime.RPCMethod(ctx); ok && strings.HasPrefix(method[strings.LastIndexByte(method, '/')+1:], "Create") {
+	if method, ok := runtime.RPCMethod(ctx); ok && isCreate(method) {
 		w.WriteHeader(http.StatusCreated)
 	}
 	return nil
+}
+
+func isCreate(fullMethod string) bool {
+	return strings.HasPrefix(fullMethod[strings.LastIndexByte(fullMethod, '/')+1:], "Create")
+}
+
+// HTTPStatus is the status the gateway answers a call of fullMethod that
+// ended with err: 201 for a successful create, 200 for other successes, and
+// the contract's status for the error's code. The access log uses it, so
+// that its http_status is the gateway's own mapping.
+func HTTPStatus(fullMethod string, err error) int {
+	if err == nil {
+		if isCreate(fullMethod) {
+			return http.StatusCreated
+		}
+		return http.StatusOK
+	}
+	return apierror.FromStatus(status.Convert(err)).Code.HTTPStatus()
 }

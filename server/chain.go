@@ -7,47 +7,76 @@ import (
 	"runtime/debug"
 	"time"
 
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/peer"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/gateway"
 	"github.com/example/workspace/service/accesslog"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/service/requestid"
 )
 
+// chainDeps are the components the interceptor chain is built from.
+type chainDeps struct {
+	logger  *slog.Logger
+	metrics *grpcprom.ServerMetrics
+	authn   *auth.Authenticator
+	limiter ratelimit.Limiter
+	scopes  map[string]string
+	now     func() time.Time
+}
+
 // unaryChain is the one interceptor chain of the API, in this order:
 //
-//  1. request id — first, so every later step and every answer has it;
-//  2. access log — sees the final outcome of everything below, panics included;
-//  3. recovery — a panic below becomes INTERNAL_ERROR (with its stack logged);
-//  4. authenticate — the key becomes a principal; a 401 costs no quota;
-//  5. rate limit — keyed on the principal's workspace, before any real work;
-//  6. authorize — the method's scope; after the limiter so a 403 is counted
+//  1. metrics — outermost, so that every call is counted with the code its
+//     client finally gets (a 401 from authentication, a 429 from the limiter,
+//     the INTERNAL that recovery makes of a panic), and its latency histogram
+//     covers the whole chain, not just the handler. Inside recovery it would
+//     miss the panics; after auth it would miss the refusals.
+//  2. request id — first of the API's own steps, so every later step and
+//     every answer has it;
+//  3. access log — sees the final outcome of everything below, panics included;
+//  4. recovery — a panic below becomes INTERNAL_ERROR (with its stack logged);
+//  5. authenticate — the key becomes a principal; a 401 costs no quota;
+//  6. rate limit — keyed on the principal's workspace, before any real work;
+//  7. authorize — the method's scope; after the limiter so a 403 is counted
 //     and carries the rate-limit headers like every other authenticated answer.
 //
 // Input validation happens in the handlers, which know the fields.
-func unaryChain(logger *slog.Logger, authn *auth.Authenticator, limiter ratelimit.Limiter, scopes map[string]string, now func() time.Time) []grpc.UnaryServerInterceptor {
+func unaryChain(d chainDeps) []grpc.UnaryServerInterceptor {
 	return []grpc.UnaryServerInterceptor{
+		d.metrics.UnaryServerInterceptor(),
 		requestid.UnaryServerInterceptor(),
-		accesslog.UnaryServerInterceptor(logger),
-		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(logger))),
-		auth.AuthenticateInterceptor(authn, func(ctx context.Context, p auth.Principal) {
+		accesslog.UnaryServerInterceptor(d.logger, accesslog.WithHTTPRoute(fromGateway, gateway.HTTPStatus)),
+		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(d.logger))),
+		auth.AuthenticateInterceptor(d.authn, func(ctx context.Context, p auth.Principal) {
 			accesslog.AddAttrs(ctx, slog.String("workspace_id", p.WorkspaceID), slog.String("key_id", p.KeyID))
 		}),
-		ratelimit.UnaryServerInterceptor(limiter, now),
-		auth.AuthorizeInterceptor(scopes),
+		ratelimit.UnaryServerInterceptor(d.limiter, d.now),
+		auth.AuthorizeInterceptor(d.scopes),
 	}
 }
 
 // streamChain serves the streaming services (health watch, reflection), which
-// need no key.
-func streamChain(logger *slog.Logger) []grpc.StreamServerInterceptor {
+// need no key; metrics come first for the same reason as in unaryChain.
+func streamChain(d chainDeps) []grpc.StreamServerInterceptor {
 	return []grpc.StreamServerInterceptor{
+		d.metrics.StreamServerInterceptor(),
 		requestid.StreamServerInterceptor(),
-		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(logger))),
+		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(d.logger))),
 	}
+}
+
+// fromGateway tells the gateway's calls, which come over the in-process
+// channel (its peer's network is "inproc"), from those of gRPC clients, which
+// could send any metadata but always arrive over a real network.
+func fromGateway(ctx context.Context) bool {
+	p, ok := peer.FromContext(ctx)
+	return ok && p.Addr != nil && p.Addr.Network() == "inproc"
 }
 
 func panicHandler(logger *slog.Logger) recovery.RecoveryHandlerFuncContext {

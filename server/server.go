@@ -12,8 +12,10 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -24,7 +26,9 @@ import (
 
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/gateway"
+	"github.com/example/workspace/metrics"
 	"github.com/example/workspace/service"
+	"github.com/example/workspace/service/accesslog"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ids"
 	"github.com/example/workspace/service/ratelimit"
@@ -61,6 +65,14 @@ type Config struct {
 	ShutdownTimeout time.Duration // default 15s
 	// MaxBodyBytes is the REST body limit.
 	MaxBodyBytes int64 // default 1 MiB
+	// AdminAddr is the operators' listener: /metrics, /healthz, /readyz and
+	// /debug/pprof/. Empty means no admin listener (the zero Config stays off
+	// the network beyond its two API ports); workspaced defaults it to
+	// 127.0.0.1:9091, and tests use "127.0.0.1:0".
+	AdminAddr string
+	// ReadinessInterval is how often the server checks its store (and Redis)
+	// to keep the gRPC health status current between /readyz requests.
+	ReadinessInterval time.Duration // default 5s
 }
 
 func (c *Config) setDefaults() {
@@ -91,19 +103,30 @@ func (c *Config) setDefaults() {
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = gateway.DefaultMaxBodyBytes
 	}
+	if c.ReadinessInterval <= 0 {
+		c.ReadinessInterval = 5 * time.Second
+	}
 }
 
 // Server is a running Workspace API: gRPC and REST over one store.
 type Server struct {
-	cfg     Config
-	store   store.Store
-	grpc    *grpc.Server
-	health  *health.Server
-	http    *http.Server
-	grpcLis net.Listener
-	httpLis net.Listener
-	redis   io.Closer
-	authn   *auth.Authenticator
+	cfg      Config
+	store    store.Store
+	grpc     *grpc.Server
+	health   *health.Server
+	http     *http.Server
+	grpcLis  net.Listener
+	httpLis  net.Listener
+	redis    redis.UniversalClient
+	metrics  *metrics.Metrics
+	admin    *http.Server
+	adminLis net.Listener
+	authn    *auth.Authenticator
+
+	// shuttingDown is set when shutdown starts: readiness fails from then on.
+	shuttingDown atomic.Bool
+	// ready is the last readiness result, to log changes once.
+	ready atomic.Bool
 }
 
 // New opens the store (applying migrations), creates the first workspace and
@@ -111,18 +134,22 @@ type Server struct {
 // addresses are known before Run.
 func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	cfg.setDefaults()
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			s.closeAll()
 		}
 	}()
 
-	if s.store = cfg.Store; s.store == nil {
-		if s.store, err = OpenStore(ctx, cfg.Database); err != nil {
+	st := cfg.Store
+	if st == nil {
+		if st, err = OpenStore(ctx, cfg.Database); err != nil {
 			return nil, err
 		}
 	}
+	// Everything, the first start's bootstrap included, goes through the
+	// timing wrapper.
+	s.store = s.metrics.TimeStore(st)
 	if err := s.bootstrap(ctx); err != nil {
 		return nil, err
 	}
@@ -135,34 +162,43 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 
+	if f, ok := limiter.(metrics.FailoverState); ok {
+		s.metrics.WatchFailover(f)
+	}
+	limiter = ratelimit.Observe(limiter, s.metrics.ObserveDecision)
+
 	s.authn = auth.NewAuthenticator(s.store, cfg.Now, cfg.KeyCacheTTL)
 	authn := s.authn
-	chain := unaryChain(cfg.Logger, authn, limiter, scopes, cfg.Now)
 	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Revoked: authn.Forget}
+	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), authn: authn, limiter: limiter, scopes: scopes, now: cfg.Now}
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(chain...),
-		grpc.ChainStreamInterceptor(streamChain(cfg.Logger)...),
+		grpc.ChainUnaryInterceptor(unaryChain(chain)...),
+		grpc.ChainStreamInterceptor(streamChain(chain)...),
 		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)+4096),
 	)
 	service.Register(s.grpc, deps)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
+	// Every method's series exist from the start, at zero.
+	s.metrics.GRPC().InitializeMetrics(s.grpc)
 
 	// The gateway is a gRPC client of the same services through an in-process
 	// channel that runs the same interceptor chain: every REST call passes
 	// every interceptor once, without HTTP/2 framing or a network hop.
-	inproc := (&inprocgrpc.Channel{}).WithServerUnaryInterceptor(chainUnary(chain...))
+	inproc := (&inprocgrpc.Channel{}).WithServerUnaryInterceptor(chainUnary(unaryChain(chain)...))
 	service.Register(inproc, deps)
 	gw, err := gateway.New(ctx, inproc, gateway.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		Logger:       cfg.Logger,
 		// Requests the gateway refuses itself get the chain's authentication
-		// and rate limit too (its steps 4 and 5), from the same components.
+		// and rate limit too (its steps 5 and 6), from the same components.
 		Preflight: func(ctx context.Context, authorization string) (metadata.MD, error) {
 			p, err := authn.Authenticate(ctx, authorization)
 			if err != nil {
 				return nil, apierror.From(err)
 			}
+			accesslog.AddAttrs(ctx, slog.String("workspace_id", p.WorkspaceID), slog.String("key_id", p.KeyID))
 			return ratelimit.Check(ctx, limiter, p, cfg.Now())
 		},
 	})
@@ -170,7 +206,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	s.http = &http.Server{
-		Handler:           gw,
+		Handler:           s.publicHandler(gw),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -185,6 +221,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("HTTP listener: %w", err)
 	}
+	if cfg.AdminAddr != "" {
+		s.admin = s.newAdminServer()
+		if s.adminLis, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+			return nil, fmt.Errorf("admin listener: %w", err)
+		}
+	}
 	return s, nil
 }
 
@@ -193,6 +235,15 @@ func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
 
 // GRPCAddr is the bound gRPC address.
 func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
+
+// AdminAddr is the bound admin address (metrics, health, pprof), or "" when
+// Config.AdminAddr left the admin listener off.
+func (s *Server) AdminAddr() string {
+	if s.adminLis == nil {
+		return ""
+	}
+	return s.adminLis.Addr().String()
+}
 
 // Store is the server's store, for tests and tools that run in-process.
 func (s *Server) Store() store.Store { return s.store }
@@ -204,11 +255,12 @@ func (s *Server) ForgetCachedKeys() { s.authn.ForgetAll() }
 
 // Run serves until ctx ends, then shuts down gracefully: readiness goes
 // NOT_SERVING, the HTTP server stops accepting and drains (its calls still
-// reach gRPC), then gRPC drains, then the store closes. A serve error ends Run
-// early, after the same shutdown.
+// reach gRPC), then gRPC drains, then the admin listener (which answers
+// /readyz with 503 throughout the drain) stops, then the store closes. A serve
+// error ends Run early, after the same shutdown.
 func (s *Server) Run(ctx context.Context) error {
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	errs := make(chan error, 2)
+	s.checkReady(ctx)
+	errs := make(chan error, 4)
 	var wg sync.WaitGroup
 	serve := func(f func() error) {
 		wg.Add(1)
@@ -221,20 +273,36 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	serve(func() error { return s.grpc.Serve(s.grpcLis) })
 	serve(func() error { return s.http.Serve(s.httpLis) })
-	s.cfg.Logger.Info("serving", slog.String("http", s.HTTPAddr()), slog.String("grpc", s.GRPCAddr()), slog.String("database", redact(s.cfg.Database)))
+	if s.admin != nil {
+		serve(func() error { return s.admin.Serve(s.adminLis) })
+	}
+	probeCtx, stopProbe := context.WithCancel(ctx)
+	probed := make(chan struct{})
+	go func() {
+		defer close(probed)
+		s.probeReadiness(probeCtx)
+	}()
+	s.cfg.Logger.Info("serving", slog.String("http", s.HTTPAddr()), slog.String("grpc", s.GRPCAddr()),
+		slog.String("admin", s.AdminAddr()), slog.String("database", redact(s.cfg.Database)))
 
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case runErr = <-errs:
 	}
+	stopProbe()
+	<-probed
 	shutdownErr := s.shutdown()
 	wg.Wait()
 	return errors.Join(runErr, shutdownErr)
 }
 
 func (s *Server) shutdown() error {
-	s.health.Shutdown() // every service NOT_SERVING
+	// Not ready before anything drains: /readyz answers 503 and every gRPC
+	// health service NOT_SERVING, so load balancers stop sending.
+	s.shuttingDown.Store(true)
+	s.health.Shutdown()
+	s.cfg.Logger.Info("shutting down: readiness is NOT_SERVING, draining")
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	httpErr := s.http.Shutdown(ctx)
@@ -250,11 +318,23 @@ func (s *Server) shutdown() error {
 		s.grpc.Stop()
 		<-stopped
 	}
+	if s.admin != nil {
+		// Last, so /readyz said 503 throughout the drain. A scrape or a
+		// profile still running gets a moment, then its connection is cut: it
+		// is no reason to fail the shutdown.
+		actx, acancel := context.WithTimeout(context.Background(), time.Second)
+		if err := s.admin.Shutdown(actx); err != nil {
+			_ = s.admin.Close()
+			s.cfg.Logger.Warn("admin listener: cut requests still running at shutdown", slog.Any("error", err))
+		}
+		acancel()
+	}
 	return errors.Join(httpErr, s.closeAll())
 }
 
 // newLimiter picks the limiter: the configured one, Redis with an in-memory
-// fallback when a Redis URL is given, or in-memory limits (one replica).
+// fallback when a Redis URL is given, or in-memory limits (one replica). With
+// Redis, readiness also pings it.
 func (s *Server) newLimiter() (ratelimit.Limiter, error) {
 	switch {
 	case s.cfg.Limiter != nil:
@@ -276,7 +356,7 @@ func (s *Server) closeAll() error {
 	if s.redis != nil {
 		errs = append(errs, s.redis.Close())
 	}
-	for _, l := range []net.Listener{s.grpcLis, s.httpLis} {
+	for _, l := range []net.Listener{s.grpcLis, s.httpLis, s.adminLis} {
 		if l != nil {
 			_ = l.Close() // already closed by Serve/Shutdown on the normal path
 		}

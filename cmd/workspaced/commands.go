@@ -22,6 +22,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	httpAddr := fs.String("http-addr", ":8080", "REST listen address")
 	grpcAddr := fs.String("grpc-addr", ":9090", "gRPC listen address")
+	adminAddr := fs.String("admin-addr", "127.0.0.1:9091", "admin listen address: /metrics, /healthz, /readyz, /debug/pprof/; empty turns it off")
 	database := databaseFlag(fs)
 	redisURL := fs.String("redis", "", "redis:// URL shared by every replica for rate limits; empty keeps them in memory")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -41,6 +42,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv, err := server.New(ctx, server.Config{
 		HTTPAddr:        *httpAddr,
 		GRPCAddr:        *grpcAddr,
+		AdminAddr:       *adminAddr,
 		Database:        *database,
 		RedisURL:        *redisURL,
 		Logger:          slog.New(handler),

@@ -23,7 +23,7 @@ func main() {
 const usage = `workspaced runs and administers the Workspace API.
 
 Usage:
-  workspaced serve      [--http-addr :8080] [--grpc-addr :9090] [--database workspace.db]
+  workspaced serve      [--http-addr :8080] [--grpc-addr :9090] [--admin-addr 127.0.0.1:9091] [--database workspace.db]
   workspaced migrate    [--database …]
   workspaced workspaces create --name NAME [--plan free|pro|enterprise] [--database …]
   workspaced workspaces set-plan WORKSPACE_ID PLAN [--database …]

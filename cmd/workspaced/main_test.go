@@ -74,7 +74,7 @@ type proc struct {
 func launch(t *testing.T, env []string) *proc {
 	t.Helper()
 	p := &proc{
-		cmd:   command(t, env, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"),
+		cmd:   command(t, env, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"),
 		ready: make(chan struct{}),
 		done:  make(chan error, 1),
 	}

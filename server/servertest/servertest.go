@@ -48,7 +48,15 @@ type Env struct {
 	// Logs holds everything the server logged, as JSON lines.
 	Logs *SyncBuffer
 	HTTP *http.Client
+	// AdminURL is the admin listener's root, e.g. http://127.0.0.1:41235.
+	AdminURL string
+
+	stop func() error
 }
+
+// Stop starts the server's shutdown and waits until Run returns, with its
+// error. The test's cleanup calls it too; calling it again is harmless.
+func (e *Env) Stop() error { return e.stop() }
 
 // Config adjusts the server before it starts.
 type Config func(*server.Config)
@@ -61,12 +69,13 @@ func Start(t testing.TB, configs ...Config) *Env {
 	logs := &SyncBuffer{}
 	var banner bytes.Buffer
 	cfg := server.Config{
-		HTTPAddr: "127.0.0.1:0",
-		GRPCAddr: "127.0.0.1:0",
-		Database: t.TempDir() + "/workspace.db",
-		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Banner:   &banner,
-		Now:      clock.Now,
+		HTTPAddr:  "127.0.0.1:0",
+		GRPCAddr:  "127.0.0.1:0",
+		AdminAddr: "127.0.0.1:0",
+		Database:  t.TempDir() + "/workspace.db",
+		Logger:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Banner:    &banner,
+		Now:       clock.Now,
 	}
 	for _, c := range configs {
 		c(&cfg)
@@ -92,12 +101,18 @@ func Start(t testing.TB, configs ...Config) *Env {
 		Conn:    conn,
 		Logs:    logs,
 		HTTP:    &http.Client{Timeout: 30 * time.Second},
+		stop: sync.OnceValue(func() error {
+			cancel()
+			return <-done
+		}),
+	}
+	if a := srv.AdminAddr(); a != "" {
+		env.AdminURL = "http://" + a
 	}
 	t.Cleanup(func() {
 		_ = conn.Close()
 		env.HTTP.CloseIdleConnections()
-		cancel()
-		if err := <-done; err != nil {
+		if err := env.Stop(); err != nil {
 			t.Errorf("server.Run: %v", err)
 		}
 	})

@@ -12,15 +12,18 @@ import (
 )
 
 // Spy wraps a real store: it counts the key look-ups and touches that
-// authentication makes, and can make CreateProject fail with a chosen error to
-// drive the error rows that a healthy store never produces.
+// authentication makes, can make CreateProject fail with a chosen error (or
+// panic) to drive the error rows that a healthy store never produces, and can
+// make Ping fail to drive readiness.
 type Spy struct {
 	store.Store
 	Lookups atomic.Int64
 	Touches atomic.Int64
 
-	mu    sync.Mutex
-	fault error
+	mu        sync.Mutex
+	fault     error
+	panicWith any
+	pingFault error
 }
 
 // WithSpy starts the server on a SQLite store wrapped in a Spy.
@@ -42,15 +45,45 @@ func (s *Spy) FailCreateProject(err error) {
 	s.mu.Unlock()
 }
 
-// CreateProject fails with the injected fault, if any.
+// PanicCreateProject makes every CreateProject panic with v (nil to stop).
+func (s *Spy) PanicCreateProject(v any) {
+	s.mu.Lock()
+	s.panicWith = v
+	s.mu.Unlock()
+}
+
+// FailPing makes every Ping return err (nil to stop), as an unreachable
+// database would.
+func (s *Spy) FailPing(err error) {
+	s.mu.Lock()
+	s.pingFault = err
+	s.mu.Unlock()
+}
+
+// CreateProject fails with the injected fault, or panics with the injected
+// value, if any.
 func (s *Spy) CreateProject(ctx context.Context, p store.Project) error {
 	s.mu.Lock()
-	fault := s.fault
+	fault, panicWith := s.fault, s.panicWith
 	s.mu.Unlock()
+	if panicWith != nil {
+		panic(panicWith)
+	}
 	if fault != nil {
 		return fault
 	}
 	return s.Store.CreateProject(ctx, p)
+}
+
+// Ping fails with the injected fault, if any.
+func (s *Spy) Ping(ctx context.Context) error {
+	s.mu.Lock()
+	fault := s.pingFault
+	s.mu.Unlock()
+	if fault != nil {
+		return fault
+	}
+	return s.Store.Ping(ctx)
 }
 
 // LookupAPIKey counts and delegates.
