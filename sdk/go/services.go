@@ -61,7 +61,9 @@ func (o *ListOptions) offset() *int32 {
 }
 
 // ProjectsService is /v1/projects.
-type ProjectsService struct{ rpc workspacev1.ProjectServiceClient }
+type ProjectsService struct {
+	rpc workspacev1.ProjectServiceClient
+}
 
 // List returns one page of projects, newest first.
 func (s *ProjectsService) List(ctx context.Context, opts *ListOptions) ([]*Project, *Pagination, error) {
@@ -164,7 +166,9 @@ func (s *TasksService) Delete(ctx context.Context, id string) error {
 }
 
 // APIKeysService is /v1/api-keys; every call needs the admin scope.
-type APIKeysService struct{ rpc workspacev1.ApiKeyServiceClient }
+type APIKeysService struct {
+	rpc workspacev1.ApiKeyServiceClient
+}
 
 // List returns one page of keys, without their secrets.
 func (s *APIKeysService) List(ctx context.Context, opts *ListOptions) ([]*APIKey, *Pagination, error) {
@@ -198,7 +202,9 @@ func (s *APIKeysService) Delete(ctx context.Context, id string) error {
 }
 
 // WorkspaceService is /v1/workspace.
-type WorkspaceService struct{ rpc workspacev1.WorkspaceServiceClient }
+type WorkspaceService struct {
+	rpc workspacev1.WorkspaceServiceClient
+}
 
 // Get returns the caller's workspace, its plan and its usage now.
 func (s *WorkspaceService) Get(ctx context.Context) (*Workspace, error) {
