@@ -4,7 +4,7 @@ Gem::Specification.new do |s|
   s.summary     = "Ruby client of the Workspace API (standard library only)."
   s.authors     = ["Example"]
   s.license     = "MIT"
-  s.files       = Dir["lib/**/*.rb"]
+  s.files       = Dir.chdir(__dir__) { Dir["lib/**/*.rb"] }
   s.require_paths = ["lib"]
   s.required_ruby_version = ">= 2.7"
 end
