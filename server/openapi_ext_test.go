@@ -17,6 +17,7 @@ import (
 
 	"github.com/example/workspace/gen/openapi"
 	"github.com/example/workspace/server/servertest"
+	"github.com/example/workspace/store"
 )
 
 // loadSpec loads and lints the generated document.
@@ -81,10 +82,12 @@ func TestOpenAPILint(t *testing.T) {
 }
 
 // TestOpenAPIMatchesTheWire sends real requests to every operation of the
-// document, successes and errors, and validates each answer (status, headers,
+// document, successes and errors (400, 401, 403, 404, 405, 409, 413, 429, 500,
+// 503), and validates each answer (status, headers,
 // body) against the document with kin-openapi's openapi3filter.
 func TestOpenAPIMatchesTheWire(t *testing.T) {
-	env := servertest.Start(t)
+	var spy *servertest.Spy
+	env := servertest.Start(t, servertest.WithSpy(&spy))
 	doc := loadSpec(t)
 
 	served := env.REST("GET", "/v1/openapi.json", "", "")
@@ -217,6 +220,12 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	big := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
 	call("POST", "/v1/projects", key, big, 413)
 	call("PUT", "/v1/tasks/"+task, key, big, 413)
+	// The rows a healthy store never produces, injected below the service.
+	for fault, status := range map[error]int{store.ErrConflict: 409, servertest.ErrInjected: 500, store.ErrUnavailable: 503} {
+		spy.FailCreateProject(fault)
+		call("POST", "/v1/projects", key, `{"name":"x"}`, status)
+	}
+	spy.FailCreateProject(nil)
 	call("DELETE", "/v1/projects/"+proj, key, "", 200)
 
 	// 429: the first workspace is on the free plan, 60 a minute.
