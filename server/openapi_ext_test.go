@@ -255,6 +255,7 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 		"extra member":  {good.Header, strings.Replace(string(good.Body), `"success":true`, `"success":true,"extra":1`, 1)},
 		"upper enum":    {good.Header, strings.Replace(string(good.Body), `"plan":"enterprise"`, `"plan":"ENTERPRISE"`, 1)},
 		"camelCase key": {good.Header, strings.Replace(string(good.Body), `"created_at"`, `"createdAt"`, 1)},
+		"nanoseconds":   {good.Header, strings.Replace(string(good.Body), `Z"`, `.5Z"`, 1)},
 	} {
 		err := openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
 			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},

@@ -17,7 +17,8 @@
 //   - bearer authentication, and GET /v1/openapi.json itself without it;
 //   - what protojson's options in gateway/marshal.go put on the wire: every
 //     field present, singular message fields (timestamps, wrappers) null when
-//     unset, proto3 optional fields omitted when unset, no other members.
+//     unset, proto3 optional fields omitted when unset, no other members, and
+//     timestamps at whole seconds in UTC.
 //
 // Run by scripts/generate.sh after buf generate; never edit its output.
 package main
@@ -187,6 +188,10 @@ func fixSchemas(schemas openapi3.Schemas) error {
 				continue // a path parameter, or the body of another binding
 			}
 			singularMessage := fd.Cardinality() != protoreflect.Repeated && fd.Message() != nil
+			if !request && prop.Value != nil && prop.Value.Format == "date-time" {
+				// CONTRACT §2: RFC 3339 in UTC at whole seconds.
+				prop.Value.Pattern = wholeSecondsUTC
+			}
 			if singularMessage {
 				if prop.Ref != "" {
 					// nullable beside a $ref is ignored in 3.0: wrap it.
@@ -209,6 +214,9 @@ func fixSchemas(schemas openapi3.Schemas) error {
 	}
 	return nil
 }
+
+// wholeSecondsUTC is how every timestamp of a response is spelled.
+const wholeSecondsUTC = `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$`
 
 var errorCodes = []apierror.Code{
 	apierror.CodeValidation, apierror.CodeUnauthorized, apierror.CodeForbidden,
