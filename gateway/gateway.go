@@ -21,10 +21,14 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/gen/openapi"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/service/accesslog"
 	"github.com/example/workspace/service/requestid"
 )
+
+// SpecPath serves the OpenAPI 3 document of this surface, without a key.
+const SpecPath = "/v1/openapi.json"
 
 // DefaultMaxBodyBytes is CONTRACT §6's default body limit.
 const DefaultMaxBodyBytes = 1 << 20
@@ -132,6 +136,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if r.URL.Path != "/v1" && !strings.HasPrefix(r.URL.Path, "/v1/") {
 		g.refuse(w, r, notFoundRoute(r), false)
+		return
+	}
+	// The API's own description is public and counts against no limit, so it
+	// is answered here, before grpc-gateway and the interceptors that would
+	// ask for a key. Other methods on it are 405, also without a key.
+	if r.URL.Path == SpecPath {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeError(w, apierror.New(apierror.CodeMethodNotAllowed, "Method "+r.Method+" is not allowed on "+r.URL.Path, nil))
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(openapi.JSON)))
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(openapi.JSON)
+		}
 		return
 	}
 	if r.ContentLength > g.maxBody {

@@ -7,6 +7,7 @@
 package workspacev1
 
 import (
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -466,11 +467,11 @@ var File_workspace_v1_api_key_proto protoreflect.FileDescriptor
 
 const file_workspace_v1_api_key_proto_rawDesc = "" +
 	"\n" +
-	"\x1aworkspace/v1/api_key.proto\x12\fworkspace.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19workspace/v1/common.proto\x1a\x1aworkspace/v1/options.proto\"\x88\x03\n" +
+	"\x1aworkspace/v1/api_key.proto\x12\fworkspace.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\x1a\x19workspace/v1/common.proto\x1a\x1aworkspace/v1/options.proto\"\xad\x03\n" +
 	"\x06ApiKey\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
-	"\x06scopes\x18\x03 \x03(\tR\x06scopes\x12\x1b\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12;\n" +
+	"\x06scopes\x18\x03 \x03(\tB#\x92A \xf2\x02\x04read\xf2\x02\x05write\xf2\x02\x06delete\xf2\x02\x05adminR\x06scopes\x12\x1b\n" +
 	"\x06prefix\x18\x04 \x01(\tB\x03\xe0A\x03R\x06prefix\x12>\n" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tcreatedAt\x12A\n" +
@@ -491,10 +492,10 @@ const file_workspace_v1_api_key_proto_rawDesc = "" +
 	"\x04data\x18\x01 \x03(\v2\x14.workspace.v1.ApiKeyR\x04data\x128\n" +
 	"\n" +
 	"pagination\x18\x02 \x01(\v2\x18.workspace.v1.PaginationR\n" +
-	"pagination\"\x81\x01\n" +
+	"pagination\"\xa4\x01\n" +
 	"\x13CreateApiKeyRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
-	"\x06scopes\x18\x02 \x03(\tB\x03\xe0A\x02R\x06scopes\x129\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12>\n" +
+	"\x06scopes\x18\x02 \x03(\tB&\x92A \xf2\x02\x04read\xf2\x02\x05write\xf2\x02\x06delete\xf2\x02\x05admin\xe0A\x02R\x06scopes\x129\n" +
 	"\n" +
 	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"E\n" +
 	"\x14CreateApiKeyResponse\x12-\n" +

@@ -7,6 +7,7 @@
 package workspacev1
 
 import (
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -321,11 +322,12 @@ var File_workspace_v1_workspace_proto protoreflect.FileDescriptor
 
 const file_workspace_v1_workspace_proto_rawDesc = "" +
 	"\n" +
-	"\x1cworkspace/v1/workspace.proto\x12\fworkspace.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egoogle/protobuf/wrappers.proto\x1a\x1aworkspace/v1/options.proto\"\xb8\x01\n" +
+	"\x1cworkspace/v1/workspace.proto\x12\fworkspace.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egoogle/protobuf/wrappers.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\x1a\x1aworkspace/v1/options.proto\"\xd7\x01\n" +
 	"\tWorkspace\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
-	"\x04plan\x18\x03 \x01(\tR\x04plan\x12>\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
+	"\x04plan\x18\x03 \x01(\tB\x1d\x92A\x1a\xf2\x02\x04free\xf2\x02\x03pro\xf2\x02\n" +
+	"enterpriseR\x04plan\x12>\n" +
 	"\n" +
 	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tcreatedAt\x12.\n" +
 	"\x05usage\x18\x05 \x01(\v2\x13.workspace.v1.UsageB\x03\xe0A\x03R\x05usage\"g\n" +

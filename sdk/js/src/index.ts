@@ -1,0 +1,365 @@
+// @example/sdk — the Workspace API over REST/JSON, with nothing but fetch.
+
+/** A project groups tasks inside a workspace. */
+export interface Project {
+  id: string;
+  name: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export type TaskStatus = "todo" | "in_progress" | "completed";
+
+/** A task belongs to one project of the workspace. */
+export interface Task {
+  id: string;
+  project_id: string;
+  title: string;
+  description: string;
+  status: TaskStatus;
+  due_at: string | null;
+  completed_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type Scope = "read" | "write" | "delete" | "admin";
+
+/** An API key; `key` (the secret) is present only in the create response. */
+export interface ApiKey {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+  key?: string;
+}
+
+export interface UsageWindow {
+  limit: number | null;
+  used: number;
+  remaining: number | null;
+  reset_at: string | null;
+}
+
+export interface Workspace {
+  id: string;
+  name: string;
+  plan: "free" | "pro" | "enterprise";
+  created_at: string;
+  usage: { minute: UsageWindow | null; day: UsageWindow | null } | null;
+}
+
+export interface Pagination {
+  total: number;
+  limit: number;
+  offset: number;
+  has_more: boolean;
+}
+
+/** One page of a list. */
+export interface Page<T> {
+  data: T[];
+  pagination: Pagination;
+}
+
+export interface Deleted {
+  id: string;
+  deleted: true;
+}
+
+/** The rate-limit headers of an answer: the window that runs out first. */
+export interface RateLimit {
+  limit: number;
+  remaining: number;
+  /** When the window ends. */
+  resetAt: Date;
+}
+
+/** Any error answer of the API: CONTRACT §5's error object and its HTTP status. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: Record<string, string>;
+  readonly requestId: string | null;
+  readonly rateLimit: RateLimit | null;
+
+  constructor(status: number, code: string, message: string, details: Record<string, string>, requestId: string | null, rateLimit: RateLimit | null) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.requestId = requestId;
+    this.rateLimit = rateLimit;
+  }
+}
+
+/** A 429: the plan's limit is reached until resetAt. */
+export class RateLimitError extends ApiError {
+  /** When the limit resets. */
+  readonly resetAt: Date;
+  /** Seconds to wait before retrying (Retry-After). */
+  readonly retryAfter: number;
+
+  constructor(status: number, code: string, message: string, details: Record<string, string>, requestId: string | null, rateLimit: RateLimit | null, resetAt: Date, retryAfter: number) {
+    super(status, code, message, details, requestId, rateLimit);
+    this.name = "RateLimitError";
+    this.resetAt = resetAt;
+    this.retryAfter = retryAfter;
+  }
+}
+
+export interface ClientOptions {
+  /** An API key, wsk_… */
+  apiKey: string;
+  /** The API root, default https://api.example.com/v1 */
+  baseUrl?: string;
+  /** Retries of a 429 (or 503), default 2; 0 turns them off. */
+  maxRetries?: number;
+  /** Total time one call may spend waiting for retries, default 60000 ms. A
+   * retry that would wait past it is not made: the error is thrown at once. */
+  maxRetryWaitMs?: number;
+  /** A fetch implementation, default globalThis.fetch. */
+  fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  /** Sent as the Idempotency-Key header. */
+  idempotencyKey?: string;
+  signal?: AbortSignal;
+}
+
+export interface ListParams {
+  limit?: number;
+  offset?: number;
+}
+
+export interface TaskListParams extends ListParams {
+  project_id?: string;
+  status?: TaskStatus;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+interface Envelope<T> {
+  success: boolean;
+  data: T;
+  pagination?: Pagination;
+  error?: { code: string; message: string; details: Record<string, string> };
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    }, { once: true });
+  });
+
+function rateLimitOf(h: Headers): RateLimit | null {
+  const limit = h.get("x-ratelimit-limit");
+  const remaining = h.get("x-ratelimit-remaining");
+  const reset = h.get("x-ratelimit-reset");
+  if (limit === null || remaining === null || reset === null) return null;
+  return { limit: Number(limit), remaining: Number(remaining), resetAt: new Date(Number(reset) * 1000) };
+}
+
+/** The Workspace API client. */
+export class Client {
+  readonly projects: Projects;
+  readonly tasks: Tasks;
+  readonly apiKeys: ApiKeys;
+  readonly workspace: WorkspaceResource;
+  /** The rate-limit values of the last answer. */
+  lastRateLimit: RateLimit | null = null;
+
+  private readonly apiKey: string;
+  private readonly baseUrl: string;
+  private readonly maxRetries: number;
+  private readonly maxRetryWaitMs: number;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(options: ClientOptions) {
+    if (!options?.apiKey) throw new TypeError("an apiKey is required");
+    this.apiKey = options.apiKey;
+    this.baseUrl = (options.baseUrl ?? "https://api.example.com/v1").replace(/\/+$/, "");
+    this.maxRetries = options.maxRetries ?? 2;
+    this.maxRetryWaitMs = options.maxRetryWaitMs ?? 60_000;
+    this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.projects = new Projects(this);
+    this.tasks = new Tasks(this);
+    this.apiKeys = new ApiKeys(this);
+    this.workspace = new WorkspaceResource(this);
+  }
+
+  /** Sends one request and returns the envelope; throws ApiError on errors. */
+  async request<T>(method: string, path: string, init: { query?: Query; body?: unknown } & RequestOptions = {}): Promise<Envelope<T>> {
+    const url = new URL(this.baseUrl + path);
+    for (const [k, v] of Object.entries(init.query ?? {})) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.apiKey}`, Accept: "application/json" };
+    if (init.body !== undefined) headers["Content-Type"] = "application/json";
+    if (init.idempotencyKey) headers["Idempotency-Key"] = init.idempotencyKey;
+    const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+
+    let waited = 0;
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.fetchFn(url, { method, headers, body, signal: init.signal });
+      this.lastRateLimit = rateLimitOf(res.headers) ?? this.lastRateLimit;
+      const text = await res.text();
+      let env: Envelope<T> | undefined;
+      try {
+        env = JSON.parse(text) as Envelope<T>;
+      } catch {
+        env = undefined;
+      }
+      if (res.ok && env?.success) return env;
+
+      const err = toError(res, env);
+      if (attempt < this.maxRetries && (res.status === 429 || res.status === 503)) {
+        const wait = err instanceof RateLimitError
+          ? Math.max(err.retryAfter * 1000, err.resetAt.getTime() - Date.now(), 0) || 1000
+          : 200 * 2 ** attempt;
+        if (waited + wait <= this.maxRetryWaitMs) {
+          await sleep(wait, init.signal);
+          waited += wait;
+          continue;
+        }
+      }
+      throw err;
+    }
+  }
+}
+
+function toError<T>(res: Response, env: Envelope<T> | undefined): ApiError {
+  const e = env?.error;
+  const code = e?.code ?? (res.status === 429 ? "RATE_LIMITED" : "UNKNOWN");
+  const message = e?.message ?? `HTTP ${res.status}`;
+  const details = e?.details ?? {};
+  const requestId = res.headers.get("x-request-id");
+  const rl = rateLimitOf(res.headers);
+  if (res.status === 429) {
+    const retryAfter = Number(res.headers.get("retry-after") ?? "0");
+    const resetAt = rl?.resetAt ?? new Date(Date.now() + retryAfter * 1000);
+    return new RateLimitError(res.status, code, message, details, requestId, rl, resetAt, retryAfter);
+  }
+  return new ApiError(res.status, code, message, details, requestId, rl);
+}
+
+async function* pages<T>(fetchPage: (offset: number) => Promise<Page<T>>): AsyncGenerator<T> {
+  let offset = 0;
+  for (;;) {
+    const page = await fetchPage(offset);
+    yield* page.data;
+    if (!page.pagination.has_more || page.data.length === 0) return;
+    offset += page.data.length;
+  }
+}
+
+abstract class Resource {
+  constructor(protected readonly client: Client) {}
+
+  protected async one<T>(method: string, path: string, init: { query?: Query; body?: unknown } & RequestOptions = {}): Promise<T> {
+    return (await this.client.request<T>(method, path, init)).data;
+  }
+
+  protected async page<T>(path: string, query: Query, opts: RequestOptions = {}): Promise<Page<T>> {
+    const env = await this.client.request<T[]>("GET", path, { ...opts, query });
+    return { data: env.data, pagination: env.pagination as Pagination };
+  }
+}
+
+/** /v1/projects */
+export class Projects extends Resource {
+  /** One page, newest first. */
+  list(params: ListParams = {}, opts?: RequestOptions): Promise<Page<Project>> {
+    return this.page("/projects", { ...params }, opts);
+  }
+  /** Every project, fetching pageSize at a time: `for await (const p of client.projects.all())`. */
+  all(params: { pageSize?: number } = {}): AsyncGenerator<Project> {
+    return pages((offset) => this.list({ limit: params.pageSize, offset }));
+  }
+  create(params: { name: string; description?: string }, opts?: RequestOptions): Promise<Project> {
+    return this.one("POST", "/projects", { ...opts, body: params });
+  }
+  get(id: string, opts?: RequestOptions): Promise<Project> {
+    return this.one("GET", `/projects/${encodeURIComponent(id)}`, opts);
+  }
+  /** PUT: changes the fields given, leaves the others alone. */
+  update(id: string, fields: { name?: string; description?: string }, opts?: RequestOptions): Promise<Project> {
+    return this.one("PUT", `/projects/${encodeURIComponent(id)}`, { ...opts, body: fields });
+  }
+  /** Deletes the project and its tasks. */
+  delete(id: string, opts?: RequestOptions): Promise<Deleted> {
+    return this.one("DELETE", `/projects/${encodeURIComponent(id)}`, opts);
+  }
+}
+
+export interface NewTask {
+  project_id: string;
+  title: string;
+  description?: string;
+  status?: TaskStatus;
+  due_at?: string | null;
+}
+
+export type TaskUpdate = Partial<Omit<NewTask, "due_at">> & { due_at?: string | null };
+
+/** /v1/tasks */
+export class Tasks extends Resource {
+  list(params: TaskListParams = {}, opts?: RequestOptions): Promise<Page<Task>> {
+    return this.page("/tasks", { ...params }, opts);
+  }
+  /** Every task matching the filters. */
+  all(params: Omit<TaskListParams, "limit" | "offset"> & { pageSize?: number } = {}): AsyncGenerator<Task> {
+    const { pageSize, ...filters } = params;
+    return pages((offset) => this.list({ ...filters, limit: pageSize, offset }));
+  }
+  create(params: NewTask, opts?: RequestOptions): Promise<Task> {
+    return this.one("POST", "/tasks", { ...opts, body: params });
+  }
+  get(id: string, opts?: RequestOptions): Promise<Task> {
+    return this.one("GET", `/tasks/${encodeURIComponent(id)}`, opts);
+  }
+  /** PUT: the seed's `{"status": "completed"}`; `due_at: null` clears the due date. */
+  update(id: string, fields: TaskUpdate, opts?: RequestOptions): Promise<Task> {
+    return this.one("PUT", `/tasks/${encodeURIComponent(id)}`, { ...opts, body: fields });
+  }
+  delete(id: string, opts?: RequestOptions): Promise<Deleted> {
+    return this.one("DELETE", `/tasks/${encodeURIComponent(id)}`, opts);
+  }
+}
+
+/** /v1/api-keys (admin scope) */
+export class ApiKeys extends Resource {
+  list(params: ListParams = {}, opts?: RequestOptions): Promise<Page<ApiKey>> {
+    return this.page("/api-keys", { ...params }, opts);
+  }
+  all(params: { pageSize?: number } = {}): AsyncGenerator<ApiKey> {
+    return pages((offset) => this.list({ limit: params.pageSize, offset }));
+  }
+  /** The secret is in the result's `key`, this once. */
+  create(params: { name?: string; scopes: Scope[]; expires_at?: string }, opts?: RequestOptions): Promise<ApiKey & { key: string }> {
+    return this.one("POST", "/api-keys", { ...opts, body: params });
+  }
+  /** Revokes the key. */
+  delete(id: string, opts?: RequestOptions): Promise<Deleted> {
+    return this.one("DELETE", `/api-keys/${encodeURIComponent(id)}`, opts);
+  }
+}
+
+/** /v1/workspace */
+export class WorkspaceResource extends Resource {
+  get(opts?: RequestOptions): Promise<Workspace> {
+    return this.one("GET", "/workspace", opts);
+  }
+}
+
+export default Client;

@@ -1,0 +1,101 @@
+// sdk/SCENARIO.md against a real workspaced, through the built ESM package.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { Client, ApiError, RateLimitError } from "../dist/index.js";
+import { startWorkspaced, loadScenario } from "./helpers/workspaced.mjs";
+
+const sc = loadScenario();
+let srv;
+before(async () => { srv = await startWorkspaced(); });
+after(async () => { await srv?.stop(); });
+
+async function rejectsWith(promise, cls, status, code) {
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(e instanceof cls, `${e} is not a ${cls.name}`);
+    assert.equal(e.status, status);
+    assert.equal(e.code, code);
+    assert.ok(e.message);
+    assert.equal(typeof e.details, "object");
+    assert.ok(e.requestId);
+    return e;
+  }
+  assert.fail(`no ${cls.name}`);
+}
+
+test("the SDK scenario", async () => {
+  const client = new Client({ apiKey: srv.adminKey, baseUrl: srv.baseUrl });
+
+  // 1. Create a project.
+  const project = await client.projects.create(sc.project, { idempotencyKey: "scenario-project" });
+  assert.match(project.id, /^proj_/);
+  assert.equal(project.name, sc.project.name);
+
+  // 2. Create tasks.
+  const created = [];
+  for (const title of sc.task_titles) {
+    const task = await client.tasks.create({ project_id: project.id, title });
+    assert.equal(task.status, "todo");
+    assert.equal(task.due_at, null);
+    created.push(task.id);
+  }
+
+  // 3. Page through them, newest first.
+  const seen = [];
+  for await (const task of client.tasks.all({ project_id: project.id, pageSize: sc.page_size })) seen.push(task.id);
+  assert.deepEqual(seen, [...created].reverse());
+  const first = await client.tasks.list({ project_id: project.id, limit: sc.page_size });
+  assert.equal(first.data.length, sc.page_size);
+  assert.deepEqual(first.pagination, { total: created.length, limit: sc.page_size, offset: 0, has_more: true });
+
+  // 4. The seed's PUT.
+  const updated = await client.tasks.update(created[0], sc.update);
+  assert.equal(updated.status, "completed");
+  assert.ok(updated.completed_at);
+  assert.equal(updated.title, sc.task_titles[0]);
+
+  // 5. Delete it.
+  assert.deepEqual(await client.tasks.delete(created[0]), { id: created[0], deleted: true });
+
+  // 6. 404.
+  await rejectsWith(client.tasks.get(created[0]), ApiError, 404, "NOT_FOUND");
+  const nf = await rejectsWith(client.tasks.get(sc.missing_task_id), ApiError, 404, "NOT_FOUND");
+  assert.ok(!(nf instanceof RateLimitError));
+
+  // 7. 403 with a read-only key made through the API.
+  const key = await client.apiKeys.create(sc.read_only_key);
+  assert.match(key.key, /^wsk_/);
+  const ro = new Client({ apiKey: key.key, baseUrl: srv.baseUrl });
+  await ro.projects.list();
+  const forbidden = await rejectsWith(ro.projects.create({ name: "nope" }), ApiError, 403, "FORBIDDEN");
+  assert.equal(forbidden.details.required_scope, "write");
+
+  // 8. 429 on a fresh free workspace.
+  const free = srv.newWorkspace("Scenario free", "free");
+  const noRetry = new Client({ apiKey: free.key, baseUrl: srv.baseUrl, maxRetries: 0 });
+  let limited;
+  for (let i = 0; i < 2 * sc.free_plan_per_minute + 5 && !limited; i++) {
+    try {
+      await noRetry.workspace.get();
+    } catch (e) {
+      limited = e;
+    }
+  }
+  assert.ok(limited, "never rate limited");
+  assert.ok(limited instanceof RateLimitError);
+  assert.equal(limited.status, 429);
+  assert.equal(limited.code, "RATE_LIMITED");
+  assert.equal(limited.details.window, "minute");
+  const now = Date.now();
+  assert.ok(limited.resetAt.getTime() >= now - 1000 && limited.resetAt.getTime() <= now + 61_000, `resetAt ${limited.resetAt}`);
+  assert.ok(limited.retryAfter >= 1 && limited.retryAfter <= 60, `retryAfter ${limited.retryAfter}`);
+  assert.equal(limited.rateLimit.limit, sc.free_plan_per_minute);
+  assert.equal(limited.rateLimit.remaining, 0);
+
+  // With retries on but a budget shorter than the wait: at once.
+  const short = new Client({ apiKey: free.key, baseUrl: srv.baseUrl, maxRetries: 3, maxRetryWaitMs: 0 });
+  const start = Date.now();
+  await rejectsWith(short.workspace.get(), RateLimitError, 429, "RATE_LIMITED");
+  assert.ok(Date.now() - start < 2000);
+});

@@ -1,0 +1,17 @@
+"""example_sdk — the Workspace API's Python client (standard library only).
+
+    from example_sdk import Client
+    client = Client(os.environ["API_KEY"], base_url="http://localhost:8080/v1")
+    for project in client.projects.all():
+        print(project.name)
+"""
+from .client import ApiKeys, Client, Projects, Tasks, WorkspaceResource
+from .errors import ApiError, RateLimitError
+from .models import (ApiKey, Deleted, Page, Pagination, Project, RateLimit, Task,
+                     UsageWindow, Workspace)
+
+__all__ = [
+    "Client", "Projects", "Tasks", "ApiKeys", "WorkspaceResource",
+    "ApiError", "RateLimitError",
+    "Project", "Task", "ApiKey", "Workspace", "UsageWindow", "Pagination", "Page", "Deleted", "RateLimit",
+]

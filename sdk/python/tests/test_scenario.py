@@ -1,0 +1,127 @@
+"""sdk/SCENARIO.md against a real workspaced."""
+import time
+import unittest
+from datetime import datetime, timezone
+
+from workspaced import Workspaced, load_scenario  # also puts example_sdk on sys.path
+
+from example_sdk import ApiError, Client, Deleted, RateLimitError
+
+
+class ScenarioTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Workspaced()
+        cls.sc = load_scenario()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def assertApiError(self, ctx, cls, status, code):
+        e = ctx.exception
+        self.assertIsInstance(e, cls)
+        self.assertEqual(e.status, status)
+        self.assertEqual(e.code, code)
+        self.assertTrue(e.message)
+        self.assertIsInstance(e.details, dict)
+        self.assertTrue(e.request_id)
+        return e
+
+    def test_scenario(self):
+        sc, srv = self.sc, self.srv
+        client = Client(srv.admin_key, base_url=srv.base_url)
+
+        # 1. Create a project.
+        project = client.projects.create(sc["project"]["name"], sc["project"]["description"],
+                                         idempotency_key="scenario-project")
+        self.assertTrue(project.id.startswith("proj_"))
+        self.assertEqual(project.name, sc["project"]["name"])
+        self.assertEqual(project.created_at.tzinfo, timezone.utc)
+
+        # 2. Create tasks.
+        created = []
+        for title in sc["task_titles"]:
+            task = client.tasks.create(project.id, title)
+            self.assertEqual(task.status, "todo")
+            self.assertIsNone(task.due_at)
+            created.append(task.id)
+
+        # 3. Page through them, newest first.
+        seen = [t.id for t in client.tasks.all(project_id=project.id, page_size=sc["page_size"])]
+        self.assertEqual(seen, list(reversed(created)))
+        first = client.tasks.list(project_id=project.id, limit=sc["page_size"])
+        self.assertEqual(len(first.data), sc["page_size"])
+        self.assertEqual((first.pagination.total, first.pagination.has_more), (len(created), True))
+
+        # 4. The seed's PUT.
+        updated = client.tasks.update(created[0], **sc["update"])
+        self.assertEqual(updated.status, "completed")
+        self.assertIsInstance(updated.completed_at, datetime)
+        self.assertEqual(updated.title, sc["task_titles"][0])
+
+        # 5. Delete it.
+        self.assertEqual(client.tasks.delete(created[0]), Deleted(id=created[0], deleted=True))
+
+        # 6. 404.
+        with self.assertRaises(ApiError) as ctx:
+            client.tasks.get(created[0])
+        self.assertApiError(ctx, ApiError, 404, "NOT_FOUND")
+        with self.assertRaises(ApiError) as ctx:
+            client.tasks.get(sc["missing_task_id"])
+        self.assertNotIsInstance(self.assertApiError(ctx, ApiError, 404, "NOT_FOUND"), RateLimitError)
+
+        # 7. 403 with a read-only key made through the API.
+        key = client.api_keys.create(sc["read_only_key"]["scopes"], name=sc["read_only_key"]["name"])
+        self.assertTrue(key.key.startswith("wsk_"))
+        ro = Client(key.key, base_url=srv.base_url)
+        ro.projects.list()
+        with self.assertRaises(ApiError) as ctx:
+            ro.projects.create("nope")
+        e = self.assertApiError(ctx, ApiError, 403, "FORBIDDEN")
+        self.assertEqual(e.details["required_scope"], "write")
+
+        # 8. 429 on a fresh free workspace.
+        _, free_key = srv.new_workspace("Scenario free", "free")
+        no_retry = Client(free_key, base_url=srv.base_url, max_retries=0)
+        limited = None
+        for _ in range(2 * sc["free_plan_per_minute"] + 5):
+            try:
+                no_retry.workspace.get()
+            except RateLimitError as err:
+                limited = err
+                break
+        self.assertIsNotNone(limited, "never rate limited")
+        self.assertEqual((limited.status, limited.code), (429, "RATE_LIMITED"))
+        self.assertEqual(limited.details["window"], "minute")
+        now = time.time()
+        self.assertTrue(now - 1 <= limited.reset_at.timestamp() <= now + 61, limited.reset_at)
+        self.assertTrue(1 <= limited.retry_after <= 60, limited.retry_after)
+        self.assertEqual(limited.rate_limit.limit, sc["free_plan_per_minute"])
+        self.assertEqual(limited.rate_limit.remaining, 0)
+
+        # With retries on but a budget shorter than the wait: at once.
+        short = Client(free_key, base_url=srv.base_url, max_retries=3, max_retry_wait=0)
+        start = time.time()
+        with self.assertRaises(RateLimitError) as ctx:
+            short.workspace.get()
+        self.assertApiError(ctx, RateLimitError, 429, "RATE_LIMITED")
+        self.assertLess(time.time() - start, 2)
+
+    def test_retry_within_budget(self):
+        """A 429 is retried once, after waiting until its reset (a fake sleep here)."""
+        _, key = self.srv.new_workspace("Retry", "free")
+        slept = []
+        client = Client(key, base_url=self.srv.base_url, max_retries=1, max_retry_wait=120,
+                        sleep=lambda s: slept.append(s))
+        # Spend the minute, then the next call retries once after the wait (the
+        # fake sleep returns at once, so the retry is refused again and raised).
+        with self.assertRaises(RateLimitError):
+            for _ in range(2 * self.sc["free_plan_per_minute"] + 5):
+                client.workspace.get()
+        self.assertEqual(len(slept), 1)
+        self.assertTrue(0 < slept[0] <= 61, slept)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,317 @@
+# frozen_string_literal: true
+
+# example-sdk — the Workspace API's Ruby client over REST/JSON, standard library
+# only (net/http, json, time).
+#
+#   client = ExampleSdk::Client.new(api_key: ENV.fetch("API_KEY"), base_url: "http://localhost:8080/v1")
+#   client.projects.all.each { |project| puts project.name }
+require "json"
+require "net/http"
+require "time"
+require "uri"
+
+module ExampleSdk
+  # The rate-limit headers of an answer: the window that runs out first.
+  RateLimit = Struct.new(:limit, :remaining, :reset_at, keyword_init: true)
+
+  Project = Struct.new(:id, :name, :description, :created_at, :updated_at, keyword_init: true)
+  Task = Struct.new(:id, :project_id, :title, :description, :status, :due_at, :completed_at,
+                    :created_at, :updated_at, keyword_init: true)
+  ApiKey = Struct.new(:id, :name, :scopes, :prefix, :created_at, :last_used_at, :expires_at,
+                      :revoked_at, :key, keyword_init: true)
+  UsageWindow = Struct.new(:limit, :used, :remaining, :reset_at, keyword_init: true)
+  Workspace = Struct.new(:id, :name, :plan, :created_at, :minute, :day, keyword_init: true)
+  Pagination = Struct.new(:total, :limit, :offset, :has_more, keyword_init: true)
+  Page = Struct.new(:data, :pagination, keyword_init: true)
+  Deleted = Struct.new(:id, :deleted, keyword_init: true)
+
+  # Any error answer: CONTRACT §5's error object and its HTTP status.
+  class ApiError < StandardError
+    attr_reader :status, :code, :details, :request_id, :rate_limit
+
+    def initialize(status:, code:, message:, details:, request_id:, rate_limit:)
+      super(message)
+      @status = status
+      @code = code
+      @details = details
+      @request_id = request_id
+      @rate_limit = rate_limit
+    end
+  end
+
+  # A 429: the plan's limit is reached until reset_at (a Time).
+  class RateLimitError < ApiError
+    attr_reader :reset_at, :retry_after
+
+    def initialize(reset_at:, retry_after:, **rest)
+      super(**rest)
+      @reset_at = reset_at
+      @retry_after = retry_after
+    end
+  end
+
+  module Convert # :nodoc:
+    module_function
+
+    def time(value)
+      value.nil? ? nil : Time.iso8601(value).utc
+    end
+
+    def struct(klass, hash)
+      return nil if hash.nil?
+
+      args = {}
+      klass.members.each do |m|
+        next unless hash.key?(m.to_s)
+
+        v = hash[m.to_s]
+        v = time(v) if m.to_s.end_with?("_at")
+        args[m] = v
+      end
+      klass.new(**args)
+    end
+
+    def workspace(h)
+      usage = h["usage"] || {}
+      Workspace.new(id: h["id"], name: h["name"], plan: h["plan"], created_at: time(h["created_at"]),
+                    minute: struct(UsageWindow, usage["minute"]), day: struct(UsageWindow, usage["day"]))
+    end
+
+    def iso(t)
+      t.nil? ? nil : t.utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    end
+  end
+
+  # The client. 429s (and 503s) are retried max_retries times, waiting until
+  # the reset the server announced, as long as the total wait stays within
+  # max_retry_wait seconds; a retry that would wait longer is not made and the
+  # RateLimitError is raised at once.
+  class Client
+    attr_reader :projects, :tasks, :api_keys, :workspace, :last_rate_limit
+
+    def initialize(api_key:, base_url: "https://api.example.com/v1", max_retries: 2, max_retry_wait: 60.0,
+                   timeout: 30, sleeper: ->(s) { sleep(s) })
+      raise ArgumentError, "an api_key is required" if api_key.nil? || api_key.empty?
+
+      @api_key = api_key
+      @base = URI(base_url.chomp("/"))
+      @max_retries = max_retries
+      @max_retry_wait = max_retry_wait
+      @timeout = timeout
+      @sleeper = sleeper
+      @last_rate_limit = nil
+      @projects = Projects.new(self)
+      @tasks = Tasks.new(self)
+      @api_keys = ApiKeys.new(self)
+      @workspace = WorkspaceResource.new(self)
+    end
+
+    # Sends one request and returns the decoded envelope; raises ApiError.
+    def request(method, path, query: nil, body: nil, idempotency_key: nil)
+      uri = URI(@base.to_s + path)
+      q = (query || {}).reject { |_, v| v.nil? }
+      uri.query = URI.encode_www_form(q) unless q.empty?
+      headers = { "Authorization" => "Bearer #{@api_key}", "Accept" => "application/json" }
+      payload = nil
+      unless body.nil?
+        payload = JSON.generate(body)
+        headers["Content-Type"] = "application/json"
+      end
+      headers["Idempotency-Key"] = idempotency_key if idempotency_key
+
+      waited = 0.0
+      attempt = 0
+      loop do
+        res = Net::HTTP.start(uri.host, uri.port, use_ssl: uri.scheme == "https",
+                                                  open_timeout: @timeout, read_timeout: @timeout) do |http|
+          http.send_request(method, uri.request_uri, payload, headers)
+        end
+        rl = rate_limit(res)
+        @last_rate_limit = rl if rl
+        env = begin
+          JSON.parse(res.body.to_s)
+        rescue JSON::ParserError
+          nil
+        end
+        status = res.code.to_i
+        return env if status.between?(200, 299) && env.is_a?(Hash) && env["success"]
+
+        err = error(status, res, env, rl)
+        if attempt < @max_retries && [429, 503].include?(status)
+          wait = if err.is_a?(RateLimitError)
+                   w = [err.retry_after.to_f, err.reset_at - Time.now, 0.0].max
+                   w.zero? ? 1.0 : w
+                 else
+                   0.2 * (2**attempt)
+                 end
+          if waited + wait <= @max_retry_wait
+            @sleeper.call(wait)
+            waited += wait
+            attempt += 1
+            next
+          end
+        end
+        raise err
+      end
+    end
+
+    private
+
+    def rate_limit(res)
+      l = res["X-RateLimit-Limit"]
+      r = res["X-RateLimit-Remaining"]
+      t = res["X-RateLimit-Reset"]
+      return nil if l.nil? || r.nil? || t.nil?
+
+      RateLimit.new(limit: l.to_i, remaining: r.to_i, reset_at: Time.at(t.to_i).utc)
+    end
+
+    def error(status, res, env, rl)
+      e = env.is_a?(Hash) && env["error"].is_a?(Hash) ? env["error"] : {}
+      args = {
+        status: status,
+        code: e["code"] || (status == 429 ? "RATE_LIMITED" : "UNKNOWN"),
+        message: e["message"] || "HTTP #{status}",
+        details: e["details"] || {},
+        request_id: res["X-Request-Id"],
+        rate_limit: rl
+      }
+      return ApiError.new(**args) unless status == 429
+
+      retry_after = res["Retry-After"].to_i
+      RateLimitError.new(reset_at: rl ? rl.reset_at : Time.now.utc + retry_after, retry_after: retry_after, **args)
+    end
+  end
+
+  class Resource # :nodoc:
+    def initialize(client)
+      @client = client
+    end
+
+    private
+
+    def one(method, path, **kw)
+      @client.request(method, path, **kw)["data"]
+    end
+
+    def page(path, query, &parse)
+      env = @client.request("GET", path, query: query)
+      p = env["pagination"]
+      Page.new(data: env["data"].map(&parse),
+               pagination: Pagination.new(total: p["total"], limit: p["limit"], offset: p["offset"], has_more: p["has_more"]))
+    end
+
+    # An Enumerator over every item, fetching page after page.
+    def pages(&fetch)
+      Enumerator.new do |y|
+        offset = 0
+        loop do
+          pg = fetch.call(offset)
+          pg.data.each { |item| y << item }
+          break if !pg.pagination.has_more || pg.data.empty?
+
+          offset += pg.data.size
+        end
+      end
+    end
+
+    def esc(id)
+      URI.encode_www_form_component(id)
+    end
+
+    def compact(hash)
+      hash.reject { |_, v| v.nil? }
+    end
+  end
+
+  # /v1/projects
+  class Projects < Resource
+    def list(limit: nil, offset: nil)
+      page("/projects", { limit: limit, offset: offset }) { |h| Convert.struct(Project, h) }
+    end
+
+    # Every project: client.projects.all.each { |p| … }
+    def all(page_size: nil)
+      pages { |offset| list(limit: page_size, offset: offset) }
+    end
+
+    def create(name:, description: nil, idempotency_key: nil)
+      Convert.struct(Project, one("POST", "/projects", body: compact(name: name, description: description),
+                                                       idempotency_key: idempotency_key))
+    end
+
+    def get(id)
+      Convert.struct(Project, one("GET", "/projects/#{esc(id)}"))
+    end
+
+    # PUT: changes the fields given, leaves the others alone.
+    def update(id, idempotency_key: nil, **fields)
+      Convert.struct(Project, one("PUT", "/projects/#{esc(id)}", body: fields, idempotency_key: idempotency_key))
+    end
+
+    # Deletes the project and its tasks.
+    def delete(id, idempotency_key: nil)
+      Convert.struct(Deleted, one("DELETE", "/projects/#{esc(id)}", idempotency_key: idempotency_key))
+    end
+  end
+
+  # /v1/tasks
+  class Tasks < Resource
+    def list(project_id: nil, status: nil, limit: nil, offset: nil)
+      page("/tasks", { project_id: project_id, status: status, limit: limit, offset: offset }) { |h| Convert.struct(Task, h) }
+    end
+
+    def all(project_id: nil, status: nil, page_size: nil)
+      pages { |offset| list(project_id: project_id, status: status, limit: page_size, offset: offset) }
+    end
+
+    def create(project_id:, title:, description: nil, status: nil, due_at: nil, idempotency_key: nil)
+      body = compact(project_id: project_id, title: title, description: description, status: status,
+                     due_at: Convert.iso(due_at))
+      Convert.struct(Task, one("POST", "/tasks", body: body, idempotency_key: idempotency_key))
+    end
+
+    def get(id)
+      Convert.struct(Task, one("GET", "/tasks/#{esc(id)}"))
+    end
+
+    # PUT: the seed's update(id, status: "completed"); due_at: nil clears the due date.
+    def update(id, idempotency_key: nil, **fields)
+      fields[:due_at] = Convert.iso(fields[:due_at]) if fields.key?(:due_at)
+      Convert.struct(Task, one("PUT", "/tasks/#{esc(id)}", body: fields, idempotency_key: idempotency_key))
+    end
+
+    def delete(id, idempotency_key: nil)
+      Convert.struct(Deleted, one("DELETE", "/tasks/#{esc(id)}", idempotency_key: idempotency_key))
+    end
+  end
+
+  # /v1/api-keys (admin scope)
+  class ApiKeys < Resource
+    def list(limit: nil, offset: nil)
+      page("/api-keys", { limit: limit, offset: offset }) { |h| Convert.struct(ApiKey, h) }
+    end
+
+    def all(page_size: nil)
+      pages { |offset| list(limit: page_size, offset: offset) }
+    end
+
+    # The secret is in the result's key, this once.
+    def create(scopes:, name: nil, expires_at: nil, idempotency_key: nil)
+      body = compact(scopes: scopes, name: name, expires_at: Convert.iso(expires_at))
+      Convert.struct(ApiKey, one("POST", "/api-keys", body: body, idempotency_key: idempotency_key))
+    end
+
+    # Revokes the key.
+    def delete(id, idempotency_key: nil)
+      Convert.struct(Deleted, one("DELETE", "/api-keys/#{esc(id)}", idempotency_key: idempotency_key))
+    end
+  end
+
+  # /v1/workspace
+  class WorkspaceResource < Resource
+    def get
+      Convert.workspace(one("GET", "/workspace"))
+    end
+  end
+end

@@ -1,0 +1,111 @@
+# frozen_string_literal: true
+
+# sdk/SCENARIO.md against a real workspaced.
+$LOAD_PATH.unshift File.expand_path("../lib", __dir__)
+require "minitest/autorun"
+require "example_sdk"
+require_relative "workspaced"
+
+class ScenarioTest < Minitest::Test
+  SERVER = Workspaced.new
+  Minitest.after_run { SERVER.stop }
+
+  def assert_api_error(klass, status, code)
+    err = assert_raises(klass) { yield }
+    assert_kind_of klass, err
+    assert_equal status, err.status
+    assert_equal code, err.code
+    refute_empty err.message
+    assert_kind_of Hash, err.details
+    refute_nil err.request_id
+    err
+  end
+
+  def test_scenario
+    sc = Workspaced.scenario
+    srv = SERVER
+    client = ExampleSdk::Client.new(api_key: srv.admin_key, base_url: srv.base_url)
+
+    # 1. Create a project.
+    project = client.projects.create(name: sc["project"]["name"], description: sc["project"]["description"],
+                                     idempotency_key: "scenario-project")
+    assert_match(/\Aproj_/, project.id)
+    assert_equal sc["project"]["name"], project.name
+    assert_kind_of Time, project.created_at
+
+    # 2. Create tasks.
+    created = sc["task_titles"].map do |title|
+      task = client.tasks.create(project_id: project.id, title: title)
+      assert_equal "todo", task.status
+      assert_nil task.due_at
+      task.id
+    end
+
+    # 3. Page through them, newest first.
+    seen = client.tasks.all(project_id: project.id, page_size: sc["page_size"]).map(&:id)
+    assert_equal created.reverse, seen
+    first = client.tasks.list(project_id: project.id, limit: sc["page_size"])
+    assert_equal sc["page_size"], first.data.size
+    assert_equal created.size, first.pagination.total
+    assert first.pagination.has_more
+
+    # 4. The seed's PUT.
+    updated = client.tasks.update(created[0], **sc["update"].transform_keys(&:to_sym))
+    assert_equal "completed", updated.status
+    assert_kind_of Time, updated.completed_at
+    assert_equal sc["task_titles"][0], updated.title
+
+    # 5. Delete it.
+    assert_equal ExampleSdk::Deleted.new(id: created[0], deleted: true), client.tasks.delete(created[0])
+
+    # 6. 404.
+    assert_api_error(ExampleSdk::ApiError, 404, "NOT_FOUND") { client.tasks.get(created[0]) }
+    nf = assert_api_error(ExampleSdk::ApiError, 404, "NOT_FOUND") { client.tasks.get(sc["missing_task_id"]) }
+    refute_kind_of ExampleSdk::RateLimitError, nf
+
+    # 7. 403 with a read-only key made through the API.
+    key = client.api_keys.create(scopes: sc["read_only_key"]["scopes"], name: sc["read_only_key"]["name"])
+    assert_match(/\Awsk_/, key.key)
+    ro = ExampleSdk::Client.new(api_key: key.key, base_url: srv.base_url)
+    ro.projects.list
+    e = assert_api_error(ExampleSdk::ApiError, 403, "FORBIDDEN") { ro.projects.create(name: "nope") }
+    assert_equal "write", e.details["required_scope"]
+
+    # 8. 429 on a fresh free workspace.
+    _, free_key = srv.new_workspace("Scenario free", "free")
+    no_retry = ExampleSdk::Client.new(api_key: free_key, base_url: srv.base_url, max_retries: 0)
+    limited = nil
+    (2 * sc["free_plan_per_minute"] + 5).times do
+      no_retry.workspace.get
+    rescue ExampleSdk::RateLimitError => err
+      limited = err
+      break
+    end
+    refute_nil limited, "never rate limited"
+    assert_equal [429, "RATE_LIMITED"], [limited.status, limited.code]
+    assert_equal "minute", limited.details["window"]
+    now = Time.now
+    assert limited.reset_at >= now - 1 && limited.reset_at <= now + 61, "reset_at #{limited.reset_at}"
+    assert limited.retry_after.between?(1, 60), "retry_after #{limited.retry_after}"
+    assert_equal sc["free_plan_per_minute"], limited.rate_limit.limit
+    assert_equal 0, limited.rate_limit.remaining
+
+    # With retries on but a budget shorter than the wait: at once.
+    short = ExampleSdk::Client.new(api_key: free_key, base_url: srv.base_url, max_retries: 3, max_retry_wait: 0)
+    start = Time.now
+    assert_api_error(ExampleSdk::RateLimitError, 429, "RATE_LIMITED") { short.workspace.get }
+    assert_operator Time.now - start, :<, 2
+  end
+
+  def test_retry_waits_until_reset
+    _, key = SERVER.new_workspace("Retry", "free")
+    slept = []
+    client = ExampleSdk::Client.new(api_key: key, base_url: SERVER.base_url, max_retries: 1, max_retry_wait: 120,
+                                    sleeper: ->(s) { slept << s })
+    assert_raises(ExampleSdk::RateLimitError) do
+      (2 * Workspaced.scenario["free_plan_per_minute"] + 5).times { client.workspace.get }
+    end
+    assert_equal 1, slept.size
+    assert slept[0].positive? && slept[0] <= 61, slept.inspect
+  end
+end

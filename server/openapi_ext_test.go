@@ -1,0 +1,290 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/example/workspace/gen/openapi"
+	"github.com/example/workspace/server/servertest"
+	"github.com/example/workspace/store"
+)
+
+// loadSpec loads and lints the generated document.
+func loadSpec(t *testing.T) *openapi3.T {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(openapi.JSON)
+	if err != nil {
+		t.Fatalf("loading the OpenAPI document: %v", err)
+	}
+	if err := doc.Validate(loader.Context, openapi3.EnableExamplesValidation()); err != nil {
+		t.Fatalf("the OpenAPI document is not valid OpenAPI 3: %v", err)
+	}
+	return doc
+}
+
+func mustJSON(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestOpenAPILint(t *testing.T) {
+	doc := loadSpec(t)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			what := method + " " + path
+			if op.OperationID == "" || op.Summary == "" && op.Description == "" {
+				t.Errorf("%s: no operationId or no summary", what)
+			}
+			for status, resp := range op.Responses.Map() {
+				if resp.Ref == "" && (resp.Value.Description == nil || *resp.Value.Description == "") {
+					t.Errorf("%s %s: response without a description", what, status)
+				}
+				if _, ok := resp.Value.Headers["X-Request-Id"]; !ok {
+					t.Errorf("%s %s: X-Request-Id is not described", what, status)
+				}
+			}
+			if op.Responses.Value("default") != nil {
+				t.Errorf("%s: a default response hides which statuses happen", what)
+			}
+			if path != "/v1/openapi.json" {
+				for _, s := range []string{"400", "401", "403", "429", "500", "503"} {
+					if op.Responses.Value(s) == nil {
+						t.Errorf("%s: no %s response", what, s)
+					}
+				}
+			}
+		}
+	}
+	// Every schema name and property is snake_case, the wire's spelling.
+	for name, s := range doc.Components.Schemas {
+		for prop := range s.Value.Properties {
+			if strings.ToLower(prop) != prop || strings.Contains(prop, "-") {
+				t.Errorf("schema %s: property %q is not snake_case", name, prop)
+			}
+		}
+	}
+}
+
+// TestOpenAPIMatchesTheWire sends real requests to every operation of the
+// document, successes and errors (400, 401, 403, 404, 405, 409, 413, 429, 500,
+// 503), and validates each answer (status, headers,
+// body) against the document with kin-openapi's openapi3filter.
+func TestOpenAPIMatchesTheWire(t *testing.T) {
+	var spy *servertest.Spy
+	env := servertest.Start(t, servertest.WithSpy(&spy))
+	doc := loadSpec(t)
+
+	served := env.REST("GET", "/v1/openapi.json", "", "")
+	if served.Status != 200 || !bytes.Equal(served.Body, openapi.JSON) {
+		t.Fatalf("GET /v1/openapi.json: %d, %d bytes; want 200 and the embedded document", served.Status, len(served.Body))
+	}
+	if ct := served.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("GET /v1/openapi.json: Content-Type %q", ct)
+	}
+
+	doc.Servers = openapi3.Servers{{URL: env.BaseURL}}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatalf("router: %v", err)
+	}
+	exercised := map[string]map[int]bool{}
+	errorSchema := doc.Components.Schemas["Error"].Value
+
+	// call sends a request, checks its status, and validates the request
+	// (when it is meant to be valid) and the response against the document.
+	call := func(method, path, key, body string, want int) map[string]any {
+		t.Helper()
+		r := env.REST(method, path, key, body)
+		if r.Status != want {
+			t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
+		}
+		if r.Header.Get("X-Request-Id") == "" || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: headers %v", method, path, r.Header)
+		}
+		var v map[string]any
+		if err := json.Unmarshal(r.Body, &v); err != nil {
+			t.Fatalf("%s %s: body is not JSON: %s", method, path, r.Body)
+		}
+		req, _ := http.NewRequest(method, env.BaseURL+path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			// Not an operation of the document (unknown route, wrong method):
+			// the body is still the error envelope.
+			if want < 400 {
+				t.Fatalf("%s %s: not in the document: %v", method, path, err)
+			}
+			if err := errorSchema.VisitJSON(v); err != nil {
+				t.Errorf("%s %s: body is not the Error schema: %v\n%s", method, path, err, r.Body)
+			}
+			return v
+		}
+		reqInput := &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		}
+		if want < 400 {
+			if err := openapi3filter.ValidateRequest(context.Background(), reqInput); err != nil {
+				t.Errorf("%s %s: the document refuses a request the server accepts: %v", method, path, err)
+			}
+		}
+		err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: reqInput,
+			Status:                 r.Status,
+			Header:                 r.Header,
+			Body:                   io.NopCloser(bytes.NewReader(r.Body)),
+			Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+		})
+		if err != nil {
+			t.Errorf("%s %s → %d does not match the document: %v\n%s", method, path, r.Status, err, r.Body)
+		}
+		op := method + " " + route.Path
+		if exercised[op] == nil {
+			exercised[op] = map[int]bool{}
+		}
+		exercised[op][r.Status] = true
+		return v
+	}
+	data := func(v map[string]any) map[string]any { return v["data"].(map[string]any) }
+
+	wsID, key := env.NewWorkspace("enterprise", "admin")
+	readKey := env.NewKey(wsID, "read")
+
+	// Successes, every operation.
+	call("GET", "/v1/openapi.json", "", "", 200)
+	call("GET", "/v1/workspace", key, "", 200)
+	proj := data(call("POST", "/v1/projects", key, `{"name":"Docs","description":"d"}`, 201))["id"].(string)
+	call("GET", "/v1/projects", key, "", 200)
+	call("GET", "/v1/projects?limit=1&offset=0", key, "", 200)
+	call("GET", "/v1/projects/"+proj, key, "", 200)
+	call("PUT", "/v1/projects/"+proj, key, `{"name":"Docs 2"}`, 200)
+	call("PATCH", "/v1/projects/"+proj, key, `{"description":""}`, 200)
+	task := data(call("POST", "/v1/tasks", key, `{"title":"T","project_id":"`+proj+`","due_at":"2030-01-02T03:04:05Z"}`, 201))["id"].(string)
+	call("POST", "/v1/tasks", key, `{"title":"U","project_id":"`+proj+`","status":"in_progress"}`, 201)
+	call("GET", "/v1/tasks", key, "", 200)
+	call("GET", "/v1/tasks?project_id="+proj+"&status=todo&limit=5", key, "", 200)
+	call("GET", "/v1/tasks/"+task, key, "", 200)
+	call("PUT", "/v1/tasks/"+task, key, `{"status":"completed"}`, 200)
+	call("PATCH", "/v1/tasks/"+task, key, `{"due_at":null,"status":"todo"}`, 200)
+	newKey := data(call("POST", "/v1/api-keys", key, `{"name":"ci","scopes":["read","write"],"expires_at":"2030-01-01T00:00:00Z"}`, 201))
+	if newKey["key"] == nil {
+		t.Errorf("create key: no secret in %v", newKey)
+	}
+	call("GET", "/v1/api-keys", key, "", 200)
+	call("DELETE", "/v1/api-keys/"+newKey["id"].(string), key, "", 200)
+	call("DELETE", "/v1/tasks/"+task, key, "", 200)
+
+	// Errors.
+	call("POST", "/v1/projects", key, `{"description":"no name"}`, 400)
+	call("POST", "/v1/projects", key, `{"name":`, 400)
+	call("POST", "/v1/tasks", key, `{"title":"x","project_id":"`+proj+`","status":"later"}`, 400)
+	call("GET", "/v1/tasks?limit=1000", key, "", 400)
+	call("PUT", "/v1/tasks/task_nothing00000000000", key, `{"bogus":1}`, 400)
+	call("GET", "/v1/projects", "", "", 401)
+	call("GET", "/v1/projects", "wsk_not_a_key", "", 401)
+	call("POST", "/v1/projects", readKey, `{"name":"x"}`, 403)
+	call("DELETE", "/v1/projects/"+proj, readKey, "", 403)
+	call("GET", "/v1/api-keys", readKey, "", 403)
+	call("POST", "/v1/api-keys", readKey, `{"scopes":["read"]}`, 403)
+	call("GET", "/v1/projects/proj_nothing0000000000", key, "", 404)
+	call("PATCH", "/v1/projects/proj_nothing0000000000", key, `{"name":"x"}`, 404)
+	call("GET", "/v1/tasks/task_nothing00000000000", key, "", 404)
+	call("DELETE", "/v1/tasks/"+task, key, "", 404)
+	call("DELETE", "/v1/api-keys/key_nothing0000000000", key, "", 404)
+	call("POST", "/v1/tasks", key, `{"title":"x","project_id":"proj_nothing0000000000"}`, 404)
+	call("GET", "/v1/nothing", key, "", 404)
+	call("DELETE", "/v1/projects", key, "", 405)
+	call("POST", "/v1/workspace", key, "", 405)
+	call("POST", "/v1/openapi.json", "", "", 405)
+	big := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
+	call("POST", "/v1/projects", key, big, 413)
+	call("PUT", "/v1/tasks/"+task, key, big, 413)
+	// The rows a healthy store never produces, injected below the service.
+	for fault, status := range map[error]int{store.ErrConflict: 409, servertest.ErrInjected: 500, store.ErrUnavailable: 503} {
+		spy.FailCreateProject(fault)
+		call("POST", "/v1/projects", key, `{"name":"x"}`, status)
+	}
+	spy.FailCreateProject(nil)
+	call("DELETE", "/v1/projects/"+proj, key, "", 200)
+
+	// 429: the first workspace is on the free plan, 60 a minute.
+	for i := 0; i < 60; i++ {
+		if r := env.REST("GET", "/v1/workspace", env.AdminKey, ""); r.Status != 200 {
+			t.Fatalf("request %d: %d", i, r.Status)
+		}
+	}
+	call("GET", "/v1/workspace", env.AdminKey, "", 429)
+	call("GET", "/v1/projects", env.AdminKey, "", 429)
+	call("POST", "/v1/tasks", env.AdminKey, `{"title":"x","project_id":"`+proj+`"}`, 429)
+
+	// The validator is not vacuous: a bare message without its envelope, and
+	// an envelope without the rate-limit headers, are refused.
+	req, _ := http.NewRequest("GET", env.BaseURL+"/v1/workspace", nil)
+	route, params, err := router.FindRoute(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := env.REST("GET", "/v1/workspace", key, "")
+	for what, resp := range map[string]struct {
+		h http.Header
+		b string
+	}{
+		"no envelope":   {good.Header, string(data(mustJSON(t, good.Body))["usage"].(map[string]any)["minute"].(map[string]any)["reset_at"].(string))},
+		"no headers":    {http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"x"}}, string(good.Body)},
+		"extra member":  {good.Header, strings.Replace(string(good.Body), `"success":true`, `"success":true,"extra":1`, 1)},
+		"upper enum":    {good.Header, strings.Replace(string(good.Body), `"plan":"enterprise"`, `"plan":"ENTERPRISE"`, 1)},
+		"camelCase key": {good.Header, strings.Replace(string(good.Body), `"created_at"`, `"createdAt"`, 1)},
+		"nanoseconds":   {good.Header, strings.Replace(string(good.Body), `Z"`, `.5Z"`, 1)},
+	} {
+		err := openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+			Status:                 200, Header: resp.h, Body: io.NopCloser(strings.NewReader(resp.b)),
+			Options: &openapi3filter.Options{IncludeResponseStatus: true},
+		})
+		if err == nil {
+			t.Errorf("%s: the document accepts a wrong response", what)
+		}
+	}
+
+	// Every operation of the document was exercised, with a success.
+	var missing []string
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			statuses := exercised[method+" "+path]
+			ok := false
+			for s := range statuses {
+				if op.Responses.Value(strconv.Itoa(s)) != nil && s < 300 {
+					ok = true
+				}
+			}
+			if !ok {
+				missing = append(missing, method+" "+path)
+			}
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("operations never answered with a success: %v", missing)
+	}
+}
