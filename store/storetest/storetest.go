@@ -65,6 +65,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 		{"Tenancy", testTenancy},
 
+		{"Idempotency/Lifecycle", testIdempotencyLifecycle},
+		{"Idempotency/Release", testIdempotencyRelease},
+		{"Idempotency/Expiry", testIdempotencyExpiry},
+		{"Idempotency/Concurrent", testIdempotencyConcurrent},
+
 		{"Concurrency/Tasks", testConcurrentTasks},
 		{"Concurrency/UpdateProject", testConcurrentUpdateProject},
 		{"Concurrency/Once", testConcurrentOnce},
