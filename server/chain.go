@@ -13,8 +13,10 @@ import (
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/service/accesslog"
 	"github.com/example/workspace/service/auth"
+	"github.com/example/workspace/service/idempotency"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/service/requestid"
+	"github.com/example/workspace/store"
 )
 
 // unaryChain is the one interceptor chain of the API, in this order:
@@ -25,10 +27,16 @@ import (
 //  4. authenticate — the key becomes a principal; a 401 costs no quota;
 //  5. rate limit — keyed on the principal's workspace, before any real work;
 //  6. authorize — the method's scope; after the limiter so a 403 is counted
-//     and carries the rate-limit headers like every other authenticated answer.
+//     and carries the rate-limit headers like every other authenticated answer;
+//  7. idempotency — last, right before the handler: its keys are scoped to the
+//     principal's workspace (so after authentication); a key lacking the
+//     scope gets its 403 and never a replay of someone's create (so after
+//     authorization); a retry is a request like any other and counts against
+//     the plan (so after the limiter, as Stripe counts retries); and only the
+//     handler's own outcome is recorded, with no later step to change it.
 //
 // Input validation happens in the handlers, which know the fields.
-func unaryChain(logger *slog.Logger, authn *auth.Authenticator, limiter ratelimit.Limiter, scopes map[string]string, now func() time.Time) []grpc.UnaryServerInterceptor {
+func unaryChain(logger *slog.Logger, authn *auth.Authenticator, limiter ratelimit.Limiter, scopes map[string]string, st store.Store, now func() time.Time) []grpc.UnaryServerInterceptor {
 	return []grpc.UnaryServerInterceptor{
 		requestid.UnaryServerInterceptor(),
 		accesslog.UnaryServerInterceptor(logger),
@@ -38,6 +46,7 @@ func unaryChain(logger *slog.Logger, authn *auth.Authenticator, limiter ratelimi
 		}),
 		ratelimit.UnaryServerInterceptor(limiter, now),
 		auth.AuthorizeInterceptor(scopes),
+		idempotency.UnaryServerInterceptor(st, now),
 	}
 }
 

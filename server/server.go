@@ -130,7 +130,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	authn := auth.NewAuthenticator(s.store, cfg.Now)
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, authn, limiter, scopes, cfg.Now)...),
+		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, authn, limiter, scopes, s.store, cfg.Now)...),
 		grpc.ChainStreamInterceptor(streamChain(cfg.Logger)...),
 		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)+4096),
 	)
