@@ -51,13 +51,37 @@ func unaryChain(logger *slog.Logger, authn *auth.Authenticator, limiter ratelimi
 }
 
 // streamChain serves the streaming services (health watch, reflection), which
-// need no key.
-func streamChain(logger *slog.Logger) []grpc.StreamServerInterceptor {
+// need no key. Their streams end when the server drains, so that a client
+// watching health cannot hold GracefulStop open.
+func streamChain(logger *slog.Logger, draining <-chan struct{}) []grpc.StreamServerInterceptor {
 	return []grpc.StreamServerInterceptor{
 		requestid.StreamServerInterceptor(),
 		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(logger))),
+		endOnDrain(draining),
 	}
 }
+
+func endOnDrain(draining <-chan struct{}) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, cancel := context.WithCancel(ss.Context())
+		defer cancel()
+		go func() {
+			select {
+			case <-draining:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		return handler(srv, &streamWithContext{ServerStream: ss, ctx: ctx})
+	}
+}
+
+type streamWithContext struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *streamWithContext) Context() context.Context { return s.ctx }
 
 func panicHandler(logger *slog.Logger) recovery.RecoveryHandlerFuncContext {
 	return func(ctx context.Context, p any) error {

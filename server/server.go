@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/test/bufconn"
@@ -56,7 +57,26 @@ type Config struct {
 	ShutdownTimeout time.Duration // default 15s
 	// MaxBodyBytes is the REST body limit.
 	MaxBodyBytes int64 // default 1 MiB
+
+	// The HTTP server's limits against slow and idle clients (zero values
+	// take the defaults; tests shorten them).
+	ReadHeaderTimeout time.Duration // default 10s: the whole header, however slowly trickled
+	ReadTimeout       time.Duration // default 30s: header and body
+	WriteTimeout      time.Duration // default 30s: from the end of the header to the end of the answer
+	IdleTimeout       time.Duration // default 120s: a keep-alive connection between requests
 }
+
+// The gRPC server's limits against floods.
+const (
+	// maxConcurrentStreams bounds the calls one connection may have in
+	// flight; the gateway's own connection queues beyond it, it does not fail.
+	maxConcurrentStreams = 512
+	// maxHeaderBytes bounds REST request headers and gRPC header lists.
+	maxHeaderBytes = 64 << 10
+	// connectionTimeout bounds a gRPC connection's handshake (a slow-loris on
+	// the HTTP/2 preface).
+	connectionTimeout = 10 * time.Second
+)
 
 func (c *Config) setDefaults() {
 	if c.HTTPAddr == "" {
@@ -83,6 +103,14 @@ func (c *Config) setDefaults() {
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = gateway.DefaultMaxBodyBytes
 	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&c.ReadHeaderTimeout, 10 * time.Second}, {&c.ReadTimeout, 30 * time.Second}, {&c.WriteTimeout, 30 * time.Second}, {&c.IdleTimeout, 120 * time.Second}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
 }
 
 // Server is a running Workspace API: gRPC and REST over one store.
@@ -97,6 +125,9 @@ type Server struct {
 	inproc   *bufconn.Listener
 	gateConn *grpc.ClientConn
 	redis    io.Closer
+	// draining is closed when the gRPC server starts to drain; it ends the
+	// long-lived streams (health Watch) that GracefulStop would wait for.
+	draining chan struct{}
 }
 
 // New opens the store (applying migrations), creates the first workspace and
@@ -104,7 +135,7 @@ type Server struct {
 // addresses are known before Run.
 func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	cfg.setDefaults()
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, draining: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.closeAll()
@@ -131,8 +162,24 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	authn := auth.NewAuthenticator(s.store, cfg.Now)
 	s.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, authn, limiter, scopes, s.store, cfg.Now)...),
-		grpc.ChainStreamInterceptor(streamChain(cfg.Logger)...),
+		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, s.draining)...),
+		// A message over the body limit (plus room for the other fields) is
+		// refused by grpc-go before it is decoded.
 		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)+4096),
+		grpc.MaxConcurrentStreams(maxConcurrentStreams),
+		grpc.MaxHeaderListSize(maxHeaderBytes),
+		grpc.ConnectionTimeout(connectionTimeout),
+		// Clients may ping at most every 10 s, and only with calls open;
+		// more often and the connection is closed (GOAWAY ENHANCE_YOUR_CALM).
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second}),
+		// Idle connections are closed after 5 minutes; the server pings a
+		// silent connection every 2 minutes and drops it if it does not
+		// answer within 20 s, so dead peers do not hold resources.
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle: 5 * time.Minute,
+			Time:              2 * time.Minute,
+			Timeout:           20 * time.Second,
+		}),
 	)
 	service.Register(s.grpc, service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now})
 	s.health = health.NewServer()
@@ -168,11 +215,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.http = &http.Server{
 		Handler:           gw,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 
@@ -226,12 +273,26 @@ func (s *Server) Run(ctx context.Context) error {
 	return errors.Join(runErr, shutdownErr)
 }
 
+// shutdown drains in dependency order, all within ShutdownTimeout:
+//
+//  1. health goes NOT_SERVING (Check answers it, Watch streams are told), so
+//     load balancers stop sending new work;
+//  2. the HTTP server stops accepting and waits for its in-flight requests,
+//     whose gRPC calls through the in-process connection still run;
+//  3. the gRPC server stops accepting and waits for its in-flight calls
+//     (health Watch streams are ended, or they would hold it open);
+//  4. the store closes, once nothing can use it any more.
+//
+// If the timeout runs out, the remaining calls are cut off (grpc.Stop).
 func (s *Server) shutdown() error {
 	s.health.Shutdown() // every service NOT_SERVING
+	s.cfg.Logger.Info("shutting down: health NOT_SERVING, draining HTTP", slog.Duration("timeout", s.cfg.ShutdownTimeout))
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	httpErr := s.http.Shutdown(ctx)
+	s.cfg.Logger.Info("shutting down: HTTP drained, draining gRPC")
 
+	close(s.draining)
 	stopped := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
@@ -243,7 +304,12 @@ func (s *Server) shutdown() error {
 		s.grpc.Stop()
 		<-stopped
 	}
-	return errors.Join(httpErr, s.closeAll())
+	closeErr := s.closeAll()
+	if err := errors.Join(httpErr, closeErr); err != nil {
+		return err
+	}
+	s.cfg.Logger.Info("shut down: gRPC drained, store closed")
+	return nil
 }
 
 // newLimiter picks the limiter: the configured one, Redis with an in-memory
