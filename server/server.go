@@ -55,6 +55,10 @@ type Config struct {
 	Limiter ratelimit.Limiter
 	// ShutdownTimeout bounds the drain on shutdown.
 	ShutdownTimeout time.Duration // default 15s
+	// DrainDelay is how long the server keeps accepting requests after its
+	// health turns NOT_SERVING on shutdown, so that load balancers watching
+	// it stop sending traffic before the listeners close.
+	DrainDelay time.Duration // default 0
 	// MaxBodyBytes is the REST body limit.
 	MaxBodyBytes int64 // default 1 MiB
 
@@ -276,7 +280,8 @@ func (s *Server) Run(ctx context.Context) error {
 // shutdown drains in dependency order, all within ShutdownTimeout:
 //
 //  1. health goes NOT_SERVING (Check answers it, Watch streams are told), so
-//     load balancers stop sending new work;
+//     load balancers stop sending new work; for DrainDelay the server still
+//     accepts, for those that have not noticed yet;
 //  2. the HTTP server stops accepting and waits for its in-flight requests,
 //     whose gRPC calls through the in-process connection still run;
 //  3. the gRPC server stops accepting and waits for its in-flight calls
@@ -286,7 +291,11 @@ func (s *Server) Run(ctx context.Context) error {
 // If the timeout runs out, the remaining calls are cut off (grpc.Stop).
 func (s *Server) shutdown() error {
 	s.health.Shutdown() // every service NOT_SERVING
-	s.cfg.Logger.Info("shutting down: health NOT_SERVING, draining HTTP", slog.Duration("timeout", s.cfg.ShutdownTimeout))
+	s.cfg.Logger.Info("shutting down: health NOT_SERVING", slog.Duration("drain_delay", s.cfg.DrainDelay), slog.Duration("timeout", s.cfg.ShutdownTimeout))
+	if s.cfg.DrainDelay > 0 {
+		time.Sleep(s.cfg.DrainDelay) // still serving: new requests are answered
+	}
+	s.cfg.Logger.Info("shutting down: draining HTTP")
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	httpErr := s.http.Shutdown(ctx)

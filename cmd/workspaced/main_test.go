@@ -68,13 +68,14 @@ type proc struct {
 	lines    []string
 	key      string // the admin key it printed, if any
 	httpAddr string
+	grpcAddr string
 }
 
 // launch starts "workspaced serve" on free loopback ports without waiting.
-func launch(t *testing.T, env []string) *proc {
+func launch(t *testing.T, env []string, flags ...string) *proc {
 	t.Helper()
 	p := &proc{
-		cmd:   command(t, env, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"),
+		cmd:   command(t, env, append([]string{"serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"}, flags...)...),
 		ready: make(chan struct{}),
 		done:  make(chan error, 1),
 	}
@@ -95,7 +96,7 @@ func launch(t *testing.T, env []string) *proc {
 				p.key = line
 			}
 			if m := servingLine.FindStringSubmatch(line); m != nil && p.httpAddr == "" {
-				p.httpAddr = m[1]
+				p.httpAddr, p.grpcAddr = m[1], m[2]
 				close(p.ready)
 			}
 			p.mu.Unlock()
