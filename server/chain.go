@@ -16,6 +16,7 @@ import (
 	"github.com/example/workspace/service/idempotency"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/service/requestid"
+	"github.com/example/workspace/service/wire"
 	"github.com/example/workspace/store"
 )
 
@@ -28,7 +29,10 @@ import (
 //  5. rate limit — keyed on the principal's workspace, before any real work;
 //  6. authorize — the method's scope; after the limiter so a 403 is counted
 //     and carries the rate-limit headers like every other authenticated answer;
-//  7. idempotency — last, right before the handler: its keys are scoped to the
+//  7. decoding — a request that did not decode (see service/wire) is a 400
+//     here, where request validation belongs: after authentication, rate
+//     limit and scope, as every other bad input;
+//  8. idempotency — last, right before the handler: its keys are scoped to the
 //     principal's workspace (so after authentication); a key lacking the
 //     scope gets its 403 and never a replay of someone's create (so after
 //     authorization); a retry is a request like any other and counts against
@@ -46,6 +50,7 @@ func unaryChain(logger *slog.Logger, authn *auth.Authenticator, limiter ratelimi
 		}),
 		ratelimit.UnaryServerInterceptor(limiter, now),
 		auth.AuthorizeInterceptor(scopes),
+		wire.UnaryServerInterceptor(),
 		idempotency.UnaryServerInterceptor(st, now),
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ids"
 	"github.com/example/workspace/service/ratelimit"
+	"github.com/example/workspace/service/wire"
 	"github.com/example/workspace/store"
 )
 
@@ -170,6 +171,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		// A message over the body limit (plus room for the other fields) is
 		// refused by grpc-go before it is decoded.
 		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)+4096),
+		// Undecodable API requests become 400s in the chain, not INTERNAL.
+		grpc.ForceServerCodecV2(wire.Codec{}),
 		grpc.MaxConcurrentStreams(maxConcurrentStreams),
 		grpc.MaxHeaderListSize(maxHeaderBytes),
 		grpc.ConnectionTimeout(connectionTimeout),
