@@ -86,32 +86,37 @@ func FuzzREST(f *testing.F) {
 	}
 	_ = json.Unmarshal(proj.Body, &created)
 	pid := created.Data.ID
-	seeds := []struct{ method, path, query, body, idem string }{
-		{"GET", "/v1/projects", "limit=5&offset=1", "", ""},
-		{"POST", "/v1/projects", "", `{"name":"a","description":"b"}`, "k1"},
-		{"POST", "/v1/projects", "", `{"name":"a","id":"proj_x"}`, ""},
-		{"PUT", "/v1/projects/" + pid, "", `{"name":"renamed"}`, ""},
-		{"PATCH", "/v1/projects/" + pid, "", `{"description":null}`, ""},
-		{"DELETE", "/v1/projects/proj_missing", "", "", ""},
-		{"GET", "/v1/tasks", "project_id=" + pid + "&status=todo", "", ""},
-		{"POST", "/v1/tasks", "", `{"project_id":"` + pid + `","title":"t","due_at":"2026-01-01T00:00:00Z"}`, ""},
-		{"PATCH", "/v1/tasks/task_x", "", `{"status":"completed","due_at":null}`, ""},
-		{"POST", "/v1/api-keys", "", `{"name":"k","scopes":["read"],"expires_at":"2099-01-01T00:00:00Z"}`, ""},
-		{"GET", "/v1/workspace", "", "", ""},
-		{"GET", "/v1/projects", "limit=-1", "", ""},
-		{"POST", "/v1/projects", "", `{"name":`, ""},
-		{"POST", "/v1/projects", "", `[1,2]`, ""},
-		{"GET", "/v1/projects/%zz", "", "", ""},
-		{"OPTIONS", "/v1", "", "", ""},
-		{"GET", "/v2/x", "", "", ""},
-		{"POST", "/v1/tasks", "", `{"title":"\u0000\ud800","project_id":1e400}`, "k2"},
+	// auth "" sends the admin key; anything else is sent as the header.
+	seeds := []struct{ method, path, query, body, idem, auth string }{
+		{"GET", "/v1/projects", "limit=5&offset=1", "", "", ""},
+		{"POST", "/v1/projects", "", `{"name":"a","description":"b"}`, "k1", ""},
+		{"POST", "/v1/projects", "", `{"name":"a","id":"proj_x"}`, "", ""},
+		{"PUT", "/v1/projects/" + pid, "", `{"name":"renamed"}`, "", ""},
+		{"PATCH", "/v1/projects/" + pid, "", `{"description":null}`, "", ""},
+		{"DELETE", "/v1/projects/proj_missing", "", "", "", ""},
+		{"GET", "/v1/tasks", "project_id=" + pid + "&status=todo", "", "", ""},
+		{"POST", "/v1/tasks", "", `{"project_id":"` + pid + `","title":"t","due_at":"2026-01-01T00:00:00Z"}`, "", ""},
+		{"PATCH", "/v1/tasks/task_x", "", `{"status":"completed","due_at":null}`, "", ""},
+		{"POST", "/v1/api-keys", "", `{"name":"k","scopes":["read"],"expires_at":"2099-01-01T00:00:00Z"}`, "", ""},
+		{"GET", "/v1/workspace", "", "", "", ""},
+		{"GET", "/v1/projects", "limit=-1", "", "", ""},
+		{"POST", "/v1/projects", "", `{"name":`, "", ""},
+		{"POST", "/v1/projects", "", `[1,2]`, "", ""},
+		{"GET", "/v1/projects/%zz", "", "", "", ""},
+		{"OPTIONS", "/v1", "", "", "", ""},
+		{"GET", "/v2/x", "", "", "", ""},
+		{"POST", "/v1/tasks", "", `{"title":"\u0000\ud800","project_id":1e400}`, "k2", ""},
+		{"GET", "/v1/projects", "", "", "", "Bearer wsk_short"},
+		{"GET", "/v1/projects", "", "", "", "Basic dXNlcjpwYXNz"},
+		{"GET", "/v1/nowhere", "", "", "", "Bearer é"},
+		{"POST", "/v1/projects", "", `{"name":"x"}`, "", "bearer  "},
 	}
 	for _, s := range seeds {
-		f.Add(s.method, s.path, s.query, s.body, s.idem)
+		f.Add(s.method, s.path, s.query, s.body, s.idem, s.auth)
 	}
 	var calls atomic.Int64
 	client := &http.Client{Timeout: 30 * time.Second}
-	f.Fuzz(func(t *testing.T, method, path, query, body, idem string) {
+	f.Fuzz(func(t *testing.T, method, path, query, body, idem, auth string) {
 		if calls.Add(1)%500 == 0 {
 			env.Clock.Advance(time.Minute) // keep clear of the minute quota
 		}
@@ -127,7 +132,10 @@ func FuzzREST(f *testing.F) {
 		if err != nil {
 			t.Skip("not a request the client can send")
 		}
-		req.Header.Set("Authorization", "Bearer "+env.AdminKey)
+		if auth == "" {
+			auth = "Bearer " + env.AdminKey
+		}
+		req.Header.Set("Authorization", auth)
 		req.Header.Set("Content-Type", "application/json")
 		if idem != "" {
 			req.Header.Set("Idempotency-Key", idem)
