@@ -71,6 +71,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Idempotency/Concurrent", testIdempotencyConcurrent},
 
 		{"Concurrency/Tasks", testConcurrentTasks},
+		{"Concurrency/Projects", testConcurrentProjects},
 		{"Concurrency/UpdateProject", testConcurrentUpdateProject},
 		{"Concurrency/Once", testConcurrentOnce},
 
