@@ -175,7 +175,7 @@ func refuseKeyInQuery(rawQuery string) *apierror.Error {
 		for _, v := range vs {
 			bad = bad || strings.Contains(v, auth.KeyPrefix)
 		}
-		if bad {
+		if bad && !strings.Contains(name, auth.KeyPrefix) {
 			return apierror.Validation(name, "API keys are not accepted in the URL: send them in the Authorization header")
 		}
 	}

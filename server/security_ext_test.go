@@ -402,7 +402,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 // request carrying one is refused even when the header is valid.
 func TestKeyInQueryRefused(t *testing.T) {
 	env := servertest.Start(t)
-	for _, q := range []string{"api_key=" + env.AdminKey, "key=" + env.AdminKey, "access_token=" + env.AdminKey, "token=x", "project_id=" + env.AdminKey, "x=" + strings.ReplaceAll(env.AdminKey, "_", "%5F")} {
+	for _, q := range []string{"api_key=" + env.AdminKey, "key=" + env.AdminKey, "access_token=" + env.AdminKey, "token=x", "project_id=" + env.AdminKey, "x=" + strings.ReplaceAll(env.AdminKey, "_", "%5F"), env.AdminKey + "=" + env.AdminKey} {
 		// Without the header: 401, the URL's key is not used.
 		r := env.REST("GET", "/v1/projects?"+q, "", "")
 		if r.Status != 401 {
