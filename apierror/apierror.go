@@ -23,10 +23,13 @@ const (
 	CodeNotFound         Code = "NOT_FOUND"
 	CodeMethodNotAllowed Code = "METHOD_NOT_ALLOWED"
 	CodeConflict         Code = "CONFLICT"
-	CodePayloadTooLarge  Code = "PAYLOAD_TOO_LARGE"
-	CodeRateLimited      Code = "RATE_LIMITED"
-	CodeInternal         Code = "INTERNAL_ERROR"
-	CodeUnavailable      Code = "UNAVAILABLE"
+	// CodeIdempotencyKeyReused: an Idempotency-Key sent again with another
+	// request than the one it was first used for (IETF Idempotency-Key draft).
+	CodeIdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED"
+	CodePayloadTooLarge      Code = "PAYLOAD_TOO_LARGE"
+	CodeRateLimited          Code = "RATE_LIMITED"
+	CodeInternal             Code = "INTERNAL_ERROR"
+	CodeUnavailable          Code = "UNAVAILABLE"
 )
 
 // Domain is ErrorInfo's domain for every error of this API.
@@ -46,10 +49,13 @@ var table = map[Code]row{
 	CodeNotFound:         {codes.NotFound, http.StatusNotFound},
 	CodeMethodNotAllowed: {codes.Unimplemented, http.StatusMethodNotAllowed},
 	CodeConflict:         {codes.AlreadyExists, http.StatusConflict},
-	CodePayloadTooLarge:  {codes.ResourceExhausted, http.StatusRequestEntityTooLarge},
-	CodeRateLimited:      {codes.ResourceExhausted, http.StatusTooManyRequests},
-	CodeInternal:         {codes.Internal, http.StatusInternalServerError},
-	CodeUnavailable:      {codes.Unavailable, http.StatusServiceUnavailable},
+	// The key is bound to another request: retrying cannot succeed until the
+	// client changes the key or the request, which is FAILED_PRECONDITION.
+	CodeIdempotencyKeyReused: {codes.FailedPrecondition, http.StatusUnprocessableEntity},
+	CodePayloadTooLarge:      {codes.ResourceExhausted, http.StatusRequestEntityTooLarge},
+	CodeRateLimited:          {codes.ResourceExhausted, http.StatusTooManyRequests},
+	CodeInternal:             {codes.Internal, http.StatusInternalServerError},
+	CodeUnavailable:          {codes.Unavailable, http.StatusServiceUnavailable},
 }
 
 // HTTPStatus is the code's HTTP status; 500 for a code not in the table.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,8 @@ import (
 	"github.com/example/workspace/gen/openapi"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/service/accesslog"
+	"github.com/example/workspace/service/auth"
+	"github.com/example/workspace/service/idempotency"
 	"github.com/example/workspace/service/requestid"
 )
 
@@ -152,6 +155,18 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if e := refuseKeyInQuery(r.URL.RawQuery); e != nil {
+		g.reject(w, r, e)
+		return
+	}
+	if values := r.Header.Values("Idempotency-Key"); len(values) > 0 {
+		// Checked here as the interceptor would, because grpc-go refuses to
+		// send metadata that is not printable ASCII (a 500 otherwise).
+		if e := idempotency.CheckKeys(values); e != nil {
+			g.reject(w, r, e)
+			return
+		}
+	}
 	if r.ContentLength > g.maxBody {
 		g.reject(w, r, tooLarge(g.maxBody))
 		return
@@ -178,6 +193,43 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Method = http.MethodPatch
 	}
 	g.mux.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// credentialParams are query parameters that clients and libraries use to
+// pass credentials in a URL.
+var credentialParams = map[string]bool{
+	"key": true, "api_key": true, "apikey": true, "api-key": true, "access_token": true,
+	"token": true, "auth": true, "authorization": true, "bearer": true,
+}
+
+// refuseKeyInQuery refuses a URL that carries an API key: URLs end up in
+// proxy logs, browser history and Referer headers, so a key there is as good
+// as leaked. The request is refused whether or not the key is valid, and the
+// key is never used to authenticate it; the parameter is named, its value
+// never repeated.
+func refuseKeyInQuery(rawQuery string) *apierror.Error {
+	if rawQuery == "" {
+		return nil
+	}
+	values, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		// Malformed pairs are dropped; check the raw text as well.
+		values = url.Values{}
+	}
+	unescaped, _ := url.QueryUnescape(rawQuery)
+	for name, vs := range values {
+		bad := credentialParams[strings.ToLower(name)]
+		for _, v := range vs {
+			bad = bad || strings.Contains(v, auth.KeyPrefix)
+		}
+		if bad && !strings.Contains(name, auth.KeyPrefix) {
+			return apierror.Validation(name, "API keys are not accepted in the URL: send them in the Authorization header")
+		}
+	}
+	if strings.Contains(rawQuery, auth.KeyPrefix) || strings.Contains(unescaped, auth.KeyPrefix) {
+		return apierror.New(apierror.CodeValidation, "API keys are not accepted in the URL: send them in the Authorization header", nil)
+	}
+	return nil
 }
 
 func tooLarge(limit int64) *apierror.Error {

@@ -18,6 +18,7 @@ var forwardedHeaders = []struct{ md, http string }{
 	{"x-ratelimit-reset", "X-RateLimit-Reset"},
 	{"retry-after", "Retry-After"},
 	{"cache-control", "Cache-Control"},
+	{"idempotent-replayed", "Idempotent-Replayed"},
 }
 
 // copyHeaders writes the forwarded headers found in the call's header or
@@ -51,12 +52,15 @@ func first(md metadata.MD, key string) string {
 	return ""
 }
 
-// incomingHeader passes the client's request id to gRPC; Authorization is
-// always passed by grpc-gateway itself. Other headers stay at the edge.
+// incomingHeader passes the client's request id and Idempotency-Key to gRPC;
+// Authorization is always passed by grpc-gateway itself. Other headers stay at
+// the edge.
 func incomingHeader(key string) (string, bool) {
 	switch key {
 	case "X-Request-Id":
 		return "x-request-id", true
+	case "Idempotency-Key":
+		return "idempotency-key", true
 	}
 	return "", false
 }

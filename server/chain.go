@@ -16,8 +16,11 @@ import (
 	"github.com/example/workspace/gateway"
 	"github.com/example/workspace/service/accesslog"
 	"github.com/example/workspace/service/auth"
+	"github.com/example/workspace/service/idempotency"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/service/requestid"
+	"github.com/example/workspace/service/wire"
+	"github.com/example/workspace/store"
 )
 
 // chainDeps are the components the interceptor chain is built from.
@@ -27,7 +30,10 @@ type chainDeps struct {
 	authn   *auth.Authenticator
 	limiter ratelimit.Limiter
 	scopes  map[string]string
+	store   store.Store // idempotency keys
 	now     func() time.Time
+	// draining is closed when the gRPC server starts to drain.
+	draining <-chan struct{}
 }
 
 // unaryChain is the one interceptor chain of the API, in this order:
@@ -44,7 +50,16 @@ type chainDeps struct {
 //  5. authenticate — the key becomes a principal; a 401 costs no quota;
 //  6. rate limit — keyed on the principal's workspace, before any real work;
 //  7. authorize — the method's scope; after the limiter so a 403 is counted
-//     and carries the rate-limit headers like every other authenticated answer.
+//     and carries the rate-limit headers like every other authenticated answer;
+//  8. decoding — a request that did not decode (see service/wire) is a 400
+//     here, where request validation belongs: after authentication, rate
+//     limit and scope, as every other bad input;
+//  9. idempotency — last, right before the handler: its keys are scoped to the
+//     principal's workspace (so after authentication); a key lacking the
+//     scope gets its 403 and never a replay of someone's create (so after
+//     authorization); a retry is a request like any other and counts against
+//     the plan (so after the limiter, as Stripe counts retries); and only the
+//     handler's own outcome is recorded, with no later step to change it.
 //
 // Input validation happens in the handlers, which know the fields.
 func unaryChain(d chainDeps) []grpc.UnaryServerInterceptor {
@@ -58,16 +73,21 @@ func unaryChain(d chainDeps) []grpc.UnaryServerInterceptor {
 		}),
 		ratelimit.UnaryServerInterceptor(d.limiter, d.now),
 		auth.AuthorizeInterceptor(d.scopes),
+		wire.UnaryServerInterceptor(),
+		idempotency.UnaryServerInterceptor(d.store, d.now),
 	}
 }
 
 // streamChain serves the streaming services (health watch, reflection), which
-// need no key; metrics come first for the same reason as in unaryChain.
+// need no key; metrics come first for the same reason as in unaryChain. Their
+// streams end when the server drains, so that a client watching health cannot
+// hold GracefulStop open.
 func streamChain(d chainDeps) []grpc.StreamServerInterceptor {
 	return []grpc.StreamServerInterceptor{
 		d.metrics.StreamServerInterceptor(),
 		requestid.StreamServerInterceptor(),
 		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(d.logger))),
+		endOnDrain(d.draining),
 	}
 }
 
@@ -78,6 +98,28 @@ func fromGateway(ctx context.Context) bool {
 	p, ok := peer.FromContext(ctx)
 	return ok && p.Addr != nil && p.Addr.Network() == "inproc"
 }
+
+func endOnDrain(draining <-chan struct{}) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, cancel := context.WithCancel(ss.Context())
+		defer cancel()
+		go func() {
+			select {
+			case <-draining:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		return handler(srv, &streamWithContext{ServerStream: ss, ctx: ctx})
+	}
+}
+
+type streamWithContext struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *streamWithContext) Context() context.Context { return s.ctx }
 
 func panicHandler(logger *slog.Logger) recovery.RecoveryHandlerFuncContext {
 	return func(ctx context.Context, p any) error {

@@ -80,6 +80,21 @@ func TestErrorTable(t *testing.T) {
 		setup: fail(store.ErrConflict), teardown: heal,
 		rest: createProject(`{"name":"x"}`), call: grpcCreate("x"),
 	}, {
+		code: "IDEMPOTENCY_KEY_REUSED", http: 422, grpc: codes.FailedPrecondition, details: map[string]string{},
+		setup: func() {
+			if r := env.REST("POST", "/v1/projects", env.AdminKey, `{"name":"first"}`, "Idempotency-Key", "table-422"); r.Status != 201 {
+				t.Fatalf("first use of the key: %d %s", r.Status, r.Body)
+			}
+		},
+		rest: func() *servertest.Response {
+			return env.REST("POST", "/v1/projects", env.AdminKey, `{"name":"second"}`, "Idempotency-Key", "table-422")
+		},
+		call: func(ctx context.Context, opts ...grpc.CallOption) error {
+			ctx = metadata.AppendToOutgoingContext(ctx, "idempotency-key", "table-422")
+			_, err := projects.CreateProject(ctx, &workspacev1.CreateProjectRequest{Name: "second"}, opts...)
+			return err
+		},
+	}, {
 		code: "PAYLOAD_TOO_LARGE", http: 413, details: map[string]string{"limit": "1048576"},
 		rest: createProject(`{"name":"x","description":"` + strings.Repeat("a", 1<<20) + `"}`),
 	}, {

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ids"
 	"github.com/example/workspace/service/ratelimit"
+	"github.com/example/workspace/service/wire"
 	"github.com/example/workspace/store"
 )
 
@@ -63,6 +65,10 @@ type Config struct {
 	KeyCacheTTL time.Duration
 	// ShutdownTimeout bounds the drain on shutdown.
 	ShutdownTimeout time.Duration // default 15s
+	// DrainDelay is how long the server keeps accepting requests after its
+	// health turns NOT_SERVING on shutdown, so that load balancers watching
+	// it stop sending traffic before the listeners close.
+	DrainDelay time.Duration // default 0
 	// MaxBodyBytes is the REST body limit.
 	MaxBodyBytes int64 // default 1 MiB
 	// AdminAddr is the operators' listener: /metrics, /healthz, /readyz and
@@ -73,7 +79,26 @@ type Config struct {
 	// ReadinessInterval is how often the server checks its store (and Redis)
 	// to keep the gRPC health status current between /readyz requests.
 	ReadinessInterval time.Duration // default 5s
+
+	// The HTTP server's limits against slow and idle clients (zero values
+	// take the defaults; tests shorten them).
+	ReadHeaderTimeout time.Duration // default 10s: the whole header, however slowly trickled
+	ReadTimeout       time.Duration // default 30s: header and body
+	WriteTimeout      time.Duration // default 30s: from the end of the header to the end of the answer
+	IdleTimeout       time.Duration // default 120s: a keep-alive connection between requests
 }
+
+// The gRPC server's limits against floods.
+const (
+	// maxConcurrentStreams bounds the calls one connection may have in
+	// flight; the gateway's own connection queues beyond it, it does not fail.
+	maxConcurrentStreams = 512
+	// maxHeaderBytes bounds REST request headers and gRPC header lists.
+	maxHeaderBytes = 64 << 10
+	// connectionTimeout bounds a gRPC connection's handshake (a slow-loris on
+	// the HTTP/2 preface).
+	connectionTimeout = 10 * time.Second
+)
 
 func (c *Config) setDefaults() {
 	if c.HTTPAddr == "" {
@@ -106,6 +131,14 @@ func (c *Config) setDefaults() {
 	if c.ReadinessInterval <= 0 {
 		c.ReadinessInterval = 5 * time.Second
 	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&c.ReadHeaderTimeout, 10 * time.Second}, {&c.ReadTimeout, 30 * time.Second}, {&c.WriteTimeout, 30 * time.Second}, {&c.IdleTimeout, 120 * time.Second}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
 }
 
 // Server is a running Workspace API: gRPC and REST over one store.
@@ -127,6 +160,9 @@ type Server struct {
 	shuttingDown atomic.Bool
 	// ready is the last readiness result, to log changes once.
 	ready atomic.Bool
+	// draining is closed when the gRPC server starts to drain; it ends the
+	// long-lived streams (health Watch) that GracefulStop would wait for.
+	draining chan struct{}
 }
 
 // New opens the store (applying migrations), creates the first workspace and
@@ -134,7 +170,7 @@ type Server struct {
 // addresses are known before Run.
 func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, metrics: metrics.New()}
+	s := &Server{cfg: cfg, metrics: metrics.New(), draining: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.closeAll()
@@ -170,11 +206,29 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.authn = auth.NewAuthenticator(s.store, cfg.Now, cfg.KeyCacheTTL)
 	authn := s.authn
 	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Revoked: authn.Forget}
-	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), authn: authn, limiter: limiter, scopes: scopes, now: cfg.Now}
+	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), authn: authn, limiter: limiter, scopes: scopes, store: s.store, now: cfg.Now, draining: s.draining}
 	s.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(unaryChain(chain)...),
 		grpc.ChainStreamInterceptor(streamChain(chain)...),
+		// A message over the body limit (plus room for the other fields) is
+		// refused by grpc-go before it is decoded.
 		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)+4096),
+		// Undecodable API requests become 400s in the chain, not INTERNAL.
+		grpc.ForceServerCodecV2(wire.Codec{}),
+		grpc.MaxConcurrentStreams(maxConcurrentStreams),
+		grpc.MaxHeaderListSize(maxHeaderBytes),
+		grpc.ConnectionTimeout(connectionTimeout),
+		// Clients may ping at most every 10 s, and only with calls open;
+		// more often and the connection is closed (GOAWAY ENHANCE_YOUR_CALM).
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second}),
+		// Idle connections are closed after 5 minutes; the server pings a
+		// silent connection every 2 minutes and drops it if it does not
+		// answer within 20 s, so dead peers do not hold resources.
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle: 5 * time.Minute,
+			Time:              2 * time.Minute,
+			Timeout:           20 * time.Second,
+		}),
 	)
 	service.Register(s.grpc, deps)
 	s.health = health.NewServer()
@@ -207,11 +261,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.http = &http.Server{
 		Handler:           s.publicHandler(gw),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 
@@ -297,16 +351,35 @@ func (s *Server) Run(ctx context.Context) error {
 	return errors.Join(runErr, shutdownErr)
 }
 
+// shutdown drains in dependency order, all within ShutdownTimeout:
+//
+//  1. health goes NOT_SERVING (Check answers it, Watch streams are told), so
+//     load balancers stop sending new work; for DrainDelay the server still
+//     accepts, for those that have not noticed yet;
+//  2. the HTTP server stops accepting and waits for its in-flight requests,
+//     whose gRPC calls through the in-process connection still run;
+//  3. the gRPC server stops accepting and waits for its in-flight calls
+//     (health Watch streams are ended, or they would hold it open);
+//  4. the store closes, once nothing can use it any more.
+//
+// If the timeout runs out, the remaining calls are cut off (grpc.Stop).
 func (s *Server) shutdown() error {
 	// Not ready before anything drains: /readyz answers 503 and every gRPC
-	// health service NOT_SERVING, so load balancers stop sending.
+	// health service NOT_SERVING (Watch streams are told), so load balancers
+	// stop sending.
 	s.shuttingDown.Store(true)
 	s.health.Shutdown()
-	s.cfg.Logger.Info("shutting down: readiness is NOT_SERVING, draining")
+	s.cfg.Logger.Info("shutting down: health NOT_SERVING", slog.Duration("drain_delay", s.cfg.DrainDelay), slog.Duration("timeout", s.cfg.ShutdownTimeout))
+	if s.cfg.DrainDelay > 0 {
+		time.Sleep(s.cfg.DrainDelay) // still serving: new requests are answered
+	}
+	s.cfg.Logger.Info("shutting down: draining HTTP")
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	httpErr := s.http.Shutdown(ctx)
+	s.cfg.Logger.Info("shutting down: HTTP drained, draining gRPC")
 
+	close(s.draining)
 	stopped := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
@@ -318,6 +391,7 @@ func (s *Server) shutdown() error {
 		s.grpc.Stop()
 		<-stopped
 	}
+	closeErr := s.closeAll()
 	if s.admin != nil {
 		// Last, so /readyz said 503 throughout the drain. A scrape or a
 		// profile still running gets a moment, then its connection is cut: it
@@ -329,7 +403,11 @@ func (s *Server) shutdown() error {
 		}
 		acancel()
 	}
-	return errors.Join(httpErr, s.closeAll())
+	if err := errors.Join(httpErr, closeErr); err != nil {
+		return err
+	}
+	s.cfg.Logger.Info("shut down: gRPC drained, store closed")
+	return nil
 }
 
 // newLimiter picks the limiter: the configured one, Redis with an in-memory

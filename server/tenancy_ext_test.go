@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/server/servertest"
+	"github.com/example/workspace/service"
 	"github.com/example/workspace/service/ids"
 	"github.com/example/workspace/service/ratelimit"
 )
@@ -218,6 +221,20 @@ func TestTenancyForeignIDs(t *testing.T) {
 		},
 	}
 
+	// Every RPC that takes an id (a field id or *_id, in its request or in
+	// the update message inside it) must have a case: enumerated from the
+	// registered descriptors, so that a new RPC cannot be forgotten.
+	idRPCs := tnxRPCsTakingIDs()
+	covered := map[string]bool{}
+	for _, tc := range cases {
+		covered[strings.Fields(tc.name)[0]] = true
+	}
+	for _, rpc := range idRPCs {
+		if !covered[rpc] {
+			t.Errorf("RPC %s takes an id but has no foreign-id case: add one", rpc)
+		}
+	}
+
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Run("REST", func(t *testing.T) {
@@ -259,7 +276,7 @@ func TestTenancyForeignIDs(t *testing.T) {
 			})
 		})
 	}
-	t.Logf("checked %d RPC forms × foreign id vs random id, over REST and gRPC", len(cases))
+	t.Logf("checked %d RPCs taking ids (all of %v), in %d forms × foreign id vs random id, over REST and gRPC", len(idRPCs), idRPCs, len(cases))
 
 	// Nothing of B's changed: the project and task read back the same with B's
 	// key (not deleted, not updated), B's key still works and is not revoked, B's
@@ -287,6 +304,36 @@ func TestTenancyForeignIDs(t *testing.T) {
 	if err != nil || la.GetPagination().GetTotal() != 1 {
 		t.Errorf("A's tasks: %v, %v; want only A's one task", la, err)
 	}
+}
+
+// tnxRPCsTakingIDs lists the methods of service.Descriptors() whose request,
+// or a message field of it, has a field named id or ending in _id.
+func tnxRPCsTakingIDs() []string {
+	takesID := func(md protoreflect.MessageDescriptor) bool {
+		for i := 0; i < md.Fields().Len(); i++ {
+			if n := string(md.Fields().Get(i).Name()); n == "id" || strings.HasSuffix(n, "_id") {
+				return true
+			}
+		}
+		return false
+	}
+	var out []string
+	for _, sd := range service.Descriptors() {
+		for i := 0; i < sd.Methods().Len(); i++ {
+			m := sd.Methods().Get(i)
+			in := m.Input()
+			found := takesID(in)
+			for j := 0; j < in.Fields().Len() && !found; j++ {
+				if f := in.Fields().Get(j); f.Message() != nil && strings.HasPrefix(string(f.Message().FullName()), "workspace.v1.") {
+					found = takesID(f.Message())
+				}
+			}
+			if found {
+				out = append(out, string(m.Name()))
+			}
+		}
+	}
+	return out
 }
 
 // tnxRESTIDs lists path with key over REST and returns the ids on the page and

@@ -80,6 +80,21 @@ type APIKey struct {
 	RevokedAt   *time.Time
 }
 
+// IdempotencyKey is what a workspace's Idempotency-Key stands for: the
+// fingerprint of the request that first used it and, once that request has
+// succeeded, its response, replayed to every retry.
+type IdempotencyKey struct {
+	WorkspaceID string
+	Key         string
+	// Fingerprint identifies the request: a SHA-256 of its method and body.
+	Fingerprint []byte
+	CreatedAt   time.Time
+	// Response is the serialised response and CompletedAt when it was
+	// stored; CompletedAt is nil while the request runs.
+	Response    []byte
+	CompletedAt *time.Time
+}
+
 // Page selects a slice of a list ordered newest first (created_at, then id,
 // both descending). Limit is at least 1; Offset at least 0.
 type Page struct {
@@ -156,6 +171,25 @@ type Store interface {
 	LookupAPIKey(ctx context.Context, hash []byte) (APIKey, Workspace, error)
 	// TouchAPIKey sets LastUsedAt to at if it is unset or earlier.
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+
+	// ReserveIdempotencyKey claims k.Key in k.WorkspaceID for a request whose
+	// fingerprint is k.Fingerprint, atomically: if the workspace holds no live
+	// record under that key it stores k as pending (Response nil) and returns
+	// (k, true); otherwise it returns the live record and false, leaving it
+	// untouched. A record is live unless it was created before expiredBefore,
+	// or it is still pending and was created before staleBefore (its request
+	// is taken to have died with its process); a record that is not live is
+	// replaced. Records of the workspace created before expiredBefore may be
+	// deleted on the way.
+	ReserveIdempotencyKey(ctx context.Context, k IdempotencyKey, expiredBefore, staleBefore time.Time) (IdempotencyKey, bool, error)
+	// CompleteIdempotencyKey stores the response of the pending record of key
+	// in the workspace. NotFound("idempotency_key") if no such pending record
+	// exists (it was released, completed, or replaced as stale).
+	CompleteIdempotencyKey(ctx context.Context, workspaceID, key string, response []byte, at time.Time) error
+	// ReleaseIdempotencyKey deletes the pending record of key, so that a retry
+	// runs the request afresh; a completed record is kept, and a missing one
+	// is not an error.
+	ReleaseIdempotencyKey(ctx context.Context, workspaceID, key string) error
 
 	// Ping reports whether the backing database answers.
 	Ping(ctx context.Context) error

@@ -27,6 +27,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	redisURL := fs.String("redis", "", "redis:// URL shared by every replica for rate limits; empty keeps them in memory")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
+	drainDelay := fs.Duration("drain-delay", 0, "on shutdown, how long to keep serving after health reports NOT_SERVING, so that load balancers stop routing first")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -48,6 +49,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Logger:          slog.New(handler),
 		Banner:          stderr,
 		ShutdownTimeout: *shutdownTimeout,
+		DrainDelay:      *drainDelay,
 	})
 	if err != nil {
 		return err

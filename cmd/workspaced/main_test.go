@@ -63,20 +63,23 @@ type proc struct {
 	cmd   *exec.Cmd
 	ready chan struct{} // closed once it logs that it is serving
 	done  chan error    // its exit
+	lined chan struct{} // signalled (without blocking) after each new line
 
 	mu       sync.Mutex
 	lines    []string
 	key      string // the admin key it printed, if any
 	httpAddr string
+	grpcAddr string
 }
 
 // launch starts "workspaced serve" on free loopback ports without waiting.
-func launch(t *testing.T, env []string) *proc {
+func launch(t *testing.T, env []string, flags ...string) *proc {
 	t.Helper()
 	p := &proc{
-		cmd:   command(t, env, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"),
+		cmd:   command(t, env, append([]string{"serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, flags...)...),
 		ready: make(chan struct{}),
 		done:  make(chan error, 1),
+		lined: make(chan struct{}, 1),
 	}
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -95,10 +98,14 @@ func launch(t *testing.T, env []string) *proc {
 				p.key = line
 			}
 			if m := servingLine.FindStringSubmatch(line); m != nil && p.httpAddr == "" {
-				p.httpAddr = m[1]
+				p.httpAddr, p.grpcAddr = m[1], m[2]
 				close(p.ready)
 			}
 			p.mu.Unlock()
+			select {
+			case p.lined <- struct{}{}:
+			default:
+			}
 		}
 		p.done <- p.cmd.Wait()
 	}()
@@ -122,6 +129,19 @@ func (p *proc) log() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return strings.Join(p.lines, "\n")
+}
+
+// waitLog blocks until a log line contains s, failing the test after limit.
+func (p *proc) waitLog(t *testing.T, s string, limit time.Duration) {
+	t.Helper()
+	timeout := time.After(limit)
+	for p.count(s) == 0 {
+		select {
+		case <-p.lined:
+		case <-timeout:
+			t.Fatalf("no log line with %q within %v:\n%s", s, limit, p.log())
+		}
+	}
 }
 
 // count reports how many log lines contain s.

@@ -158,6 +158,33 @@ func TestReplicasSharePostgresAndRedis(t *testing.T) {
 		}
 	})
 
+	t.Run("an idempotent create retried on the other replica", func(t *testing.T) {
+		send := func(addr, body string) answer {
+			req, _ := http.NewRequest("POST", "http://"+addr+"/v1/projects", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+admin)
+			req.Header.Set("Idempotency-Key", "replicated-create")
+			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+			if err != nil {
+				t.Fatalf("POST on %s: %v", addr, err)
+			}
+			defer resp.Body.Close()
+			var m map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&m)
+			return answer{resp.StatusCode, resp.Header, m}
+		}
+		first := send(a.httpAddr, `{"name":"Once"}`)
+		again := send(b.httpAddr, `{"name":"Once"}`)
+		if first.status != 201 || again.status != 201 || again.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("create on A: %d; retry on B: %d %v", first.status, again.status, again.header)
+		}
+		if id, id2 := first.body["data"].(map[string]any)["id"], again.body["data"].(map[string]any)["id"]; id != id2 {
+			t.Errorf("retry on B answered project %v, A created %v", id2, id)
+		}
+		if other := send(b.httpAddr, `{"name":"Twice"}`); other.status != 422 {
+			t.Errorf("same key, other body, on B: %d, want 422", other.status)
+		}
+	})
+
 	t.Run("a key revoked through one is refused by the other", func(t *testing.T) {
 		created := call(t, "POST", a.httpAddr, "/v1/api-keys", admin, `{"name":"short-lived","scopes":["read"]}`)
 		if created.status != 201 {

@@ -24,6 +24,29 @@ type Spy struct {
 	fault     error
 	panicWith any
 	pingFault error
+	hold      *Hold
+}
+
+// Hold keeps CreateProject calls waiting inside the store until released.
+type Hold struct {
+	// Entered receives once per CreateProject call that has started waiting.
+	Entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+// Release lets every held call, and every later one, proceed.
+func (h *Hold) Release() { h.once.Do(func() { close(h.release) }) }
+
+// HoldCreateProject makes CreateProject wait until the returned Hold is
+// released (or the call's context ends), so that a test can act while a
+// create is in flight without sleeping. Release it before the test ends.
+func (s *Spy) HoldCreateProject() *Hold {
+	h := &Hold{Entered: make(chan struct{}, 16), release: make(chan struct{})}
+	s.mu.Lock()
+	s.hold = h
+	s.mu.Unlock()
+	return h
 }
 
 // WithSpy starts the server on a SQLite store wrapped in a Spy.
@@ -64,13 +87,21 @@ func (s *Spy) FailPing(err error) {
 // value, if any.
 func (s *Spy) CreateProject(ctx context.Context, p store.Project) error {
 	s.mu.Lock()
-	fault, panicWith := s.fault, s.panicWith
+	fault, panicWith, hold := s.fault, s.panicWith, s.hold
 	s.mu.Unlock()
 	if panicWith != nil {
 		panic(panicWith)
 	}
 	if fault != nil {
 		return fault
+	}
+	if hold != nil {
+		hold.Entered <- struct{}{}
+		select {
+		case <-hold.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return s.Store.CreateProject(ctx, p)
 }

@@ -20,7 +20,7 @@ const (
 // reports what is missing. The names are those of migrations/0001_init.sql.
 func fkResource(constraint string) (string, bool) {
 	switch constraint {
-	case "projects_workspace_fkey", "api_keys_workspace_fkey":
+	case "projects_workspace_fkey", "api_keys_workspace_fkey", "idempotency_keys_workspace_fkey":
 		return "workspace", true
 	case "tasks_project_fkey":
 		// The only foreign key of tasks is (workspace_id, project_id), so a

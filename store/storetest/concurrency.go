@@ -146,6 +146,11 @@ func testConcurrentTasks(t *testing.T, s store.Store) {
 		}
 		checkRecords(t, "tasks of "+p.ID, got, newestFirst(inProject, taskKey), taskID, checkTask)
 	}
+	// Paged, the same records in the same order, with the same total.
+	checkPages(t, "ListTasks pages after the concurrent writes", mapIDs(newestFirst(want, taskKey), taskID), func(pg store.Page) ([]string, int, error) {
+		got, total, err := s.ListTasks(ctx, ws.ID, store.TaskFilter{}, pg)
+		return mapIDs(got, taskID), total, err
+	})
 	for _, task := range want {
 		got, err := s.GetTask(ctx, ws.ID, task.ID)
 		if err != nil {
@@ -343,4 +348,111 @@ func testConcurrentOnce(t *testing.T, s store.Store) {
 	if want := at(1000 + goroutines - 1); stored.LastUsedAt == nil || !stored.LastUsedAt.Equal(want) {
 		t.Errorf("LastUsedAt after concurrent touches = %v, want the latest, %v", stored.LastUsedAt, want)
 	}
+}
+
+// testConcurrentProjects has goroutines create, rename and delete projects of
+// their own while readers walk the list page by page; then the total, every
+// page and every record must be what the writers were acknowledged.
+func testConcurrentProjects(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ws := mustWorkspace(t, s, "ws_A")
+	kept := make([]map[string]store.Project, goroutines)
+	var deleted []string
+	var mu sync.Mutex
+	var writers sync.WaitGroup
+	start := make(chan struct{})
+	for g := range goroutines {
+		writers.Go(func() {
+			mine := map[string]store.Project{}
+			<-start
+			for i := range opsEach {
+				p := newProject(ws.ID, fmt.Sprintf("proj_g%dn%02d", g, i), at(g*1000+i))
+				if err := s.CreateProject(ctx, p); err != nil {
+					t.Errorf("CreateProject(%s): %v", p.ID, err)
+					return
+				}
+				mine[p.ID] = p
+				if i%3 == 1 {
+					got, err := s.UpdateProject(ctx, ws.ID, p.ID, func(cur *store.Project) error {
+						cur.Name = "Renamed " + cur.ID
+						cur.UpdatedAt = at(50_000 + g*1000 + i)
+						return nil
+					})
+					if err != nil {
+						t.Errorf("UpdateProject(%s): %v", p.ID, err)
+						return
+					}
+					mine[p.ID] = got
+				}
+				if i%4 == 2 {
+					victim := fmt.Sprintf("proj_g%dn%02d", g, i-1)
+					if err := s.DeleteProject(ctx, ws.ID, victim); err != nil {
+						t.Errorf("DeleteProject(%s): %v", victim, err)
+						return
+					}
+					delete(mine, victim)
+					mu.Lock()
+					deleted = append(deleted, victim)
+					mu.Unlock()
+				}
+			}
+			kept[g] = mine
+		})
+	}
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	readers.Go(func() {
+		for {
+			// A page and its total come from one snapshot: a full page
+			// lies within the total, and a short one ends exactly at it.
+			// (Pages apart may disagree: the list changes between them.)
+			for offset := 0; ; offset += 7 {
+				got, total, err := s.ListProjects(ctx, ws.ID, store.Page{Limit: 7, Offset: offset})
+				if err != nil {
+					t.Errorf("ListProjects during writes: %v", err)
+					return
+				}
+				if len(got) > 7 || len(got) == 7 && offset+7 > total || len(got) > 0 && len(got) < 7 && offset+len(got) != total {
+					t.Errorf("ListProjects during writes at %d: %d records, total %d", offset, len(got), total)
+					return
+				}
+				if len(got) < 7 {
+					break
+				}
+			}
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	})
+	close(start)
+	writers.Wait()
+	close(done)
+	readers.Wait()
+	if t.Failed() {
+		return
+	}
+	var want []store.Project
+	for g := range goroutines {
+		for _, p := range kept[g] {
+			want = append(want, p)
+		}
+	}
+	want = newestFirst(want, projectKey)
+	checkPages(t, "ListProjects after the concurrent writes", mapIDs(want, projectID), func(pg store.Page) ([]string, int, error) {
+		got, total, err := s.ListProjects(ctx, ws.ID, pg)
+		return mapIDs(got, projectID), total, err
+	})
+	got, total, err := s.ListProjects(ctx, ws.ID, store.Page{Limit: 1000})
+	if err != nil || total != len(want) {
+		t.Fatalf("ListProjects: total %d, %v; want %d", total, err, len(want))
+	}
+	checkRecords(t, "projects after the concurrent writes", got, want, projectID, checkProject)
+	for _, id := range deleted {
+		_, err := s.GetProject(ctx, ws.ID, id)
+		checkNotFound(t, "GetProject(deleted "+id+")", err, "project")
+	}
+	t.Logf("%d goroutines: %d projects acknowledged and present, %d deleted and gone", goroutines, len(want), len(deleted))
 }

@@ -65,7 +65,13 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 		{"Tenancy", testTenancy},
 
+		{"Idempotency/Lifecycle", testIdempotencyLifecycle},
+		{"Idempotency/Release", testIdempotencyRelease},
+		{"Idempotency/Expiry", testIdempotencyExpiry},
+		{"Idempotency/Concurrent", testIdempotencyConcurrent},
+
 		{"Concurrency/Tasks", testConcurrentTasks},
+		{"Concurrency/Projects", testConcurrentProjects},
 		{"Concurrency/UpdateProject", testConcurrentUpdateProject},
 		{"Concurrency/Once", testConcurrentOnce},
 
