@@ -103,3 +103,30 @@ func BenchmarkGRPCCreateTask(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkGRPCListTasks(b *testing.B) {
+	env, key, pid, _ := benchEnv(b)
+	for i := 0; i < 20; i++ {
+		env.REST("POST", "/v1/tasks", key, `{"title":"Bench","project_id":"`+pid+`"}`)
+	}
+	client := workspacev1.NewTaskServiceClient(env.Conn)
+	ctx := env.Ctx(key)
+	limit := int32(20)
+	req := &workspacev1.ListTasksRequest{Limit: &limit}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tick(env, i)
+		if _, err := client.ListTasks(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRESTListTasks(b *testing.B) {
+	env, key, pid, _ := benchEnv(b)
+	for i := 0; i < 20; i++ {
+		env.REST("POST", "/v1/tasks", key, `{"title":"Bench","project_id":"`+pid+`"}`)
+	}
+	benchRESTOn(b, env, "GET", "/v1/tasks?limit=20", key, "")
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/gateway"
+	"github.com/example/workspace/server/inproc"
 	"github.com/example/workspace/service/accesslog"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/idempotency"
@@ -96,7 +97,7 @@ func streamChain(d chainDeps) []grpc.StreamServerInterceptor {
 // could send any metadata but always arrive over a real network.
 func fromGateway(ctx context.Context) bool {
 	p, ok := peer.FromContext(ctx)
-	return ok && p.Addr != nil && p.Addr.Network() == "inproc"
+	return ok && p.Addr != nil && p.Addr.Network() == inproc.Network
 }
 
 func endOnDrain(draining <-chan struct{}) grpc.StreamServerInterceptor {

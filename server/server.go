@@ -23,11 +23,10 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 
-	"github.com/fullstorydev/grpchan/inprocgrpc"
-
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/gateway"
 	"github.com/example/workspace/metrics"
+	"github.com/example/workspace/server/inproc"
 	"github.com/example/workspace/service"
 	"github.com/example/workspace/service/accesslog"
 	"github.com/example/workspace/service/auth"
@@ -240,9 +239,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The gateway is a gRPC client of the same services through an in-process
 	// channel that runs the same interceptor chain: every REST call passes
 	// every interceptor once, without HTTP/2 framing or a network hop.
-	inproc := (&inprocgrpc.Channel{}).WithServerUnaryInterceptor(chainUnary(unaryChain(chain)...))
-	service.Register(inproc, deps)
-	gw, err := gateway.New(ctx, inproc, gateway.Options{
+	local := inproc.New(chainUnary(unaryChain(chain)...))
+	service.Register(local, deps)
+	gw, err := gateway.New(ctx, local, gateway.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       cfg.Logger,
 		// Requests the gateway refuses itself get the chain's authentication

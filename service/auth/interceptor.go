@@ -4,9 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
-	grpcauth "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
@@ -18,11 +15,15 @@ import (
 const APIPrefix = "/workspace.v1."
 
 // AuthenticateInterceptor authenticates every API call and puts the Principal
-// in its context. It does not check scopes: AuthorizeInterceptor does, after
-// the rate limiter, so that a 403 is counted and carries rate-limit headers like
-// every other answer to a known key.
+// in its context; health and reflection need no key. It does not check
+// scopes: AuthorizeInterceptor does, after the rate limiter, so that a 403 is
+// counted and carries rate-limit headers like every other answer to a known
+// key.
 func AuthenticateInterceptor(a *Authenticator, onPrincipal func(context.Context, Principal)) grpc.UnaryServerInterceptor {
-	authFunc := func(ctx context.Context) (context.Context, error) {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if !strings.HasPrefix(info.FullMethod, APIPrefix) {
+			return handler(ctx, req)
+		}
 		var header string
 		if v := metadata.ValueFromIncomingContext(ctx, "authorization"); len(v) > 0 {
 			header = v[0]
@@ -34,9 +35,8 @@ func AuthenticateInterceptor(a *Authenticator, onPrincipal func(context.Context,
 		if onPrincipal != nil {
 			onPrincipal(ctx, p)
 		}
-		return NewContext(ctx, p), nil
+		return handler(NewContext(ctx, p), req)
 	}
-	return selector.UnaryServerInterceptor(grpcauth.UnaryServerInterceptor(authFunc), selector.MatchFunc(isAPI))
 }
 
 // AuthorizeInterceptor refuses a call whose key lacks the method's scope with
@@ -58,8 +58,4 @@ func AuthorizeInterceptor(scopes map[string]string) grpc.UnaryServerInterceptor 
 		}
 		return handler(ctx, req)
 	}
-}
-
-func isAPI(_ context.Context, c interceptors.CallMeta) bool {
-	return strings.HasPrefix(c.FullMethod(), APIPrefix)
 }

@@ -1,0 +1,125 @@
+// Package inproc is a gRPC client connection that calls registered services
+// directly, through a server interceptor chain, on the caller's goroutine: the
+// gateway's way into the service without HTTP/2, sockets or extra goroutines.
+package inproc
+
+import (
+	"context"
+	"net"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// Network is the network of the peer that handlers see for in-process calls.
+// No real connection has it, so a server can trust metadata only the gateway
+// sets when the peer's network is Network.
+const Network = "inproc"
+
+type addr struct{}
+
+func (addr) Network() string { return Network }
+func (addr) String() string  { return Network }
+
+var _ net.Addr = addr{}
+
+type method struct {
+	impl    any
+	handler grpc.MethodHandler
+}
+
+// Channel is both a grpc.ServiceRegistrar (register services on it as on a
+// grpc.Server) and a grpc.ClientConnInterface (hand it to generated clients).
+// Only unary methods are served. Register everything before the first call.
+type Channel struct {
+	methods     map[string]method
+	interceptor grpc.UnaryServerInterceptor
+	peer        *peer.Peer
+}
+
+// New returns a channel whose calls run through interceptor (nil: none).
+func New(interceptor grpc.UnaryServerInterceptor) *Channel {
+	return &Channel{methods: map[string]method{}, interceptor: interceptor, peer: &peer.Peer{Addr: addr{}}}
+}
+
+// RegisterService makes the service's unary methods callable.
+func (c *Channel) RegisterService(sd *grpc.ServiceDesc, impl any) {
+	for _, m := range sd.Methods {
+		c.methods["/"+sd.ServiceName+"/"+m.MethodName] = method{impl: impl, handler: m.Handler}
+	}
+}
+
+// Invoke calls the method as a gRPC server would: the outgoing metadata
+// becomes incoming metadata, headers and trailers the handler sets reach the
+// grpc.Header and grpc.Trailer call options, and errors arrive unchanged.
+// Request and response are copied, so that neither side shares a message the
+// other may still use.
+func (c *Channel) Invoke(ctx context.Context, fullMethod string, args, reply any, opts ...grpc.CallOption) error {
+	m, ok := c.methods[fullMethod]
+	if !ok {
+		return status.Errorf(codes.Unimplemented, "method %s is not served in process", fullMethod)
+	}
+	in, ok1 := args.(proto.Message)
+	out, ok2 := reply.(proto.Message)
+	if !ok1 || !ok2 {
+		return status.Errorf(codes.Internal, "in-process call of %s with non-protobuf messages", fullMethod)
+	}
+	md, _ := metadata.FromOutgoingContext(ctx)
+	sts := &transportStream{method: fullMethod}
+	sctx := metadata.NewIncomingContext(peer.NewContext(ctx, c.peer), md)
+	sctx = grpc.NewContextWithServerTransportStream(sctx, sts)
+	dec := func(v any) error {
+		proto.Merge(v.(proto.Message), in)
+		return nil
+	}
+	resp, err := m.handler(m.impl, sctx, dec, c.interceptor)
+	for _, o := range opts {
+		switch o := o.(type) {
+		case grpc.HeaderCallOption:
+			*o.HeaderAddr = sts.header
+		case grpc.TrailerCallOption:
+			*o.TrailerAddr = sts.trailer
+		}
+	}
+	if err != nil {
+		return err
+	}
+	msg, ok := resp.(proto.Message)
+	if !ok || msg == nil {
+		return status.Errorf(codes.Internal, "handler of %s returned no message", fullMethod)
+	}
+	proto.Merge(out, msg)
+	return nil
+}
+
+// NewStream refuses: the gateway serves no streaming methods.
+func (c *Channel) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
+	return nil, status.Error(codes.Unimplemented, "streams are not served in process")
+}
+
+// transportStream collects what a handler sets with grpc.SetHeader,
+// grpc.SendHeader and grpc.SetTrailer. A unary call runs on one goroutine,
+// so it needs no lock.
+type transportStream struct {
+	method  string
+	header  metadata.MD
+	trailer metadata.MD
+}
+
+func (s *transportStream) Method() string { return s.method }
+
+func (s *transportStream) SetHeader(md metadata.MD) error {
+	s.header = metadata.Join(s.header, md)
+	return nil
+}
+
+func (s *transportStream) SendHeader(md metadata.MD) error { return s.SetHeader(md) }
+
+func (s *transportStream) SetTrailer(md metadata.MD) error {
+	s.trailer = metadata.Join(s.trailer, md)
+	return nil
+}

@@ -1,0 +1,80 @@
+package inproc_test
+
+import (
+	"context"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	workspacev1 "github.com/example/workspace/gen/workspace/v1"
+	"github.com/example/workspace/server/inproc"
+)
+
+type projects struct {
+	workspacev1.UnimplementedProjectServiceServer
+	seen *workspacev1.GetProjectRequest
+}
+
+func (p *projects) GetProject(ctx context.Context, req *workspacev1.GetProjectRequest) (*workspacev1.GetProjectResponse, error) {
+	p.seen = req
+	md, _ := metadata.FromIncomingContext(ctx)
+	pr, _ := peer.FromContext(ctx)
+	if pr == nil || pr.Addr.Network() != inproc.Network {
+		return nil, status.Error(codes.Internal, "no in-process peer")
+	}
+	if grpc.ServerTransportStreamFromContext(ctx).Method() != "/workspace.v1.ProjectService/GetProject" {
+		return nil, status.Error(codes.Internal, "wrong method")
+	}
+	_ = grpc.SetHeader(ctx, metadata.Pairs("x-header", md.Get("x-sent")[0]))
+	_ = grpc.SetTrailer(ctx, metadata.Pairs("x-trailer", "t"))
+	if req.Id == "missing" {
+		return nil, status.Error(codes.NotFound, "no such project")
+	}
+	return &workspacev1.GetProjectResponse{Project: &workspacev1.Project{Id: req.Id}}, nil
+}
+
+func TestChannel(t *testing.T) {
+	calls := 0
+	impl := &projects{}
+	ch := inproc.New(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		calls++
+		return h(ctx, req)
+	})
+	workspacev1.RegisterProjectServiceServer(ch, impl)
+	client := workspacev1.NewProjectServiceClient(ch)
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-sent", "hello")
+
+	req := &workspacev1.GetProjectRequest{Id: "proj_1"}
+	var header, trailer metadata.MD
+	resp, err := client.GetProject(ctx, req, grpc.Header(&header), grpc.Trailer(&trailer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetProject().GetId() != "proj_1" || calls != 1 {
+		t.Errorf("response %v after %d interceptor calls", resp, calls)
+	}
+	if impl.seen == req {
+		t.Errorf("the handler got the caller's request message itself, not a copy")
+	}
+	if header.Get("x-header")[0] != "hello" || trailer.Get("x-trailer")[0] != "t" {
+		t.Errorf("header %v, trailer %v", header, trailer)
+	}
+
+	// Errors arrive unchanged, with the headers set before them.
+	header = nil
+	_, err = client.GetProject(ctx, &workspacev1.GetProjectRequest{Id: "missing"}, grpc.Header(&header))
+	if status.Code(err) != codes.NotFound || len(header.Get("x-header")) != 1 {
+		t.Errorf("error %v, header %v", err, header)
+	}
+	// Unknown methods and streams are refused.
+	if _, err := workspacev1.NewTaskServiceClient(ch).GetTask(ctx, &workspacev1.GetTaskRequest{}); status.Code(err) != codes.Unimplemented {
+		t.Errorf("unregistered method: %v", err)
+	}
+	if _, err := ch.NewStream(ctx, &grpc.StreamDesc{}, "/x/y"); status.Code(err) != codes.Unimplemented {
+		t.Errorf("stream: %v", err)
+	}
+}

@@ -1,0 +1,84 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/example/workspace/store"
+)
+
+func BenchmarkGetProject(b *testing.B) {
+	ctx := context.Background()
+	st, err := Open(ctx, b.TempDir()+"/bench.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.CreateWorkspace(ctx, store.Workspace{ID: "ws_1", Name: "w", Plan: "free", CreatedAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	if err := st.CreateProject(ctx, store.Project{ID: "proj_1", WorkspaceID: "ws_1", Name: "p", CreatedAt: now, UpdatedAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := st.GetProject(ctx, "ws_1", "proj_1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchStore(b *testing.B) (*Store, context.Context, time.Time) {
+	ctx := context.Background()
+	st, err := Open(ctx, b.TempDir()+"/bench.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.CreateWorkspace(ctx, store.Workspace{ID: "ws_1", Name: "w", Plan: "free", CreatedAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	if err := st.CreateProject(ctx, store.Project{ID: "proj_1", WorkspaceID: "ws_1", Name: "p", CreatedAt: now, UpdatedAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	return st, ctx, now
+}
+
+func BenchmarkListTasks(b *testing.B) {
+	st, ctx, now := benchStore(b)
+	for i := 0; i < 25; i++ {
+		t := store.Task{ID: fmt.Sprintf("task_%02d", i), WorkspaceID: "ws_1", ProjectID: "proj_1", Title: "t", Status: "todo", CreatedAt: now, UpdatedAt: now}
+		if err := st.CreateTask(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := st.ListTasks(ctx, "ws_1", store.TaskFilter{}, store.Page{Limit: 20}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCreateTaskParallel(b *testing.B) {
+	st, ctx, now := benchStore(b)
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(25)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			t := store.Task{ID: fmt.Sprintf("task_%d", n.Add(1)), WorkspaceID: "ws_1", ProjectID: "proj_1", Title: "t", Status: "todo", CreatedAt: now, UpdatedAt: now}
+			if err := st.CreateTask(ctx, t); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
