@@ -21,23 +21,11 @@ type apiKeys struct {
 }
 
 func (s *apiKeys) ListApiKeys(ctx context.Context, req *workspacev1.ListApiKeysRequest) (*workspacev1.ListApiKeysResponse, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pg, err := page(req.Limit, req.Offset)
-	if err != nil {
-		return nil, err
-	}
-	list, total, err := s.Store.ListAPIKeys(ctx, p.WorkspaceID, pg)
+	data, pg, err := listPage(ctx, req.Limit, req.Offset, s.Store.ListAPIKeys, apiKeyPB)
 	if err != nil {
 		return nil, apierror.From(err)
 	}
-	out := &workspacev1.ListApiKeysResponse{Data: make([]*workspacev1.ApiKey, len(list)), Pagination: pagination(pg, len(list), total)}
-	for i, k := range list {
-		out.Data[i] = apiKeyPB(k)
-	}
-	return out, nil
+	return &workspacev1.ListApiKeysResponse{Data: data, Pagination: pg}, nil
 }
 
 func (s *apiKeys) CreateApiKey(ctx context.Context, req *workspacev1.CreateApiKeyRequest) (*workspacev1.CreateApiKeyResponse, error) {

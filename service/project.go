@@ -15,23 +15,11 @@ type projects struct {
 }
 
 func (s *projects) ListProjects(ctx context.Context, req *workspacev1.ListProjectsRequest) (*workspacev1.ListProjectsResponse, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pg, err := page(req.Limit, req.Offset)
-	if err != nil {
-		return nil, err
-	}
-	list, total, err := s.Store.ListProjects(ctx, p.WorkspaceID, pg)
+	data, pg, err := listPage(ctx, req.Limit, req.Offset, s.Store.ListProjects, projectPB)
 	if err != nil {
 		return nil, apierror.From(err)
 	}
-	out := &workspacev1.ListProjectsResponse{Data: make([]*workspacev1.Project, len(list)), Pagination: pagination(pg, len(list), total)}
-	for i, pr := range list {
-		out.Data[i] = projectPB(pr)
-	}
-	return out, nil
+	return &workspacev1.ListProjectsResponse{Data: data, Pagination: pg}, nil
 }
 
 func (s *projects) CreateProject(ctx context.Context, req *workspacev1.CreateProjectRequest) (*workspacev1.CreateProjectResponse, error) {

@@ -26,28 +26,20 @@ func projectNotFound(err error) error {
 }
 
 func (s *tasks) ListTasks(ctx context.Context, req *workspacev1.ListTasksRequest) (*workspacev1.ListTasksResponse, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pg, err := page(req.Limit, req.Offset)
-	if err != nil {
-		return nil, err
-	}
 	if req.Status != "" {
 		if err := checkStatus("status", req.Status); err != nil {
 			return nil, err
 		}
 	}
-	list, total, err := s.Store.ListTasks(ctx, p.WorkspaceID, store.TaskFilter{ProjectID: req.ProjectId, Status: req.Status}, pg)
+	filter := store.TaskFilter{ProjectID: req.ProjectId, Status: req.Status}
+	list := func(ctx context.Context, workspaceID string, pg store.Page) ([]store.Task, int, error) {
+		return s.Store.ListTasks(ctx, workspaceID, filter, pg)
+	}
+	data, pg, err := listPage(ctx, req.Limit, req.Offset, list, taskPB)
 	if err != nil {
 		return nil, projectNotFound(err)
 	}
-	out := &workspacev1.ListTasksResponse{Data: make([]*workspacev1.Task, len(list)), Pagination: pagination(pg, len(list), total)}
-	for i, t := range list {
-		out.Data[i] = taskPB(t)
-	}
-	return out, nil
+	return &workspacev1.ListTasksResponse{Data: data, Pagination: pg}, nil
 }
 
 func (s *tasks) CreateTask(ctx context.Context, req *workspacev1.CreateTaskRequest) (*workspacev1.CreateTaskResponse, error) {
