@@ -261,25 +261,25 @@ func parallel(workers, n int, f func(i int) error) error {
 // request describes one scenario's next request for a tenant.
 type request struct {
 	method, path, body string
-	grpc               func(ctx context.Context, cc grpc.ClientConnInterface, t *tenant, r *rand.Rand) error
+	grpc               func(ctx context.Context, cc grpc.ClientConnInterface, t *tenant) error
 }
 
 func scenarioRequest(name string, t *tenant, r *rand.Rand) request {
-	getProject := request{method: "GET", path: "/v1/projects/" + t.project, grpc: func(ctx context.Context, cc grpc.ClientConnInterface, t *tenant, _ *rand.Rand) error {
+	getProject := request{method: "GET", path: "/v1/projects/" + t.project, grpc: func(ctx context.Context, cc grpc.ClientConnInterface, t *tenant) error {
 		_, err := workspacev1.NewProjectServiceClient(cc).GetProject(ctx, &workspacev1.GetProjectRequest{Id: t.project})
 		return err
 	}}
-	listTasks := request{method: "GET", path: "/v1/tasks?limit=20", grpc: func(ctx context.Context, cc grpc.ClientConnInterface, _ *tenant, _ *rand.Rand) error {
+	listTasks := request{method: "GET", path: "/v1/tasks?limit=20", grpc: func(ctx context.Context, cc grpc.ClientConnInterface, _ *tenant) error {
 		limit := int32(20)
 		_, err := workspacev1.NewTaskServiceClient(cc).ListTasks(ctx, &workspacev1.ListTasksRequest{Limit: &limit})
 		return err
 	}}
-	createTask := request{method: "POST", path: "/v1/tasks", body: t.task, grpc: func(ctx context.Context, cc grpc.ClientConnInterface, t *tenant, _ *rand.Rand) error {
+	createTask := request{method: "POST", path: "/v1/tasks", body: t.task, grpc: func(ctx context.Context, cc grpc.ClientConnInterface, t *tenant) error {
 		_, err := workspacev1.NewTaskServiceClient(cc).CreateTask(ctx, &workspacev1.CreateTaskRequest{ProjectId: t.project, Title: "Benchmark task"})
 		return err
 	}}
 	task := t.tasks[r.IntN(len(t.tasks))]
-	updateTask := request{method: "PUT", path: "/v1/tasks/" + task, body: `{"status": "completed"}`, grpc: func(ctx context.Context, cc grpc.ClientConnInterface, _ *tenant, _ *rand.Rand) error {
+	updateTask := request{method: "PUT", path: "/v1/tasks/" + task, body: `{"status": "completed"}`, grpc: func(ctx context.Context, cc grpc.ClientConnInterface, _ *tenant) error {
 		s := "completed"
 		_, err := workspacev1.NewTaskServiceClient(cc).UpdateTask(ctx, &workspacev1.UpdateTaskRequest{Id: task, Task: &workspacev1.TaskUpdate{Status: &s}})
 		return err
@@ -306,6 +306,27 @@ func scenarioRequest(name string, t *tenant, r *rand.Rand) request {
 	return updateTask
 }
 
+// dialAll opens n connections to addr, so that the load's streams spread over
+// several HTTP/2 connections as many clients' would.
+func dialAll(addr string, n int) ([]*grpc.ClientConn, error) {
+	conns := make([]*grpc.ClientConn, 0, n)
+	for i := 0; i < n; i++ {
+		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			closeAll(conns)
+			return nil, err
+		}
+		conns = append(conns, cc)
+	}
+	return conns, nil
+}
+
+func closeAll(conns []*grpc.ClientConn) {
+	for _, cc := range conns {
+		_ = cc.Close()
+	}
+}
+
 func grpcOutcome(err error) outcome {
 	switch status.Code(err) {
 	case codes.OK:
@@ -325,30 +346,29 @@ type row struct {
 func (b *bench) measure(ctx context.Context) error {
 	c := b.o.concurrency
 	client := newHTTPClient(c)
-	conns := make([]*grpc.ClientConn, b.o.grpcConns)
-	for i := range conns {
-		cc, err := grpc.NewClient(b.grpcAdr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			return err
-		}
-		defer cc.Close()
-		conns[i] = cc
+	conns, err := dialAll(b.grpcAdr, b.o.grpcConns)
+	if err != nil {
+		return err
 	}
-	bareConns := make([]*grpc.ClientConn, b.o.grpcConns)
-	for i := range bareConns {
-		cc, err := grpc.NewClient(b.bareGRPC.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			return err
-		}
-		defer cc.Close()
-		bareConns[i] = cc
+	defer closeAll(conns)
+	bareConns, err := dialAll(b.bareGRPC.addr, b.o.grpcConns)
+	if err != nil {
+		return err
 	}
+	defer closeAll(bareConns)
 	serverPID := 0
 	if b.server != nil {
 		serverPID = b.server.pid
 	}
 	rngs := sync.Pool{New: func() any { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }}
-	tenant := func(seq int64) *tenant { return &b.tenants[seq%int64(len(b.tenants))] }
+	// pick spreads requests over the tenants in turn, so that each stays far
+	// below its plan's limit.
+	pick := func(scenario string, seq int64) (*tenant, request) {
+		t := &b.tenants[seq%int64(len(b.tenants))]
+		r := rngs.Get().(*rand.Rand)
+		defer rngs.Put(r)
+		return t, scenarioRequest(scenario, t, r)
+	}
 
 	var rows []row
 	var bareREST, bareGRPC result
@@ -369,21 +389,15 @@ func (b *bench) measure(ctx context.Context) error {
 	for _, sc := range b.o.scenarios {
 		if contains(b.o.surfaces, "rest") {
 			res := load(ctx, serverPID, c, b.o.warmup, b.o.duration, func(ctx context.Context, seq int64) outcome {
-				t := tenant(seq)
-				r := rngs.Get().(*rand.Rand)
-				req := scenarioRequest(sc, t, r)
-				rngs.Put(r)
+				t, req := pick(sc, seq)
 				return restDo(ctx, client, req.method, b.httpURL+req.path, t.key, req.body)
 			})
 			rows = append(rows, row{surface: "rest", scenario: sc, res: res, ratio: res.rate() / bareREST.rate()})
 		}
 		if contains(b.o.surfaces, "grpc") {
 			res := load(ctx, serverPID, c, b.o.warmup, b.o.duration, func(ctx context.Context, seq int64) outcome {
-				t := tenant(seq)
-				r := rngs.Get().(*rand.Rand)
-				req := scenarioRequest(sc, t, r)
-				rngs.Put(r)
-				return grpcOutcome(req.grpc(t.md, conns[seq%int64(len(conns))], t, r))
+				t, req := pick(sc, seq)
+				return grpcOutcome(req.grpc(t.md, conns[seq%int64(len(conns))], t))
 			})
 			rows = append(rows, row{surface: "grpc", scenario: sc, res: res, ratio: res.rate() / bareGRPC.rate()})
 		}
