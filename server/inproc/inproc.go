@@ -39,11 +39,21 @@ type Channel struct {
 	methods     map[string]method
 	interceptor grpc.UnaryServerInterceptor
 	peer        *peer.Peer
+	// admit holds a slot per call running; callers beyond it wait in order.
+	admit chan struct{}
 }
 
-// New returns a channel whose calls run through interceptor (nil: none).
-func New(interceptor grpc.UnaryServerInterceptor) *Channel {
-	return &Channel{methods: map[string]method{}, interceptor: interceptor, peer: &peer.Peer{Addr: addr{}}}
+// New returns a channel whose calls run through interceptor (nil: none), at
+// most maxCalls at a time (0: no limit); further callers are admitted first
+// come, first served. Without the bound, a saturated server runs every
+// waiting handler at once and the Go scheduler, which is not fair among
+// runnable goroutines, lets a few of them wait for up to a second.
+func New(interceptor grpc.UnaryServerInterceptor, maxCalls int) *Channel {
+	c := &Channel{methods: map[string]method{}, interceptor: interceptor, peer: &peer.Peer{Addr: addr{}}}
+	if maxCalls > 0 {
+		c.admit = make(chan struct{}, maxCalls)
+	}
+	return c
 }
 
 // RegisterService makes the service's unary methods callable.
@@ -67,6 +77,14 @@ func (c *Channel) Invoke(ctx context.Context, fullMethod string, args, reply any
 	out, ok2 := reply.(proto.Message)
 	if !ok1 || !ok2 {
 		return status.Errorf(codes.Internal, "in-process call of %s with non-protobuf messages", fullMethod)
+	}
+	if c.admit != nil {
+		select {
+		case c.admit <- struct{}{}:
+			defer func() { <-c.admit }()
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		}
 	}
 	md, _ := metadata.FromOutgoingContext(ctx)
 	sts := &transportStream{method: fullMethod}

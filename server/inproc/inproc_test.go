@@ -43,7 +43,7 @@ func TestChannel(t *testing.T) {
 	ch := inproc.New(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		calls++
 		return h(ctx, req)
-	})
+	}, 2)
 	workspacev1.RegisterProjectServiceServer(ch, impl)
 	client := workspacev1.NewProjectServiceClient(ch)
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-sent", "hello")

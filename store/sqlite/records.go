@@ -139,7 +139,7 @@ func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
 	}))
 }
 
-func getProject(ctx context.Context, q querier, workspaceID, id string) (store.Project, error) {
+func getProject(ctx context.Context, q rowQuerier, workspaceID, id string) (store.Project, error) {
 	p, err := scanProject(q.QueryRowContext(ctx,
 		`SELECT `+projectCols+` FROM projects WHERE workspace_id = ? AND id = ?`, workspaceID, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -226,13 +226,13 @@ func (s *Store) ListProjects(ctx context.Context, workspaceID string, page store
 	return out, total, nil
 }
 
-func count(ctx context.Context, tx querier, query string, args ...any) (int, error) {
+func count(ctx context.Context, tx rowQuerier, query string, args ...any) (int, error) {
 	var n int
 	err := tx.QueryRowContext(ctx, query, args...).Scan(&n)
 	return n, err
 }
 
-func list[T any](ctx context.Context, tx querier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+func list[T any](ctx context.Context, tx *txn, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -288,7 +288,7 @@ func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
 	}))
 }
 
-func getTask(ctx context.Context, q querier, workspaceID, id string) (store.Task, error) {
+func getTask(ctx context.Context, q rowQuerier, workspaceID, id string) (store.Task, error) {
 	t, err := scanTask(q.QueryRowContext(ctx,
 		`SELECT `+taskCols+` FROM tasks WHERE workspace_id = ? AND id = ?`, workspaceID, id))
 	if errors.Is(err, sql.ErrNoRows) {

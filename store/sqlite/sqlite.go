@@ -81,7 +81,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	st := &Store{w: &pool{DB: w}, r: &pool{DB: r}, writes: make(chan *writeReq), committed: make(chan struct{})}
+	st := &Store{w: &pool{DB: w}, r: &pool{DB: r, gate: make(chan struct{}, readConns)}, writes: make(chan *writeReq), committed: make(chan struct{})}
 	go st.commitLoop()
 	return st, nil
 }
@@ -354,6 +354,10 @@ func runInSavepoint(tx *txn, req *writeReq) (err error) {
 // read runs fn in one read transaction, so that everything fn reads comes from
 // a single snapshot: a page and its total always agree.
 func (s *Store) read(ctx context.Context, fn func(*txn) error) error {
+	if err := s.r.enter(ctx); err != nil {
+		return err
+	}
+	defer s.r.leave()
 	t := &txn{p: s.r}
 	err := inTx(ctx, s.r.DB, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
 		t.tx = tx
@@ -451,8 +455,7 @@ func fromOptNanos(n sql.NullInt64) *time.Time {
 
 type scanner interface{ Scan(dest ...any) error }
 
-// querier is what *sql.DB and *sql.Tx have in common for reading.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+// rowQuerier reads one row, in a transaction (txn) or not (pool).
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) scanner
 }

@@ -11,10 +11,51 @@ import (
 // by their SQL text: database/sql keeps one prepared copy per connection, so
 // SQLite parses each query once per connection rather than on every call
 // (parsing was the largest single cost of a point read).
+//
+// A pool with a gate admits as many readers as it has connections, in the
+// order they came: database/sql hands a freed connection to a random waiter,
+// which under load lets some requests wait far longer than others.
 type pool struct {
 	*sql.DB
-	stmts sync.Map // SQL text → *sql.Stmt
+	stmts sync.Map      // SQL text → *sql.Stmt
+	gate  chan struct{} // nil: no gate (the writer, whose one user is the committer)
 }
+
+// enter waits, first come first served, until fewer readers than connections
+// are in; leave lets the next one in.
+func (p *pool) enter(ctx context.Context) error {
+	if p.gate == nil {
+		return nil
+	}
+	select {
+	case p.gate <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *pool) leave() {
+	if p.gate != nil {
+		<-p.gate
+	}
+}
+
+// gatedRow leaves the gate once the row is scanned, when database/sql gives
+// its connection back.
+type gatedRow struct {
+	row *sql.Row
+	p   *pool
+}
+
+func (g *gatedRow) Scan(dest ...any) error {
+	defer g.p.leave()
+	return g.row.Scan(dest...)
+}
+
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }
 
 // prepared returns the cached statement for query, preparing it on first use;
 // nil if it does not prepare, so that the caller reports the error of a plain
@@ -34,18 +75,18 @@ func (p *pool) prepared(ctx context.Context, query string) *sql.Stmt {
 	return st
 }
 
-func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := p.prepared(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
+// QueryRowContext queries one row outside a transaction; Scan the result.
+func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) scanner {
+	if err := p.enter(ctx); err != nil {
+		return errRow{err}
 	}
-	return p.DB.QueryRowContext(ctx, query, args...)
-}
-
-func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	var row *sql.Row
 	if st := p.prepared(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
+		row = st.QueryRowContext(ctx, args...)
+	} else {
+		row = p.DB.QueryRowContext(ctx, query, args...)
 	}
-	return p.DB.QueryContext(ctx, query, args...)
+	return &gatedRow{row: row, p: p}
 }
 
 // Close closes the cached statements, then the pool.
@@ -96,7 +137,7 @@ func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	return t.tx.ExecContext(ctx, query, args...)
 }
 
-func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) scanner {
 	if st := t.cached(query); st != nil {
 		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
