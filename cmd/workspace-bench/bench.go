@@ -64,7 +64,7 @@ type bench struct {
 func newBench(ctx context.Context, o options, out io.Writer) (*bench, error) {
 	b := &bench{o: o, out: out}
 	var note string
-	b.pinned, note = pinSelf()
+	b.pinned, note = pinSelf(o.pin)
 	fmt.Fprintln(out, "# workspace-bench:", note)
 	var err error
 	if b.dir, err = os.MkdirTemp("", "workspace-bench-"); err != nil {

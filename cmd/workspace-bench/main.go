@@ -37,6 +37,7 @@ type options struct {
 	scenarios   []string
 	surfaces    []string
 	runs        int
+	pin         bool
 
 	// A server already running, instead of one the tool starts.
 	httpTarget string
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "scenarios to run: "+strings.Join(allScenarios, ", "))
 	surf := fs.String("surfaces", "rest,grpc", "surfaces to load: rest, grpc")
 	fs.IntVar(&o.runs, "runs", 1, "repeat the whole measurement this many times")
+	fs.BoolVar(&o.pin, "pin", true, "pin the server to core 0 and the load to the last core (taskset)")
 	fs.StringVar(&o.httpTarget, "http-target", "", "REST base URL of a running server (e.g. http://127.0.0.1:8080); default: start one")
 	fs.StringVar(&o.grpcTarget, "grpc-target", "", "gRPC address of that running server")
 	fs.StringVar(&o.database, "database", "", "the running server's --database, to create the benchmark's workspaces in")
@@ -108,7 +110,10 @@ func contains(list []string, s string) bool {
 
 // pinning reports whether taskset can pin processes, and pins this process
 // (the load) to the last core so that the server can have core 0.
-func pinSelf() (bool, string) {
+func pinSelf(pin bool) (bool, string) {
+	if !pin {
+		return false, "not pinned (--pin=false): server and load share the cores"
+	}
 	if _, err := exec.LookPath("taskset"); err != nil || runtime.NumCPU() < 2 {
 		return false, "taskset not found or one core only: server and load share the cores"
 	}
