@@ -454,6 +454,12 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microse
 // autocommitInserts is the durable-write baseline: one INSERT per transaction,
 // WAL and synchronous=FULL as the server uses, for d.
 func autocommitInserts(ctx context.Context, path string, d time.Duration) (float64, error) {
+	// A fresh file for each measurement, so that every run starts alike.
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return 0, err
+		}
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
 	if err != nil {
 		return 0, err
