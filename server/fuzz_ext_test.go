@@ -127,6 +127,12 @@ func FuzzREST(f *testing.F) {
 		if err != nil {
 			t.Skip("not a URL the client can send")
 		}
+		// A space or control character in the query would go onto the request
+		// line as it is: net/http answers such a line with its own plain-text
+		// 400 before any handler runs, since it is not a request at all.
+		if strings.ContainsFunc(query, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '#' }) {
+			t.Skip("not a query an HTTP client can send")
+		}
 		u.RawQuery = query
 		req, err := http.NewRequest(method, u.String(), strings.NewReader(body))
 		if err != nil {
