@@ -207,8 +207,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	authn := s.authn
 	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Revoked: authn.Forget}
 	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), authn: authn, limiter: limiter, scopes: scopes, store: s.store, now: cfg.Now, draining: s.draining}
+	// One chain, for the gRPC port and for the gateway's in-process channel.
+	unary := unaryChain(chain)
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(unaryChain(chain)...),
+		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(streamChain(chain)...),
 		// A message over the body limit (plus room for the other fields) is
 		// refused by grpc-go before it is decoded.
@@ -240,7 +242,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The gateway is a gRPC client of the same services through an in-process
 	// channel that runs the same interceptor chain: every REST call passes
 	// every interceptor once, without HTTP/2 framing or a network hop.
-	local := inproc.New(chainUnary(unaryChain(chain)...), 4*runtime.GOMAXPROCS(0))
+	local := inproc.New(chainUnary(unary...), 4*runtime.GOMAXPROCS(0))
 	service.Register(local, deps)
 	gw, err := gateway.New(ctx, local, gateway.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,
