@@ -236,9 +236,11 @@ func TestHealthFollowsTheStore(t *testing.T) {
 }
 
 func TestNotReadyAsSoonAsShutdownStarts(t *testing.T) {
-	env := servertest.Start(t)
-	// An open Watch stream both tells the test when shutdown has started and
-	// holds the gRPC drain open until the test has checked /readyz.
+	var spy *servertest.Spy
+	env := servertest.Start(t, servertest.WithSpy(&spy))
+	// A create held inside the store keeps the HTTP drain, and so the whole
+	// shutdown, open until the test has checked /readyz; an open Watch stream
+	// tells the test when shutdown has started.
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
 	watch, err := healthpb.NewHealthClient(env.Conn).Watch(watchCtx, &healthpb.HealthCheckRequest{})
@@ -248,6 +250,21 @@ func TestNotReadyAsSoonAsShutdownStarts(t *testing.T) {
 	if m, err := watch.Recv(); err != nil || m.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("first watch status: %v, %v; want SERVING", m.GetStatus(), err)
 	}
+	hold := spy.HoldCreateProject()
+	defer hold.Release()
+	created := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", env.BaseURL+"/v1/projects", strings.NewReader(`{"name":"in flight"}`))
+		req.Header.Set("Authorization", "Bearer "+env.AdminKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			created <- 0
+			return
+		}
+		resp.Body.Close()
+		created <- resp.StatusCode
+	}()
+	<-hold.Entered
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- env.Stop() }()
@@ -258,7 +275,10 @@ func TestNotReadyAsSoonAsShutdownStarts(t *testing.T) {
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "shutting down") {
 		t.Fatalf("/readyz during shutdown: %d %s, want 503 shutting down", code, body)
 	}
-	stopWatch()
+	hold.Release()
+	if code := <-created; code != http.StatusCreated {
+		t.Errorf("the create in flight at shutdown: %d, want 201", code)
+	}
 	if err := <-stopped; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
