@@ -251,41 +251,9 @@ func TestNewRedisClientTimeouts(t *testing.T) {
 
 func BenchmarkRedisAllow(b *testing.B) {
 	c := testRedis(b)
-	prefix := testPrefix(b, c)
-	ids := make([]string, 1024)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("ws_%d", i)
-	}
-	// Enterprise: 1000 a minute for each of 1024 workspaces, so that nearly
-	// every call is admitted (and so writes).
-	bench := func(b *testing.B, l ratelimit.Limiter) {
-		b.Run("serial", func(b *testing.B) {
-			ctx := b.Context()
-			i := 0
-			for b.Loop() {
-				if _, err := l.Allow(ctx, ids[i&1023], ratelimit.Enterprise); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-		})
-		b.Run("parallel", func(b *testing.B) {
-			ctx := b.Context()
-			b.RunParallel(func(pb *testing.PB) {
-				i := 0
-				for pb.Next() {
-					if _, err := l.Allow(ctx, ids[i&1023], ratelimit.Enterprise); err != nil {
-						b.Error(err)
-						return
-					}
-					i++
-				}
-			})
-		})
-	}
-	r := ratelimit.NewRedis(c, ratelimit.WithKeyPrefix(prefix))
-	b.Run("redis", func(b *testing.B) { bench(b, r) })
-	b.Run("failover", func(b *testing.B) { bench(b, ratelimit.NewFailover(r, ratelimit.NewMemory(time.Now))) })
+	r := ratelimit.NewRedis(c, ratelimit.WithKeyPrefix(testPrefix(b, c)))
+	b.Run("redis", func(b *testing.B) { benchAllow(b, r) })
+	b.Run("failover", func(b *testing.B) { benchAllow(b, ratelimit.NewFailover(r, ratelimit.NewMemory(time.Now))) })
 }
 
 // freeAddr is a loopback address where nothing listens.
