@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/example/workspace/internal/logwriter"
 	"github.com/example/workspace/server"
 	"github.com/example/workspace/service"
 	"github.com/example/workspace/service/auth"
@@ -31,12 +33,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	tuneGC(os.LookupEnv)
+	// The log (a line per request) and the banner reach stderr in batches, at
+	// most logwriter.DefaultDelay late; whatever is left is written on the
+	// way out.
+	logs := logwriter.New(stderr, 0, 0)
+	defer logs.Flush()
 	var handler slog.Handler
 	switch *logFormat {
 	case "text":
-		handler = slog.NewTextHandler(stderr, nil)
+		handler = slog.NewTextHandler(logs, nil)
 	case "json":
-		handler = slog.NewJSONHandler(stderr, nil)
+		handler = slog.NewJSONHandler(logs, nil)
 	default:
 		return usageError("--log-format must be text or json")
 	}
@@ -47,7 +55,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Database:        *database,
 		RedisURL:        *redisURL,
 		Logger:          slog.New(handler),
-		Banner:          stderr,
+		Banner:          logs,
 		ShutdownTimeout: *shutdownTimeout,
 		DrainDelay:      *drainDelay,
 	})
