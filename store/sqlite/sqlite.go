@@ -353,15 +353,16 @@ func runInSavepoint(tx *txn, req *writeReq) (err error) {
 
 // read runs fn in one read transaction, so that everything fn reads comes from
 // a single snapshot: a page and its total always agree.
-func (s *Store) read(ctx context.Context, fn func(*txn) error) error {
+func (s *Store) read(ctx context.Context, fn func(context.Context, *txn) error) error {
 	if err := s.r.enter(ctx); err != nil {
 		return err
 	}
 	defer s.r.leave()
+	ctx = uninterrupted(ctx)
 	t := &txn{p: s.r}
 	err := inTx(ctx, s.r.DB, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
 		t.tx = tx
-		return fn(t)
+		return fn(ctx, t)
 	})
 	t.prepareMissed()
 	return err

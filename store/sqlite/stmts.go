@@ -41,6 +41,14 @@ func (p *pool) leave() {
 	}
 }
 
+// uninterrupted is ctx for a read once it has been admitted: the driver and
+// database/sql each start a goroutine per query to watch a context that can
+// be cancelled (to interrupt SQLite), which costs more than the reads
+// themselves, all of which are bounded (a key look-up or one page of at
+// most 100 rows by an index). A request cancelled while it waits to be
+// admitted still gives up at once.
+func uninterrupted(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
 // gatedRow leaves the gate once the row is scanned, when database/sql gives
 // its connection back.
 type gatedRow struct {
@@ -80,6 +88,7 @@ func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) s
 	if err := p.enter(ctx); err != nil {
 		return errRow{err}
 	}
+	ctx = uninterrupted(ctx)
 	var row *sql.Row
 	if st := p.prepared(ctx, query); st != nil {
 		row = st.QueryRowContext(ctx, args...)
