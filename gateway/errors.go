@@ -121,7 +121,7 @@ func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, e *apierror.Err
 	}
 	writeError(w, e)
 	method := r.Method
-	if m, ok := r.Context().Value(methodKey{}).(string); ok {
+	if m := clientRequestFrom(r.Context()).method; m != "" {
 		method = m // the client's PUT, served as PATCH
 	}
 	line.End(ctx, g.log, e,

@@ -106,14 +106,24 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 	return g, nil
 }
 
-type bodyKey struct{}
+// requestKey carries what the gateway knows of the client's request past
+// grpc-gateway: one context value for both.
+type requestKey struct{}
 
-func bodyFrom(ctx context.Context) []byte {
-	b, _ := ctx.Value(bodyKey{}).([]byte)
-	return b
+type clientRequest struct {
+	body   []byte // the body as read, to name a field that failed to decode
+	method string // the client's method (PUT is served as PATCH)
 }
 
-type methodKey struct{}
+func clientRequestFrom(ctx context.Context) clientRequest {
+	c, _ := ctx.Value(requestKey{}).(*clientRequest)
+	if c == nil {
+		return clientRequest{}
+	}
+	return *c
+}
+
+func bodyFrom(ctx context.Context) []byte { return clientRequestFrom(ctx).body }
 
 // routeMetadata tells the call its REST route, "METHOD /v1/pattern", for the
 // access log; the method is the client's (PUT is served as PATCH).
@@ -122,7 +132,7 @@ func routeMetadata(ctx context.Context, r *http.Request) metadata.MD {
 	if !ok {
 		return nil
 	}
-	method, _ := ctx.Value(methodKey{}).(string)
+	method := clientRequestFrom(ctx).method
 	if method == "" {
 		method = r.Method
 	}
@@ -171,21 +181,26 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.reject(w, r, tooLarge(g.maxBody))
 		return
 	}
+	cr := &clientRequest{method: r.Method}
 	// The body is read whole, within the limit, before grpc-gateway decodes it:
 	// an oversized body never reaches a decoder, and the bytes stay at hand to
-	// name the offending field if decoding fails.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			g.reject(w, r, tooLarge(g.maxBody))
+	// name the offending field if decoding fails. A request without one (every
+	// GET) has nothing to read.
+	if r.Body != nil && r.Body != http.NoBody {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				g.reject(w, r, tooLarge(g.maxBody))
+				return
+			}
+			g.reject(w, r, apierror.New(apierror.CodeValidation, "The request body could not be read", nil))
 			return
 		}
-		g.reject(w, r, apierror.New(apierror.CodeValidation, "The request body could not be read", nil))
-		return
+		cr.body = body
+		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	ctx := context.WithValue(context.WithValue(r.Context(), bodyKey{}, body), methodKey{}, r.Method)
+	ctx := context.WithValue(r.Context(), requestKey{}, cr)
 	// PUT and PATCH are the same partial update (CONTRACT §4). grpc-gateway
 	// derives the update mask from the body's fields only for PATCH, so a PUT
 	// is served by the PATCH binding of the same RPC.

@@ -11,14 +11,26 @@ import (
 // forwardedHeaders maps the gRPC header metadata the service sets to the HTTP
 // headers REST clients get, spelled as the seed spells them. Nothing else
 // crosses: no Grpc-Metadata- headers, no trailers.
-var forwardedHeaders = []struct{ md, http string }{
-	{"x-request-id", "X-Request-Id"},
-	{"x-ratelimit-limit", "X-RateLimit-Limit"},
-	{"x-ratelimit-remaining", "X-RateLimit-Remaining"},
-	{"x-ratelimit-reset", "X-RateLimit-Reset"},
-	{"retry-after", "Retry-After"},
-	{"cache-control", "Cache-Control"},
-	{"idempotent-replayed", "Idempotent-Replayed"},
+var forwardedHeaders = func() []forwardedHeader {
+	hs := []forwardedHeader{
+		{md: "x-request-id", http: "X-Request-Id"},
+		{md: "x-ratelimit-limit", http: "X-RateLimit-Limit"},
+		{md: "x-ratelimit-remaining", http: "X-RateLimit-Remaining"},
+		{md: "x-ratelimit-reset", http: "X-RateLimit-Reset"},
+		{md: "retry-after", http: "Retry-After"},
+		{md: "cache-control", http: "Cache-Control"},
+		{md: "idempotent-replayed", http: "Idempotent-Replayed"},
+	}
+	for i := range hs {
+		hs[i].canonical = http.CanonicalHeaderKey(hs[i].http)
+	}
+	return hs
+}()
+
+type forwardedHeader struct {
+	md        string // lower case, as metadata keys are
+	http      string // as the seed spells it
+	canonical string // as net/http would store it, to replace a value set that way
 }
 
 // copyHeaders writes the forwarded headers found in the call's header or
@@ -37,7 +49,9 @@ func writeHeaders(w http.ResponseWriter, mds ...metadata.MD) {
 			if v := first(md, f.md); v != "" {
 				// Direct assignment keeps the seed's spelling (X-RateLimit-Limit);
 				// Set would canonicalise it to X-Ratelimit-Limit.
-				delete(h, http.CanonicalHeaderKey(f.http))
+				if f.canonical != f.http {
+					delete(h, f.canonical)
+				}
 				h[f.http] = []string{v}
 				break
 			}
@@ -45,8 +59,10 @@ func writeHeaders(w http.ResponseWriter, mds ...metadata.MD) {
 	}
 }
 
+// first looks key up as given: metadata keys are lower case, and so are the
+// table's, so md.Get's lower-casing is not needed.
 func first(md metadata.MD, key string) string {
-	if v := md.Get(key); len(v) > 0 {
+	if v := md[key]; len(v) > 0 {
 		return v[0]
 	}
 	return ""

@@ -3,6 +3,7 @@ package server_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -129,4 +130,71 @@ func BenchmarkRESTListTasks(b *testing.B) {
 		env.REST("POST", "/v1/tasks", key, `{"title":"Bench","project_id":"`+pid+`"}`)
 	}
 	benchRESTOn(b, env, "GET", "/v1/tasks?limit=20", key, "")
+}
+
+// The same REST requests without the network: the public handler called
+// directly, so the figures are the server's own request path (gateway,
+// in-process channel, interceptors, service, SQLite, envelope) and nothing
+// of net/http's connection handling or the client.
+func BenchmarkHandlerGetProject(b *testing.B) {
+	env, key, pid, _ := benchEnv(b)
+	benchHandler(b, env, "GET", "/v1/projects/"+pid, key, "")
+}
+
+func BenchmarkHandlerListTasks(b *testing.B) {
+	env, key, pid, _ := benchEnv(b)
+	for i := 0; i < 20; i++ {
+		env.REST("POST", "/v1/tasks", key, `{"title":"Bench","project_id":"`+pid+`"}`)
+	}
+	benchHandler(b, env, "GET", "/v1/tasks?limit=20", key, "")
+}
+
+func BenchmarkHandlerCreateTask(b *testing.B) {
+	env, key, pid, _ := benchEnv(b)
+	benchHandler(b, env, "POST", "/v1/tasks", key, `{"title":"Bench task","project_id":"`+pid+`"}`)
+}
+
+func benchHandler(b *testing.B, env *servertest.Env, method, path, key, body string) {
+	h := env.Server.Handler()
+	auth := "Bearer " + key
+	w := &discardWriter{header: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tick(env, i)
+		var rd io.Reader = http.NoBody
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req := httptest.NewRequest(method, path, rd)
+		req.Header.Set("Authorization", auth)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		clear(w.header)
+		w.status = 0
+		h.ServeHTTP(w, req)
+		if w.status >= 300 {
+			b.Fatalf("%s %s: %d", method, path, w.status)
+		}
+	}
+}
+
+// discardWriter is a reusable http.ResponseWriter that keeps the status only.
+type discardWriter struct {
+	header http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header { return w.header }
+func (w *discardWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return len(p), nil
+}
+func (w *discardWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
 }

@@ -131,13 +131,26 @@ type transportStream struct {
 func (s *transportStream) Method() string { return s.method }
 
 func (s *transportStream) SetHeader(md metadata.MD) error {
-	s.header = metadata.Join(s.header, md)
+	s.header = merge(s.header, md)
 	return nil
 }
 
 func (s *transportStream) SendHeader(md metadata.MD) error { return s.SetHeader(md) }
 
 func (s *transportStream) SetTrailer(md metadata.MD) error {
-	s.trailer = metadata.Join(s.trailer, md)
+	s.trailer = merge(s.trailer, md)
 	return nil
+}
+
+// merge appends md's values to dst, which the stream owns, allocating it on
+// first use; metadata.Join would copy everything set so far on every call,
+// and a call sets its headers in several steps (request id, rate limit…).
+func merge(dst, md metadata.MD) metadata.MD {
+	if dst == nil {
+		dst = make(metadata.MD, 8)
+	}
+	for k, v := range md {
+		dst[k] = append(dst[k], v...)
+	}
+	return dst
 }

@@ -30,6 +30,13 @@ func (p *projects) GetProject(ctx context.Context, req *workspacev1.GetProjectRe
 		return nil, status.Error(codes.Internal, "wrong method")
 	}
 	_ = grpc.SetHeader(ctx, metadata.Pairs("x-header", md.Get("x-sent")[0]))
+	// Headers set in several steps add up, as over a real connection, and the
+	// maps passed in are not changed.
+	second := metadata.Pairs("x-header", "again", "x-other", "o")
+	_ = grpc.SetHeader(ctx, second)
+	if len(second["x-header"]) != 1 {
+		return nil, status.Error(codes.Internal, "SetHeader changed the caller's metadata")
+	}
 	_ = grpc.SetTrailer(ctx, metadata.Pairs("x-trailer", "t"))
 	if req.Id == "missing" {
 		return nil, status.Error(codes.NotFound, "no such project")
@@ -60,14 +67,14 @@ func TestChannel(t *testing.T) {
 	if impl.seen == req {
 		t.Errorf("the handler got the caller's request message itself, not a copy")
 	}
-	if header.Get("x-header")[0] != "hello" || trailer.Get("x-trailer")[0] != "t" {
+	if got := header.Get("x-header"); len(got) != 2 || got[0] != "hello" || got[1] != "again" || header.Get("x-other")[0] != "o" || trailer.Get("x-trailer")[0] != "t" {
 		t.Errorf("header %v, trailer %v", header, trailer)
 	}
 
 	// Errors arrive unchanged, with the headers set before them.
 	header = nil
 	_, err = client.GetProject(ctx, &workspacev1.GetProjectRequest{Id: "missing"}, grpc.Header(&header))
-	if status.Code(err) != codes.NotFound || len(header.Get("x-header")) != 1 {
+	if status.Code(err) != codes.NotFound || len(header.Get("x-header")) != 2 {
 		t.Errorf("error %v, header %v", err, header)
 	}
 	// Unknown methods and streams are refused.

@@ -60,11 +60,14 @@ func Check(ctx context.Context, l Limiter, p auth.Principal, now time.Time) (met
 	if err != nil {
 		return nil, apierror.From(err)
 	}
-	md := metadata.Pairs(
-		MetadataLimit, strconv.Itoa(d.Limit),
-		MetadataRemaining, strconv.Itoa(d.Remaining),
-		MetadataReset, strconv.FormatInt(d.Reset.Unix(), 10),
-	)
+	// One backing array for the three values; the keys are lower case
+	// already, which metadata.Pairs would check on every request.
+	vals := [...]string{strconv.Itoa(d.Limit), strconv.Itoa(d.Remaining), strconv.FormatInt(d.Reset.Unix(), 10)}
+	md := metadata.MD{
+		MetadataLimit:     vals[0:1:1],
+		MetadataRemaining: vals[1:2:2],
+		MetadataReset:     vals[2:3:3],
+	}
 	accesslog.AddAttrs(ctx, slog.Int("ratelimit_remaining", d.Remaining))
 	if d.Allowed {
 		return md, nil

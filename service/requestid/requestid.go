@@ -72,7 +72,7 @@ func UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		}
 		id := Ensure(sent)
 		ctx = NewContext(ctx, id)
-		_ = grpc.SetHeader(ctx, metadata.Pairs(Metadata, id))
+		_ = grpc.SetHeader(ctx, metadata.MD{Metadata: {id}})
 		resp, err := handler(ctx, req)
 		if err != nil {
 			err = withRequestID(err, id)
