@@ -1,7 +1,7 @@
 // Package metrics owns the server's Prometheus metrics: one registry per
 // server (never the default registerer), the per-RPC metrics of
 // go-grpc-middleware's Prometheus provider, rate-limit decisions, store
-// latency and the Redis fallback state.
+// latency, SQLite's group commits and the Redis fallback state.
 package metrics
 
 import (
@@ -102,6 +102,29 @@ func (m *Metrics) WatchFailover(f FailoverState) {
 			Namespace: Namespace, Subsystem: "ratelimit", Name: "fallback_decisions_total",
 			Help: "Rate-limit decisions made by the in-memory fallback because Redis failed or was failing.",
 		}, func() float64 { return float64(f.Fallbacks()) }),
+	)
+}
+
+// GroupCommitStats is what a store that groups concurrent writes into shared
+// commits reports (store/sqlite).
+type GroupCommitStats interface {
+	// CommitStats returns how many transactions the group committer has
+	// committed and how many writes they held.
+	CommitStats() (commits, writes uint64)
+}
+
+// WatchGroupCommit exports s's commits and the writes they held: their ratio
+// is the writes a commit, the fsyncs that grouping saved.
+func (m *Metrics) WatchGroupCommit(s GroupCommitStats) {
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "store", Name: "group_commits_total",
+			Help: "Transactions committed by the SQLite group committer (one fsync each).",
+		}, func() float64 { c, _ := s.CommitStats(); return float64(c) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "store", Name: "group_committed_writes_total",
+			Help: "Writes durably committed by the SQLite group committer; over group_commits_total, the writes a commit.",
+		}, func() float64 { _, w := s.CommitStats(); return float64(w) }),
 	)
 }
 

@@ -191,6 +191,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Everything, the first start's bootstrap included, goes through the
 	// timing wrapper.
 	s.store = s.metrics.TimeStore(st)
+	if gc, ok := st.(metrics.GroupCommitStats); ok {
+		s.metrics.WatchGroupCommit(gc)
+	}
 	if err := s.bootstrap(ctx); err != nil {
 		return nil, err
 	}
@@ -248,7 +251,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The gateway is a gRPC client of the same services through an in-process
 	// channel that runs the same interceptor chain: every REST call passes
 	// every interceptor once, without HTTP/2 framing or a network hop.
-	local := inproc.New(chainUnary(unary...), 4*runtime.GOMAXPROCS(0))
+	local := inproc.New(chainUnary(unary...), 4*runtime.GOMAXPROCS(0), service.Writes)
 	service.Register(local, deps)
 	gw, err := gateway.New(ctx, local, gateway.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,

@@ -41,6 +41,8 @@ type Channel struct {
 	peer        *peer.Peer
 	// admit holds a slot per call running; callers beyond it wait in order.
 	admit chan struct{}
+	// ungated methods do not take a slot.
+	ungated func(fullMethod string) bool
 }
 
 // New returns a channel whose calls run through interceptor (nil: none), at
@@ -48,8 +50,13 @@ type Channel struct {
 // come, first served. Without the bound, a saturated server runs every
 // waiting handler at once and the Go scheduler, which is not fair among
 // runnable goroutines, lets a few of them wait for up to a second.
-func New(interceptor grpc.UnaryServerInterceptor, maxCalls int) *Channel {
-	c := &Channel{methods: map[string]method{}, interceptor: interceptor, peer: &peer.Peer{Addr: addr{}}}
+//
+// Calls of methods for which ungated (if not nil) is true do not count
+// against maxCalls: those that spend most of their time waiting rather than
+// computing, such as writes that wait for a group commit, which would
+// otherwise hold every slot while the commit could have taken more of them.
+func New(interceptor grpc.UnaryServerInterceptor, maxCalls int, ungated func(fullMethod string) bool) *Channel {
+	c := &Channel{methods: map[string]method{}, interceptor: interceptor, peer: &peer.Peer{Addr: addr{}}, ungated: ungated}
 	if maxCalls > 0 {
 		c.admit = make(chan struct{}, maxCalls)
 	}
@@ -78,7 +85,7 @@ func (c *Channel) Invoke(ctx context.Context, fullMethod string, args, reply any
 	if !ok1 || !ok2 {
 		return status.Errorf(codes.Internal, "in-process call of %s with non-protobuf messages", fullMethod)
 	}
-	if c.admit != nil {
+	if c.admit != nil && (c.ungated == nil || !c.ungated(fullMethod)) {
 		select {
 		case c.admit <- struct{}{}:
 			defer func() { <-c.admit }()

@@ -3,6 +3,7 @@ package inproc_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -50,7 +51,7 @@ func TestChannel(t *testing.T) {
 	ch := inproc.New(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		calls++
 		return h(ctx, req)
-	}, 2)
+	}, 2, nil)
 	workspacev1.RegisterProjectServiceServer(ch, impl)
 	client := workspacev1.NewProjectServiceClient(ch)
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-sent", "hello")
@@ -83,5 +84,64 @@ func TestChannel(t *testing.T) {
 	}
 	if _, err := ch.NewStream(ctx, &grpc.StreamDesc{}, "/x/y"); status.Code(err) != codes.Unimplemented {
 		t.Errorf("stream: %v", err)
+	}
+}
+
+// blocking is a service whose GetProject waits until released, and whose
+// GetTask answers at once.
+type blocking struct {
+	workspacev1.UnimplementedProjectServiceServer
+	entered, release chan struct{}
+}
+
+func (b *blocking) GetProject(context.Context, *workspacev1.GetProjectRequest) (*workspacev1.GetProjectResponse, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return &workspacev1.GetProjectResponse{}, nil
+}
+
+type tasks struct {
+	workspacev1.UnimplementedTaskServiceServer
+}
+
+func (tasks) CreateTask(context.Context, *workspacev1.CreateTaskRequest) (*workspacev1.CreateTaskResponse, error) {
+	return &workspacev1.CreateTaskResponse{}, nil
+}
+
+func (tasks) GetTask(context.Context, *workspacev1.GetTaskRequest) (*workspacev1.GetTaskResponse, error) {
+	return &workspacev1.GetTaskResponse{}, nil
+}
+
+// With every slot taken, a gated call waits (first come, first served) while
+// an ungated one runs at once.
+func TestAdmission(t *testing.T) {
+	b := &blocking{entered: make(chan struct{}), release: make(chan struct{})}
+	ch := inproc.New(nil, 1, func(m string) bool { return m == "/workspace.v1.TaskService/CreateTask" })
+	workspacev1.RegisterProjectServiceServer(ch, b)
+	workspacev1.RegisterTaskServiceServer(ch, tasks{})
+	ctx := context.Background()
+
+	held := make(chan error, 1)
+	go func() {
+		_, err := workspacev1.NewProjectServiceClient(ch).GetProject(ctx, &workspacev1.GetProjectRequest{})
+		held <- err
+	}()
+	<-b.entered // the only slot is taken
+
+	taskClient := workspacev1.NewTaskServiceClient(ch)
+	if _, err := taskClient.CreateTask(ctx, &workspacev1.CreateTaskRequest{}); err != nil {
+		t.Fatalf("ungated call: %v", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := taskClient.GetTask(short, &workspacev1.GetTaskRequest{}); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("gated call with every slot taken: %v, want it to wait until its deadline", err)
+	}
+	close(b.release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := taskClient.GetTask(ctx, &workspacev1.GetTaskRequest{}); err != nil {
+		t.Fatalf("gated call once the slot is free: %v", err)
 	}
 }
