@@ -210,7 +210,7 @@ func (s *Store) ListProjects(ctx context.Context, workspaceID string, page store
 	}
 	var out []store.Project
 	var total int
-	err := s.read(ctx, func(ctx context.Context, tx *txn) error {
+	err := s.read(ctx, func(ctx context.Context, tx readTx) error {
 		var err error
 		total, err = count(ctx, tx, `SELECT count(*) FROM projects WHERE workspace_id = ?`, workspaceID)
 		if err != nil {
@@ -232,7 +232,7 @@ func count(ctx context.Context, tx rowQuerier, query string, args ...any) (int, 
 	return n, err
 }
 
-func list[T any](ctx context.Context, tx *txn, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+func list[T any](ctx context.Context, tx readTx, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -380,7 +380,7 @@ func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.
 	}
 	var out []store.Task
 	var total int
-	err := s.read(ctx, func(ctx context.Context, tx *txn) error {
+	err := s.read(ctx, func(ctx context.Context, tx readTx) error {
 		if filter.ProjectID != "" {
 			// In the same snapshot as the list, so that a project deleted in
 			// between cannot turn NotFound into an empty page.
@@ -471,7 +471,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, workspaceID string, page store.
 	}
 	var out []store.APIKey
 	var total int
-	err := s.read(ctx, func(ctx context.Context, tx *txn) error {
+	err := s.read(ctx, func(ctx context.Context, tx readTx) error {
 		var err error
 		total, err = count(ctx, tx, `SELECT count(*) FROM api_keys WHERE workspace_id = ?`, workspaceID)
 		if err != nil {

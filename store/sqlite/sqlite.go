@@ -43,7 +43,7 @@ const busyTimeoutMillis = 10000
 // it writes cannot lose its lock upgrade to another writer. Reads go through r.
 type Store struct {
 	w *pool
-	r *pool
+	r *readers
 
 	// writes feeds the group committer (see commitLoop); closing it stops the
 	// loop, which then closes committed.
@@ -71,19 +71,19 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := openDB(path, false)
+	// The readers connect now, applying their pragmas, so that a reader that
+	// cannot be set up fails Open rather than the first request.
+	readerDSN, err := dsn(path, false)
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
-	// Connecting now applies the readers' pragmas, so a reader that cannot be
-	// set up fails Open rather than the first request.
-	if err := r.PingContext(ctx); err != nil {
-		r.Close()
+	r, err := openReaders(readerDSN, readConns)
+	if err != nil {
 		w.Close()
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, err
 	}
-	st := &Store{w: &pool{DB: w}, r: &pool{DB: r, gate: make(chan struct{}, readConns)}, writes: make(chan *writeReq), committed: make(chan struct{})}
+	st := &Store{w: &pool{DB: w}, r: r, writes: make(chan *writeReq), committed: make(chan struct{})}
 	go st.commitLoop()
 	return st, nil
 }
@@ -108,12 +108,32 @@ func Migrate(ctx context.Context, path string) (applied []string, err error) {
 // the reader pool (query_only, so that a write routed to it by mistake fails
 // instead of slipping past the writer's serialisation).
 func openDB(path string, writer bool) (*sql.DB, error) {
+	dsn, err := dsn(path, writer)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	n := readConns
+	if writer {
+		n = 1
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	return db, nil
+}
+
+// dsn is the driver's data source name for the file at path, with the
+// writer's or the readers' settings.
+func dsn(path string, writer bool) (string, error) {
 	if path == "" || path == ":memory:" {
-		return nil, fmt.Errorf("sqlite: %q is not a database file path", path)
+		return "", fmt.Errorf("sqlite: %q is not a database file path", path)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return "", fmt.Errorf("sqlite: %w", err)
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.Itoa(busyTimeoutMillis)+")")
@@ -132,18 +152,7 @@ func openDB(path string, writer bool) (*sql.DB, error) {
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p
 	}
-	dsn := (&url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}).String()
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	n := readConns
-	if writer {
-		n = 1
-	}
-	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
-	return db, nil
+	return (&url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}).String(), nil
 }
 
 // migration is one embedded script; its name, the file name without ".sql",
@@ -372,19 +381,35 @@ func (s *Store) CommitStats() (commits, writes uint64) {
 	return s.commits.Load(), s.commitWrites.Load()
 }
 
-func (s *Store) read(ctx context.Context, fn func(context.Context, *txn) error) error {
-	if err := s.r.enter(ctx); err != nil {
+func (s *Store) read(ctx context.Context, fn func(context.Context, readTx) error) (err error) {
+	c, err := s.r.acquire(ctx)
+	if err != nil {
 		return err
 	}
-	defer s.r.leave()
+	defer s.r.release(c)
 	ctx = uninterrupted(ctx)
-	t := &txn{p: s.r}
-	err := inTx(ctx, s.r.DB, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
-		t.tx = tx
-		return fn(ctx, t)
-	})
-	t.prepareMissed()
-	return err
+	if err := c.exec(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	if err := fn(ctx, rawTx{c}); err != nil {
+		_ = c.exec(ctx, "ROLLBACK")
+		return err
+	}
+	return c.exec(ctx, "COMMIT")
+}
+
+// readTx is what a read transaction offers its callback.
+type readTx interface {
+	rowQuerier
+	QueryContext(ctx context.Context, query string, args ...any) (rowsScanner, error)
+}
+
+// rowsScanner iterates rows as *sql.Rows does.
+type rowsScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
 }
 
 // Ping reads from the file, which a mere connection check would not.

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -111,7 +110,12 @@ func TestMigrate(t *testing.T) {
 	if err := s.CreateWorkspace(ctx, store.Workspace{ID: "ws_1", CreatedAt: time.Unix(0, 0)}); err != nil {
 		t.Fatalf("CreateWorkspace: %v", err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	c, err := s.r.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.r.release(c)
+	rows, err := rawTx{c}.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,40 +145,37 @@ func TestMigrate(t *testing.T) {
 func TestPragmas(t *testing.T) {
 	ctx := t.Context()
 	s := open(t, filepath.Join(t.TempDir(), "workspace.db"))
-	check := func(name string, n, queryOnly int, conn func() (*sql.Conn, error)) {
-		var held []*sql.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for i := range n {
-			c, err := conn()
-			if err != nil {
-				t.Fatalf("%s conn %d: %v", name, i, err)
-			}
-			held = append(held, c)
-			var journal string
-			var synchronous, foreignKeys, busy, readOnly int
-			for pragma, dest := range map[string]any{
-				"journal_mode": &journal, "synchronous": &synchronous,
-				"foreign_keys": &foreignKeys, "busy_timeout": &busy, "query_only": &readOnly,
-			} {
-				if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(dest); err != nil {
-					t.Fatalf("%s conn %d: PRAGMA %s: %v", name, i, pragma, err)
-				}
-			}
-			if journal != "wal" || synchronous != 2 || foreignKeys != 1 || busy != busyTimeoutMillis {
-				t.Errorf("%s conn %d: journal_mode %q, synchronous %d, foreign_keys %d, busy_timeout %d; want wal, 2, 1, %d",
-					name, i, journal, synchronous, foreignKeys, busy, busyTimeoutMillis)
-			}
-			if readOnly != queryOnly {
-				t.Errorf("%s conn %d: query_only %d, want %d", name, i, readOnly, queryOnly)
+	check := func(name string, i, queryOnly int, query func(string) scanner) {
+		var journal string
+		var synchronous, foreignKeys, busy, readOnly int
+		for pragma, dest := range map[string]any{
+			"journal_mode": &journal, "synchronous": &synchronous,
+			"foreign_keys": &foreignKeys, "busy_timeout": &busy, "query_only": &readOnly,
+		} {
+			if err := query("PRAGMA " + pragma).Scan(dest); err != nil {
+				t.Fatalf("%s conn %d: PRAGMA %s: %v", name, i, pragma, err)
 			}
 		}
+		if journal != "wal" || synchronous != 2 || foreignKeys != 1 || busy != busyTimeoutMillis {
+			t.Errorf("%s conn %d: journal_mode %q, synchronous %d, foreign_keys %d, busy_timeout %d; want wal, 2, 1, %d",
+				name, i, journal, synchronous, foreignKeys, busy, busyTimeoutMillis)
+		}
+		if readOnly != queryOnly {
+			t.Errorf("%s conn %d: query_only %d, want %d", name, i, readOnly, queryOnly)
+		}
 	}
-	check("writer", 1, 0, func() (*sql.Conn, error) { return s.w.Conn(ctx) })
-	check("reader", readConns, 1, func() (*sql.Conn, error) { return s.r.Conn(ctx) })
+	w, err := s.w.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	check("writer", 0, 0, func(q string) scanner { return w.QueryRowContext(ctx, q) })
+	if len(s.r.all) != readConns {
+		t.Fatalf("%d reader connections, want %d", len(s.r.all), readConns)
+	}
+	for i, c := range s.r.all {
+		check("reader", i, 1, func(q string) scanner { return rawTx{c}.QueryRowContext(ctx, q) })
+	}
 }
 
 func TestOpenErrors(t *testing.T) {
@@ -200,5 +201,39 @@ func TestTimeRange(t *testing.T) {
 		if _, err := s.GetWorkspace(ctx, "ws_1"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("GetWorkspace after the refused create: %v, want NotFound", err)
 		}
+	}
+}
+
+// Reads after Close are refused rather than left waiting for a connection,
+// and a read in flight keeps its connection until it is done.
+func TestReadsAroundClose(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "workspace.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.r.acquire(ctx) // a read in flight
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	// The read goes on with its connection while Close waits for it.
+	var n int
+	if err := (rawTx{c}).QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n == 0 {
+		t.Fatalf("read in flight during Close: %d, %v", n, err)
+	}
+	s.r.release(c)
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := s.GetWorkspace(ctx, "ws_1"); !errors.Is(err, errClosed) {
+		t.Fatalf("GetWorkspace after Close: %v, want errClosed", err)
+	}
+	if _, _, err := s.ListProjects(ctx, "ws_1", store.Page{Limit: 10}); !errors.Is(err, errClosed) {
+		t.Fatalf("ListProjects after Close: %v, want errClosed", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
 	}
 }

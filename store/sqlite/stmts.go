@@ -7,59 +7,21 @@ import (
 	"sync"
 )
 
-// pool is a connection pool whose queries run as prepared statements, cached
+// pool is the writer's connection pool, whose statements run prepared, cached
 // by their SQL text: database/sql keeps one prepared copy per connection, so
 // SQLite parses each query once per connection rather than on every call
-// (parsing was the largest single cost of a point read).
-//
-// A pool with a gate admits as many readers as it has connections, in the
-// order they came: database/sql hands a freed connection to a random waiter,
-// which under load lets some requests wait far longer than others.
+// (parsing was the largest single cost of a query).
 type pool struct {
 	*sql.DB
-	stmts sync.Map      // SQL text → *sql.Stmt
-	gate  chan struct{} // nil: no gate (the writer, whose one user is the committer)
+	stmts sync.Map // SQL text → *sql.Stmt
 }
 
-// enter waits, first come first served, until fewer readers than connections
-// are in; leave lets the next one in.
-func (p *pool) enter(ctx context.Context) error {
-	if p.gate == nil {
-		return nil
-	}
-	select {
-	case p.gate <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (p *pool) leave() {
-	if p.gate != nil {
-		<-p.gate
-	}
-}
-
-// uninterrupted is ctx for a read once it has been admitted: the driver and
-// database/sql each start a goroutine per query to watch a context that can
-// be cancelled (to interrupt SQLite), which costs more than the reads
-// themselves, all of which are bounded (a key look-up or one page of at
-// most 100 rows by an index). A request cancelled while it waits to be
-// admitted still gives up at once.
+// uninterrupted is ctx for a read once it has a connection: the driver starts
+// a goroutine per query to watch a context that can be cancelled (to
+// interrupt SQLite), which costs more than the reads themselves, all of which
+// are bounded (a key look-up or one page of at most 100 rows by an index). A
+// request cancelled while it waits for a connection still gives up at once.
 func uninterrupted(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
-
-// gatedRow leaves the gate once the row is scanned, when database/sql gives
-// its connection back.
-type gatedRow struct {
-	row *sql.Row
-	p   *pool
-}
-
-func (g *gatedRow) Scan(dest ...any) error {
-	defer g.p.leave()
-	return g.row.Scan(dest...)
-}
 
 type errRow struct{ err error }
 
@@ -81,21 +43,6 @@ func (p *pool) prepared(ctx context.Context, query string) *sql.Stmt {
 		return prev.(*sql.Stmt)
 	}
 	return st
-}
-
-// QueryRowContext queries one row outside a transaction; Scan the result.
-func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) scanner {
-	if err := p.enter(ctx); err != nil {
-		return errRow{err}
-	}
-	ctx = uninterrupted(ctx)
-	var row *sql.Row
-	if st := p.prepared(ctx, query); st != nil {
-		row = st.QueryRowContext(ctx, args...)
-	} else {
-		row = p.DB.QueryRowContext(ctx, query, args...)
-	}
-	return &gatedRow{row: row, p: p}
 }
 
 // Close closes the cached statements, then the pool.
@@ -151,11 +98,4 @@ func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) sc
 		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, query, args...)
-}
-
-func (t *txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := t.cached(query); st != nil {
-		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-	}
-	return t.tx.QueryContext(ctx, query, args...)
 }
