@@ -113,13 +113,9 @@ func (r *readers) Close() error {
 
 // query runs query with args on c, preparing it on c's first use of it.
 func (c *readConn) query(ctx context.Context, query string, args []any) (driver.Rows, error) {
-	st, ok := c.stmts[query]
-	if !ok {
-		var err error
-		if st, err = c.conn.(driver.ConnPrepareContext).PrepareContext(ctx, query); err != nil {
-			return nil, err
-		}
-		c.stmts[query] = st
+	st, err := c.prepared(ctx, query)
+	if err != nil {
+		return nil, err
 	}
 	named := make([]driver.NamedValue, len(args))
 	for i, a := range args {
@@ -132,9 +128,27 @@ func (c *readConn) query(ctx context.Context, query string, args []any) (driver.
 	return st.(driver.StmtQueryContext).QueryContext(ctx, named)
 }
 
+// exec runs a statement without arguments or rows (BEGIN, COMMIT), prepared
+// once per connection like the queries.
 func (c *readConn) exec(ctx context.Context, query string) error {
-	_, err := c.conn.(driver.ExecerContext).ExecContext(ctx, query, nil)
+	st, err := c.prepared(ctx, query)
+	if err != nil {
+		return err
+	}
+	_, err = st.(driver.StmtExecContext).ExecContext(ctx, nil)
 	return err
+}
+
+func (c *readConn) prepared(ctx context.Context, query string) (driver.Stmt, error) {
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := c.conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[query] = st
+	return st, nil
 }
 
 // driverValue converts the argument types the store passes.

@@ -391,11 +391,22 @@ func (s *Store) read(ctx context.Context, fn func(context.Context, readTx) error
 	if err := c.exec(ctx, "BEGIN"); err != nil {
 		return err
 	}
+	// Whatever ends the transaction early (fn's error or panic, a failed
+	// COMMIT), the connection goes back to the pool outside a transaction.
+	committed := false
+	defer func() {
+		if !committed {
+			_ = c.exec(ctx, "ROLLBACK")
+		}
+	}()
 	if err := fn(ctx, rawTx{c}); err != nil {
-		_ = c.exec(ctx, "ROLLBACK")
 		return err
 	}
-	return c.exec(ctx, "COMMIT")
+	if err := c.exec(ctx, "COMMIT"); err != nil {
+		return err
+	}
+	committed = true
+	return nil
 }
 
 // readTx is what a read transaction offers its callback.

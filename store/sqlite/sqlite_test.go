@@ -237,3 +237,22 @@ func TestReadsAroundClose(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+// A read transaction that ends in an error gives its connection back outside
+// the transaction: every connection serves the next reads.
+func TestFailedReadLeavesConnectionsUsable(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, filepath.Join(t.TempDir(), "workspace.db"))
+	if err := s.CreateWorkspace(ctx, store.Workspace{ID: "ws_1", Name: "w", Plan: "free", CreatedAt: time.Unix(1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3*readConns; i++ {
+		_, _, err := s.ListTasks(ctx, "ws_1", store.TaskFilter{ProjectID: "proj_missing"}, store.Page{Limit: 10})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("list of a missing project's tasks: %v, want NotFound", err)
+		}
+		if _, total, err := s.ListTasks(ctx, "ws_1", store.TaskFilter{}, store.Page{Limit: 10}); err != nil || total != 0 {
+			t.Fatalf("read %d after a failed read: total %d, %v", i, total, err)
+		}
+	}
+}
