@@ -28,6 +28,7 @@ import (
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/idempotency"
 	"github.com/example/workspace/service/requestid"
+	"github.com/example/workspace/service/rpcmethod"
 )
 
 // SpecPath serves the OpenAPI 3 document of this surface, without a key.
@@ -255,14 +256,10 @@ func tooLarge(limit int64) *apierror.Error {
 // forwardResponse copies the service's headers and answers 201 to creates.
 func forwardResponse(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
 	copyHeaders(ctx, w)
-	if method, ok := runtime.RPCMethod(ctx); ok && isCreate(method) {
+	if method, ok := runtime.RPCMethod(ctx); ok && rpcmethod.IsCreate(method) {
 		w.WriteHeader(http.StatusCreated)
 	}
 	return nil
-}
-
-func isCreate(fullMethod string) bool {
-	return strings.HasPrefix(fullMethod[strings.LastIndexByte(fullMethod, '/')+1:], "Create")
 }
 
 // HTTPStatus is the status the gateway answers a call of fullMethod that
@@ -271,7 +268,7 @@ func isCreate(fullMethod string) bool {
 // that its http_status is the gateway's own mapping.
 func HTTPStatus(fullMethod string, err error) int {
 	if err == nil {
-		if isCreate(fullMethod) {
+		if rpcmethod.IsCreate(fullMethod) {
 			return http.StatusCreated
 		}
 		return http.StatusOK

@@ -33,6 +33,7 @@ import (
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ids"
 	"github.com/example/workspace/service/ratelimit"
+	"github.com/example/workspace/service/rpcmethod"
 	"github.com/example/workspace/service/wire"
 	"github.com/example/workspace/store"
 )
@@ -251,7 +252,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The gateway is a gRPC client of the same services through an in-process
 	// channel that runs the same interceptor chain: every REST call passes
 	// every interceptor once, without HTTP/2 framing or a network hop.
-	local := inproc.New(chainUnary(unary...), 4*runtime.GOMAXPROCS(0), service.Writes)
+	local := inproc.New(chainUnary(unary...), 4*runtime.GOMAXPROCS(0), rpcmethod.IsWrite)
 	service.Register(local, deps)
 	gw, err := gateway.New(ctx, local, gateway.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,

@@ -4,7 +4,6 @@ package service
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -53,14 +52,6 @@ type wiringError string
 func (e wiringError) Error() string { return string(e) }
 
 const errNoPrincipal = wiringError("service: no principal in context; is the auth interceptor installed?")
-
-// Writes reports whether the RPC (a full method name, /package.Service/Method)
-// changes stored data: the API names every such method Create…, Update… or
-// Delete… (AIP-133, 134, 135), and every other method only reads.
-func Writes(fullMethod string) bool {
-	name := fullMethod[strings.LastIndexByte(fullMethod, '/')+1:]
-	return strings.HasPrefix(name, "Create") || strings.HasPrefix(name, "Update") || strings.HasPrefix(name, "Delete")
-}
 
 // Descriptors are the API's services, for tools that walk their methods.
 func Descriptors() []protoreflect.ServiceDescriptor {

@@ -20,6 +20,7 @@ import (
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/service/accesslog"
 	"github.com/example/workspace/service/auth"
+	"github.com/example/workspace/service/rpcmethod"
 	"github.com/example/workspace/store"
 )
 
@@ -56,7 +57,7 @@ func Applies(method string) bool {
 	if !strings.HasPrefix(method, auth.APIPrefix) {
 		return false
 	}
-	return strings.HasPrefix(method[strings.LastIndexByte(method, '/')+1:], "Create")
+	return rpcmethod.IsCreate(method)
 }
 
 // CheckKeys validates the values sent for the key: exactly one, and valid.

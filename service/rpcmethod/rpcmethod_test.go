@@ -1,4 +1,4 @@
-package service_test
+package rpcmethod_test
 
 import (
 	"testing"
@@ -7,11 +7,13 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/example/workspace/service"
+	"github.com/example/workspace/service/rpcmethod"
 )
 
-// Writes must agree with the REST bindings: a method bound to GET only reads,
-// one bound to POST, PUT, PATCH or DELETE writes.
-func TestWritesAgreesWithHTTPBindings(t *testing.T) {
+// IsWrite and IsCreate must agree with the REST bindings: a method bound to
+// GET only reads, one bound to POST, PUT, PATCH or DELETE writes, and the
+// creates are the POSTs.
+func TestAgreesWithHTTPBindings(t *testing.T) {
 	n := 0
 	for _, sd := range service.Descriptors() {
 		for i := 0; i < sd.Methods().Len(); i++ {
@@ -21,8 +23,11 @@ func TestWritesAgreesWithHTTPBindings(t *testing.T) {
 				t.Fatalf("%s has no HTTP binding", md.FullName())
 			}
 			full := "/" + string(sd.FullName()) + "/" + string(md.Name())
-			if want := rule.GetGet() == ""; service.Writes(full) != want {
-				t.Errorf("Writes(%s) = %v, but its binding is %v", full, !want, rule)
+			if want := rule.GetGet() == ""; rpcmethod.IsWrite(full) != want {
+				t.Errorf("IsWrite(%s) = %v, but its binding is %v", full, !want, rule)
+			}
+			if want := rule.GetPost() != ""; rpcmethod.IsCreate(full) != want {
+				t.Errorf("IsCreate(%s) = %v, but its binding is %v", full, !want, rule)
 			}
 			n++
 		}
