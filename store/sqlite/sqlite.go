@@ -40,7 +40,7 @@ const busyTimeoutMillis = 10000
 // Store is a store.Store on one SQLite file. Every write goes through w, a pool
 // of exactly one connection that begins its transactions IMMEDIATE, so writes
 // are serialised before they reach SQLite and a transaction that reads before
-// it writes cannot lose its lock upgrade to another writer. Reads go through r.
+// it writes cannot lose its lock upgrade to another writer. Reads go through r, the readers (readers.go).
 type Store struct {
 	w *pool
 	r *readers
@@ -61,7 +61,7 @@ var _ store.Store = (*Store)(nil)
 // lacks and returns the store. path must name a file: an in-memory database
 // would be a different one on each connection.
 func Open(ctx context.Context, path string) (*Store, error) {
-	w, err := openDB(path, true)
+	w, err := openWriter(path)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // creating the file if need be, and returns the names of those it applied in
 // order, none if the schema was up to date.
 func Migrate(ctx context.Context, path string) (applied []string, err error) {
-	w, err := openDB(path, true)
+	w, err := openWriter(path)
 	if err != nil {
 		return nil, err
 	}
@@ -104,11 +104,9 @@ func Migrate(ctx context.Context, path string) (applied []string, err error) {
 	return migrate(ctx, w)
 }
 
-// openDB returns the writer pool (one connection, IMMEDIATE transactions) or
-// the reader pool (query_only, so that a write routed to it by mistake fails
-// instead of slipping past the writer's serialisation).
-func openDB(path string, writer bool) (*sql.DB, error) {
-	dsn, err := dsn(path, writer)
+// openWriter returns the writer pool: one connection, IMMEDIATE transactions.
+func openWriter(path string) (*sql.DB, error) {
+	dsn, err := dsn(path, true)
 	if err != nil {
 		return nil, err
 	}
@@ -116,17 +114,15 @@ func openDB(path string, writer bool) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	n := readConns
-	if writer {
-		n = 1
-	}
-	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
 	return db, nil
 }
 
 // dsn is the driver's data source name for the file at path, with the
-// writer's or the readers' settings.
+// writer's settings or the readers' (query_only, so that a write routed to a
+// reader by mistake fails instead of slipping past the writer's
+// serialisation).
 func dsn(path string, writer bool) (string, error) {
 	if path == "" || path == ":memory:" {
 		return "", fmt.Errorf("sqlite: %q is not a database file path", path)
@@ -373,15 +369,15 @@ func runInSavepoint(tx *txn, req *writeReq) (err error) {
 	return req.fn(context.WithoutCancel(req.ctx), tx)
 }
 
-// read runs fn in one read transaction, so that everything fn reads comes from
-// a single snapshot: a page and its total always agree.
 // CommitStats returns how many transactions the group committer has committed
 // and how many writes they held; see metrics.GroupCommitStats.
 func (s *Store) CommitStats() (commits, writes uint64) {
 	return s.commits.Load(), s.commitWrites.Load()
 }
 
-func (s *Store) read(ctx context.Context, fn func(context.Context, readTx) error) (err error) {
+// read runs fn in one read transaction, so that everything fn reads comes from
+// a single snapshot: a page and its total always agree.
+func (s *Store) read(ctx context.Context, fn func(context.Context, readTx) error) error {
 	c, err := s.r.acquire(ctx)
 	if err != nil {
 		return err
