@@ -48,40 +48,14 @@ var (
 func (m *envelopeMarshaler) ContentType(any) string { return "application/json" }
 
 func (m *envelopeMarshaler) Marshal(v any) ([]byte, error) {
-	if msg, ok := v.(proto.Message); ok {
-		if out, err := m.fastEnvelope(msg); err == nil {
-			return out, nil
-		}
+	msg, ok := v.(proto.Message)
+	if !ok {
+		return json.Marshal(v)
 	}
-	switch msg := v.(type) {
-	case listResponse:
-		body, err := m.MarshalOptions.Marshal(msg)
-		if err != nil {
-			return nil, err
-		}
-		// body is a JSON object: splice its members after "success".
-		out := make([]byte, 0, len(listPrefix)+len(body))
-		out = append(out, listPrefix...)
-		return append(out, body[1:]...), nil
-	case proto.Message:
-		body, err := m.MarshalOptions.Marshal(msg)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]byte, 0, len(singlePrefix)+len(body)+1)
-		out = append(out, singlePrefix...)
-		out = append(out, body...)
-		return append(out, '}'), nil
-	}
-	return json.Marshal(v)
-}
-
-// fastEnvelope writes the envelope and the message's JSON into one buffer.
-func (m *envelopeMarshaler) fastEnvelope(msg proto.Message) ([]byte, error) {
 	out := make([]byte, 0, 512)
-	if _, ok := msg.(listResponse); ok {
+	if _, list := msg.(listResponse); list {
 		out = append(out, listPrefix...)
-		out, err := m.fast.Append(out, msg)
+		out, err := m.appendJSON(out, msg)
 		if err != nil {
 			return nil, err
 		}
@@ -90,11 +64,20 @@ func (m *envelopeMarshaler) fastEnvelope(msg proto.Message) ([]byte, error) {
 		return append(out[:n], out[n+1:]...), nil
 	}
 	out = append(out, singlePrefix...)
-	out, err := m.fast.Append(out, msg)
+	out, err := m.appendJSON(out, msg)
 	if err != nil {
 		return nil, err
 	}
 	return append(out, '}'), nil
+}
+
+// appendJSON appends msg's JSON to b: pbjson's, or protojson's for what
+// pbjson leaves to it (with protojson's error, if it has one).
+func (m *envelopeMarshaler) appendJSON(b []byte, msg proto.Message) ([]byte, error) {
+	if out, err := m.fast.Append(b, msg); err == nil {
+		return out, nil
+	}
+	return m.MarshalOptions.MarshalAppend(b, msg)
 }
 
 func (m *envelopeMarshaler) NewEncoder(w io.Writer) runtime.Encoder {

@@ -40,7 +40,8 @@ const busyTimeoutMillis = 10000
 // Store is a store.Store on one SQLite file. Every write goes through w, a pool
 // of exactly one connection that begins its transactions IMMEDIATE, so writes
 // are serialised before they reach SQLite and a transaction that reads before
-// it writes cannot lose its lock upgrade to another writer. Reads go through r, the readers (readers.go).
+// it writes cannot lose its lock upgrade to another writer. Reads go through r,
+// the readers (readers.go).
 type Store struct {
 	w *pool
 	r *readers
