@@ -27,6 +27,13 @@ func benchEnv(b *testing.B) (env *servertest.Env, key, projectID, taskID string)
 	return env, key, projectID, taskID
 }
 
+// addTasks creates n tasks in the project, for a full page to list.
+func addTasks(env *servertest.Env, key, projectID string, n int) {
+	for i := 0; i < n; i++ {
+		env.REST("POST", "/v1/tasks", key, `{"title":"Bench","project_id":"`+projectID+`"}`)
+	}
+}
+
 // tick moves the fake clock a minute every 900 requests so the enterprise
 // minute window (1,000) never fills.
 func tick(env *servertest.Env, i int) {
@@ -107,9 +114,7 @@ func BenchmarkGRPCCreateTask(b *testing.B) {
 
 func BenchmarkGRPCListTasks(b *testing.B) {
 	env, key, pid, _ := benchEnv(b)
-	for i := 0; i < 20; i++ {
-		env.REST("POST", "/v1/tasks", key, `{"title":"Bench","project_id":"`+pid+`"}`)
-	}
+	addTasks(env, key, pid, 20)
 	client := workspacev1.NewTaskServiceClient(env.Conn)
 	ctx := env.Ctx(key)
 	limit := int32(20)
@@ -126,9 +131,7 @@ func BenchmarkGRPCListTasks(b *testing.B) {
 
 func BenchmarkRESTListTasks(b *testing.B) {
 	env, key, pid, _ := benchEnv(b)
-	for i := 0; i < 20; i++ {
-		env.REST("POST", "/v1/tasks", key, `{"title":"Bench","project_id":"`+pid+`"}`)
-	}
+	addTasks(env, key, pid, 20)
 	benchRESTOn(b, env, "GET", "/v1/tasks?limit=20", key, "")
 }
 
@@ -143,9 +146,7 @@ func BenchmarkHandlerGetProject(b *testing.B) {
 
 func BenchmarkHandlerListTasks(b *testing.B) {
 	env, key, pid, _ := benchEnv(b)
-	for i := 0; i < 20; i++ {
-		env.REST("POST", "/v1/tasks", key, `{"title":"Bench","project_id":"`+pid+`"}`)
-	}
+	addTasks(env, key, pid, 20)
 	benchHandler(b, env, "GET", "/v1/tasks?limit=20", key, "")
 }
 
