@@ -29,24 +29,18 @@ import (
 // (possible only with skewed WithClock clocks) is kept and counted into, rather
 // than reset, which could admit a window's quota twice.
 
-// allowScript counts one request if both windows have room. Its rule for
-// "room" is decide's; decide then builds the Decision from the counts it
-// returns. It needs Redis 5 or later, whose scripts replicate by their effects:
-// before, a script could not write once it had called TIME.
-//
-// KEYS: minute hash, day hash. ARGV: per-minute limit, per-day limit (0: none),
-// the time in Unix seconds or "" for Redis' TIME.
-// Returns {seconds, microseconds, minute count, day count, admitted 1/0}, the
-// counts being those before this request.
-const allowScript = `
+// scriptPrelude starts both scripts: the time, from ARGV[1] (Unix seconds) or
+// Redis' TIME when it is "", and window(key, start), a hash's window and its
+// count, reset to (start, 0) when the stored window is an earlier one.
+const scriptPrelude = `
 local sec, usec
-if ARGV[3] == '' then
+if ARGV[1] == '' then
 	local t = redis.call('TIME')
 	sec, usec = tonumber(t[1]), tonumber(t[2])
 else
-	sec, usec = tonumber(ARGV[3]), 0
+	sec, usec = tonumber(ARGV[1]), 0
 end
-local function count(key, start)
+local function window(key, start)
 	local v = redis.call('HMGET', key, 'w', 'n')
 	local w = tonumber(v[1])
 	if not w or w < start then
@@ -54,9 +48,21 @@ local function count(key, start)
 	end
 	return w, tonumber(v[2]) or 0
 end
-local perMinute, perDay = tonumber(ARGV[1]), tonumber(ARGV[2])
-local mw, mn = count(KEYS[1], sec - sec % 60)
-local dw, dn = count(KEYS[2], sec - sec % 86400)
+local mw, mn = window(KEYS[1], sec - sec % 60)
+local dw, dn = window(KEYS[2], sec - sec % 86400)
+`
+
+// allowScript counts one request if both windows have room. Its rule for
+// "room" is decide's; decide then builds the Decision from the counts it
+// returns. It needs Redis 5 or later, whose scripts replicate by their effects:
+// before, a script could not write once it had called TIME.
+//
+// KEYS: minute hash, day hash. ARGV: the time (see scriptPrelude), per-minute
+// limit, per-day limit (0: none).
+// Returns {seconds, microseconds, minute count, day count, admitted 1/0}, the
+// counts being those before this request.
+const allowScript = scriptPrelude + `
+local perMinute, perDay = tonumber(ARGV[2]), tonumber(ARGV[3])
 local admitted = 0
 if mn < perMinute and (perDay <= 0 or dn < perDay) then
 	admitted = 1
@@ -74,25 +80,10 @@ return {sec, usec, mn, dn, admitted}
 
 // usageScript reads both counts and the time in one round trip.
 //
-// KEYS: minute hash, day hash. ARGV: the time in Unix seconds or "" for Redis'
-// TIME. Returns {seconds, microseconds, minute count, day count}.
-const usageScript = `
-local sec, usec
-if ARGV[1] == '' then
-	local t = redis.call('TIME')
-	sec, usec = tonumber(t[1]), tonumber(t[2])
-else
-	sec, usec = tonumber(ARGV[1]), 0
-end
-local function count(key, start)
-	local v = redis.call('HMGET', key, 'w', 'n')
-	local w = tonumber(v[1])
-	if not w or w < start then
-		return 0
-	end
-	return tonumber(v[2]) or 0
-end
-return {sec, usec, count(KEYS[1], sec - sec % 60), count(KEYS[2], sec - sec % 86400)}
+// KEYS: minute hash, day hash. ARGV: the time (see scriptPrelude).
+// Returns {seconds, microseconds, minute count, day count}.
+const usageScript = scriptPrelude + `
+return {sec, usec, mn, dn}
 `
 
 // DefaultRedisKeyPrefix starts the name of every key of a Redis limiter
@@ -170,7 +161,7 @@ func (r *Redis) scriptTime(now time.Time, sec, usec int64) time.Time {
 // Allow counts one request of the workspace if both windows have room.
 func (r *Redis) Allow(ctx context.Context, workspaceID string, plan Plan) (Decision, error) {
 	now, clock := r.clockArg()
-	res, err := r.allow.Run(ctx, r.client, r.keys(workspaceID), plan.PerMinute, plan.PerDay, clock).Int64Slice()
+	res, err := r.allow.Run(ctx, r.client, r.keys(workspaceID), clock, plan.PerMinute, plan.PerDay).Int64Slice()
 	if err != nil {
 		return Decision{}, fmt.Errorf("ratelimit: redis allow: %w", err)
 	}
