@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -84,20 +83,9 @@ func TestRedisReplicas(t *testing.T) {
 	}
 
 	const calls = 200
-	var (
-		wg        sync.WaitGroup
-		start     = make(chan struct{})
-		decisions = make([]ratelimit.Decision, calls)
-		errs      = make([]error, calls)
-	)
-	for i := range calls {
-		wg.Go(func() {
-			<-start
-			decisions[i], errs[i] = replicas[i%2].Allow(t.Context(), "ws_a", ratelimit.Free)
-		})
-	}
-	close(start)
-	wg.Wait()
+	decisions, errs := ratelimittest.Burst(calls, func(i int) (ratelimit.Decision, error) {
+		return replicas[i%2].Allow(t.Context(), "ws_a", ratelimit.Free)
+	})
 
 	var remaining []int
 	admittedBy := [2]int{}

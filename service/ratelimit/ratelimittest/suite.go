@@ -219,25 +219,34 @@ func testDayResetsAtMidnightUTC(t *testing.T, h *harness) {
 	})
 }
 
+// Burst makes n calls of allow at once (their goroutines are released
+// together) and returns each call's decision and error by its index.
+func Burst(n int, allow func(i int) (ratelimit.Decision, error)) ([]ratelimit.Decision, []error) {
+	var (
+		wg        sync.WaitGroup
+		start     = make(chan struct{})
+		decisions = make([]ratelimit.Decision, n)
+		errs      = make([]error, n)
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			decisions[i], errs[i] = allow(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return decisions, errs
+}
+
 // testConcurrent: 300 calls released at once against a free workspace admit
 // exactly 60, each with a different Remaining.
 func testConcurrent(t *testing.T, h *harness) {
 	const calls = 300
 	now := h.clock.Advance(30 * time.Second)
-	var (
-		wg        sync.WaitGroup
-		start     = make(chan struct{})
-		decisions = make([]ratelimit.Decision, calls)
-		errs      = make([]error, calls)
-	)
-	for i := range calls {
-		wg.Go(func() {
-			<-start
-			decisions[i], errs[i] = h.l.Allow(t.Context(), "ws_a", ratelimit.Free)
-		})
-	}
-	close(start)
-	wg.Wait()
+	decisions, errs := Burst(calls, func(int) (ratelimit.Decision, error) {
+		return h.l.Allow(t.Context(), "ws_a", ratelimit.Free)
+	})
 
 	var remaining []int
 	for i, d := range decisions {
