@@ -111,6 +111,18 @@ func (r *readers) Close() error {
 	return r.err
 }
 
+// uninterrupted is ctx for a read once it has a connection: the driver starts
+// a goroutine per query to watch a context that can be cancelled (to
+// interrupt SQLite), which costs more than the reads themselves, all of which
+// are bounded (a key look-up or one page of at most 100 rows by an index). A
+// request cancelled while it waits for a connection still gives up at once.
+func uninterrupted(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
+// errRow is a row that failed before it was read: Scan reports why.
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }
+
 // query runs query with args on c, preparing it on c's first use of it.
 func (c *readConn) query(ctx context.Context, query string, args []any) (driver.Rows, error) {
 	st, err := c.prepared(ctx, query)

@@ -16,17 +16,6 @@ type pool struct {
 	stmts sync.Map // SQL text → *sql.Stmt
 }
 
-// uninterrupted is ctx for a read once it has a connection: the driver starts
-// a goroutine per query to watch a context that can be cancelled (to
-// interrupt SQLite), which costs more than the reads themselves, all of which
-// are bounded (a key look-up or one page of at most 100 rows by an index). A
-// request cancelled while it waits for a connection still gives up at once.
-func uninterrupted(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
-
-type errRow struct{ err error }
-
-func (e errRow) Scan(...any) error { return e.err }
-
 // prepared returns the cached statement for query, preparing it on first use;
 // nil if it does not prepare, so that the caller reports the error of a plain
 // query instead.
