@@ -169,7 +169,11 @@ func TestMatchesProtojson(t *testing.T) {
 		for i := 0; i < 300; i++ {
 			m := mt.New()
 			fill(r, m, 0)
-			same(t, enc, m.Interface())
+			// The random contents are all valid: a type pbjson plans must
+			// not leave any of them to protojson.
+			if !same(t, enc, m.Interface()) && supported[mt.Descriptor().FullName()] {
+				t.Fatalf("%s: pbjson left valid contents to protojson: %v", mt.Descriptor().FullName(), m.Interface())
+			}
 		}
 	}
 	for _, m := range []proto.Message{
