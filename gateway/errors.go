@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/example/workspace/apierror"
-	"github.com/example/workspace/service/accesslog"
+	"github.com/example/workspace/middleware/accesslog"
 )
 
 // errorBody is CONTRACT §5's error envelope.

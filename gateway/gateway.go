@@ -24,10 +24,10 @@ import (
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/gen/openapi"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
-	"github.com/example/workspace/service/accesslog"
+	"github.com/example/workspace/middleware/accesslog"
+	"github.com/example/workspace/middleware/requestid"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/idempotency"
-	"github.com/example/workspace/service/requestid"
 	"github.com/example/workspace/service/rpcmethod"
 )
 

@@ -11,8 +11,8 @@ import (
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/example/workspace/service/accesslog"
-	"github.com/example/workspace/service/requestid"
+	"github.com/example/workspace/middleware/accesslog"
+	"github.com/example/workspace/middleware/requestid"
 	"github.com/example/workspace/web/settings"
 )
 

@@ -14,13 +14,13 @@ import (
 
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/gateway"
+	"github.com/example/workspace/middleware/accesslog"
+	"github.com/example/workspace/middleware/requestid"
+	"github.com/example/workspace/middleware/wire"
 	"github.com/example/workspace/server/inproc"
-	"github.com/example/workspace/service/accesslog"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/idempotency"
 	"github.com/example/workspace/service/ratelimit"
-	"github.com/example/workspace/service/requestid"
-	"github.com/example/workspace/service/wire"
 	"github.com/example/workspace/store"
 )
 
@@ -52,7 +52,7 @@ type chainDeps struct {
 //  6. rate limit — keyed on the principal's workspace, before any real work;
 //  7. authorize — the method's scope; after the limiter so a 403 is counted
 //     and carries the rate-limit headers like every other authenticated answer;
-//  8. decoding — a request that did not decode (see service/wire) is a 400
+//  8. decoding — a request that did not decode (see middleware/wire) is a 400
 //     here, where request validation belongs: after authentication, rate
 //     limit and scope, as every other bad input;
 //  9. idempotency — last, right before the handler: its keys are scoped to the

@@ -17,10 +17,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
+	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/server/servertest"
 	"github.com/example/workspace/service"
 	"github.com/example/workspace/service/auth"
-	"github.com/example/workspace/service/ids"
 	"github.com/example/workspace/service/ratelimit"
 )
 

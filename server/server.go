@@ -26,15 +26,15 @@ import (
 
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/gateway"
+	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/metrics"
+	"github.com/example/workspace/middleware/accesslog"
+	"github.com/example/workspace/middleware/wire"
 	"github.com/example/workspace/server/inproc"
 	"github.com/example/workspace/service"
-	"github.com/example/workspace/service/accesslog"
 	"github.com/example/workspace/service/auth"
-	"github.com/example/workspace/service/ids"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/service/rpcmethod"
-	"github.com/example/workspace/service/wire"
 	"github.com/example/workspace/store"
 )
 

@@ -16,9 +16,9 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
+	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/server/servertest"
 	"github.com/example/workspace/service"
-	"github.com/example/workspace/service/ids"
 	"github.com/example/workspace/service/ratelimit"
 )
 

@@ -5,7 +5,7 @@ import (
 
 	"github.com/example/workspace/apierror"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
-	"github.com/example/workspace/service/ids"
+	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/store"
 )
 

@@ -27,10 +27,10 @@ import (
 	_ "modernc.org/sqlite" // the bare insert loop's driver
 
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
+	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/server"
 	"github.com/example/workspace/service"
 	"github.com/example/workspace/service/auth"
-	"github.com/example/workspace/service/ids"
 	"github.com/example/workspace/store"
 )
 

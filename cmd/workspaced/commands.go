@@ -11,11 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/internal/logwriter"
 	"github.com/example/workspace/server"
 	"github.com/example/workspace/service"
 	"github.com/example/workspace/service/auth"
-	"github.com/example/workspace/service/ids"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/store"
 )

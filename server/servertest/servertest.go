@@ -21,9 +21,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/server"
 	"github.com/example/workspace/service"
-	"github.com/example/workspace/service/ids"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/service/ratelimit/ratelimittest"
 	"github.com/example/workspace/store"

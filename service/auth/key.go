@@ -8,7 +8,7 @@ import (
 	"hash/crc32"
 	"strings"
 
-	"github.com/example/workspace/service/ids"
+	"github.com/example/workspace/internal/ids"
 )
 
 // A key is KeyPrefix, secretLength random base62 characters, and a checksum of

@@ -18,7 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/example/workspace/apierror"
-	"github.com/example/workspace/service/accesslog"
+	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/rpcmethod"
 	"github.com/example/workspace/store"

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/example/workspace/apierror"
-	"github.com/example/workspace/service/accesslog"
+	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/service/auth"
 )
 

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/example/workspace/apierror"
-	"github.com/example/workspace/service/ids"
+	"github.com/example/workspace/internal/ids"
 )
 
 // Metadata is the gRPC metadata key (and, canonicalised, the HTTP header).

@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/example/workspace/apierror"
-	"github.com/example/workspace/service/requestid"
+	"github.com/example/workspace/middleware/requestid"
 )
 
 // MetadataHTTPRoute is the incoming metadata by which the REST gateway tells
