@@ -1,5 +1,5 @@
 // Package store defines the storage contract of the Workspace API: the domain
-// records, the Store interface every backend implements, and the domain errors.
+// records, the Store's role interfaces, and the domain errors.
 package store
 
 import (
@@ -108,11 +108,30 @@ type TaskFilter struct {
 	Status    string
 }
 
-// Store is the persistence contract. Every method that takes a workspaceID only
-// ever sees records of that workspace: a record of another workspace is reported
-// exactly as a missing one. Times are stored as given and returned in UTC with at
-// least microsecond precision. Implementations are safe for concurrent use.
+// Store is the persistence contract: every role below, as one backend
+// implements them. Every method that takes a workspaceID only ever sees records
+// of that workspace: a record of another workspace is reported exactly as a
+// missing one. Times are stored as given and returned in UTC with at least
+// microsecond precision. Implementations are safe for concurrent use.
+//
+// Consumers take the narrowest role they need (the authenticator a KeyLookup,
+// the idempotency interceptor IdempotencyKeys, readiness a Pinger), so that
+// what each one can touch is visible in its signature. The whole Store is for
+// what owns or wraps one: the composition root, the CLI, decorators (metrics)
+// and the conformance suite.
 type Store interface {
+	Workspaces
+	Projects
+	Tasks
+	APIKeys
+	KeyLookup
+	IdempotencyKeys
+	Pinger
+	Closer
+}
+
+// Workspaces are the tenants.
+type Workspaces interface {
 	// Bootstrap creates ws and key in one transaction if the store holds no
 	// workspace yet, and reports whether it did.
 	Bootstrap(ctx context.Context, ws Workspace, key APIKey) (bool, error)
@@ -122,7 +141,10 @@ type Store interface {
 	GetWorkspace(ctx context.Context, id string) (Workspace, error)
 	// SetWorkspacePlan changes a workspace's plan or returns NotFound("workspace").
 	SetWorkspacePlan(ctx context.Context, id, plan string) error
+}
 
+// Projects are a workspace's projects.
+type Projects interface {
 	// CreateProject stores a new project; ErrConflict if the id is taken.
 	CreateProject(ctx context.Context, p Project) error
 	// GetProject returns a project of the workspace or NotFound("project").
@@ -137,7 +159,10 @@ type Store interface {
 	// ListProjects returns one page of the workspace's projects and how many
 	// there are in all.
 	ListProjects(ctx context.Context, workspaceID string, page Page) ([]Project, int, error)
+}
 
+// Tasks are a workspace's tasks, each in one of its projects.
+type Tasks interface {
 	// CreateTask stores a new task. NotFound("project") if its project is not in
 	// the workspace; ErrConflict if the id is taken.
 	CreateTask(ctx context.Context, t Task) error
@@ -152,7 +177,11 @@ type Store interface {
 	// many match in all. NotFound("project") if filter.ProjectID is set and is not
 	// a project of the workspace.
 	ListTasks(ctx context.Context, workspaceID string, filter TaskFilter, page Page) ([]Task, int, error)
+}
 
+// APIKeys are the keys as their owners and operators manage them: create,
+// list, revoke. Authenticating a request with a key is KeyLookup's.
+type APIKeys interface {
 	// CreateAPIKey stores a new key; ErrConflict if the id or hash is taken, and
 	// NotFound("workspace") if its workspace does not exist.
 	CreateAPIKey(ctx context.Context, k APIKey) error
@@ -165,13 +194,21 @@ type Store interface {
 	// the first time is kept), and returns the key; NotFound("api_key") if it is
 	// not in the workspace.
 	RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) (APIKey, error)
+}
+
+// KeyLookup is what authenticating a request needs: the key behind a secret's
+// hash, and a note that it was used.
+type KeyLookup interface {
 	// LookupAPIKey finds a key by the SHA-256 hash of its secret, with its
 	// workspace, or returns NotFound("api_key"). It does not filter out revoked
 	// or expired keys: the caller decides.
 	LookupAPIKey(ctx context.Context, hash []byte) (APIKey, Workspace, error)
 	// TouchAPIKey sets LastUsedAt to at if it is unset or earlier.
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+}
 
+// IdempotencyKeys are the records behind the Idempotency-Key header.
+type IdempotencyKeys interface {
 	// ReserveIdempotencyKey claims k.Key in k.WorkspaceID for a request whose
 	// fingerprint is k.Fingerprint, atomically: if the workspace holds no live
 	// record under that key it stores k as pending (Response nil) and returns
@@ -190,9 +227,16 @@ type Store interface {
 	// runs the request afresh; a completed record is kept, and a missing one
 	// is not an error.
 	ReleaseIdempotencyKey(ctx context.Context, workspaceID, key string) error
+}
 
+// Pinger is what readiness needs.
+type Pinger interface {
 	// Ping reports whether the backing database answers.
 	Ping(ctx context.Context) error
+}
+
+// Closer ends a store.
+type Closer interface {
 	// Close releases the store; no method may be called after it.
 	Close() error
 }
