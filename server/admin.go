@@ -9,10 +9,12 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/middleware/requestid"
+	"github.com/example/workspace/store"
 	"github.com/example/workspace/web/settings"
 )
 
@@ -79,14 +81,7 @@ func (s *Server) checkReady(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, readinessTimeout)
 	defer cancel()
-	var reason, cause error
-	if err := s.store.Ping(ctx); err != nil {
-		reason, cause = errStoreUnreachable, err
-	} else if s.redis != nil {
-		if err := s.redis.Ping(ctx).Err(); err != nil {
-			reason, cause = errRedisUnreachable, err
-		}
-	}
+	reason, cause := pingBackends(ctx, s.store, s.redis)
 	if s.shuttingDown.Load() {
 		return errShuttingDown
 	}
@@ -103,6 +98,21 @@ func (s *Server) checkReady(ctx context.Context) error {
 		}
 	}
 	return reason
+}
+
+// pingBackends returns the reason readiness fails, and its cause, for the
+// first backing service that does not answer: the store, then Redis if set.
+// Readiness needs nothing of the store but its Ping.
+func pingBackends(ctx context.Context, st store.Pinger, rdb redis.UniversalClient) (reason, cause error) {
+	if err := st.Ping(ctx); err != nil {
+		return errStoreUnreachable, err
+	}
+	if rdb != nil {
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return errRedisUnreachable, err
+		}
+	}
+	return nil, nil
 }
 
 // probeReadiness re-checks readiness every ReadinessInterval until ctx ends,

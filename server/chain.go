@@ -31,7 +31,7 @@ type chainDeps struct {
 	authn   *auth.Authenticator
 	limiter ratelimit.Limiter
 	scopes  map[string]string
-	store   store.Store // idempotency keys
+	store   store.IdempotencyKeys
 	now     func() time.Time
 	// draining is closed when the gRPC server starts to drain.
 	draining <-chan struct{}

@@ -1,5 +1,5 @@
-// Package service implements the gRPC services of the Workspace API on top of a
-// store.Store: input validation, domain rules and the mapping to protobuf.
+// Package service implements the gRPC services of the Workspace API on top of
+// the store's roles: input validation, domain rules and the mapping to protobuf.
 package service
 
 import (
@@ -16,9 +16,21 @@ import (
 	"github.com/example/workspace/store"
 )
 
+// Store is what the handlers read and write: the caller's workspace, its
+// projects, tasks and keys. One interface for the four services, which share
+// Deps; it leaves out what is not theirs: authenticating a key
+// (store.KeyLookup), Idempotency-Key records (store.IdempotencyKeys), Ping and
+// Close (the server's).
+type Store interface {
+	store.Workspaces
+	store.Projects
+	store.Tasks
+	store.APIKeys
+}
+
 // Deps are what the services need.
 type Deps struct {
-	Store   store.Store
+	Store   Store
 	Limiter ratelimit.Limiter
 	// Now is the clock; times are kept at microsecond precision.
 	Now func() time.Time

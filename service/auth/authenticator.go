@@ -40,14 +40,15 @@ const TouchInterval = time.Minute
 
 // Authenticator turns an Authorization header value into a Principal.
 type Authenticator struct {
-	store store.Store
+	store store.KeyLookup
 	now   func() time.Time
 	cache *keyCache
 }
 
-// NewAuthenticator returns an Authenticator over st; now is the clock, and
-// cacheTTL how long a looked-up key is trusted (0 looks up every request).
-func NewAuthenticator(st store.Store, now func() time.Time, cacheTTL time.Duration) *Authenticator {
+// NewAuthenticator returns an Authenticator over st's key look-ups; now is the
+// clock, and cacheTTL how long a looked-up key is trusted (0 looks up every
+// request).
+func NewAuthenticator(st store.KeyLookup, now func() time.Time, cacheTTL time.Duration) *Authenticator {
 	return &Authenticator{store: st, now: now, cache: newKeyCache(cacheTTL)}
 }
 

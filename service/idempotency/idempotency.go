@@ -104,7 +104,7 @@ func Fingerprint(method string, req proto.Message) ([]byte, error) {
 // UnaryServerInterceptor enforces keys on creates. It must run after
 // authentication (keys are scoped to the caller's workspace) and after
 // authorization (a key lacking the scope must get 403, not a replay).
-func UnaryServerInterceptor(st store.Store, now func() time.Time) grpc.UnaryServerInterceptor {
+func UnaryServerInterceptor(st store.IdempotencyKeys, now func() time.Time) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		values := metadata.ValueFromIncomingContext(ctx, MetadataKey)
 		if len(values) == 0 || !strings.HasPrefix(info.FullMethod, auth.APIPrefix) {
@@ -163,7 +163,7 @@ func UnaryServerInterceptor(st store.Store, now func() time.Time) grpc.UnaryServ
 	}
 }
 
-func complete(ctx context.Context, st store.Store, workspaceID, key string, resp any, now func() time.Time) error {
+func complete(ctx context.Context, st store.IdempotencyKeys, workspaceID, key string, resp any, now func() time.Time) error {
 	msg, ok := resp.(proto.Message)
 	if !ok {
 		return errWiring
