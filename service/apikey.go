@@ -62,6 +62,9 @@ func (s *apiKeys) DeleteApiKey(ctx context.Context, req *workspacev1.DeleteApiKe
 	if err != nil {
 		return nil, err
 	}
+	if err := knownID("api_key", req.Id); err != nil {
+		return nil, apierror.From(err)
+	}
 	if _, err := s.Store.RevokeAPIKey(ctx, p.WorkspaceID, req.Id, s.now()); err != nil {
 		return nil, apierror.From(err)
 	}

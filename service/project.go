@@ -54,6 +54,9 @@ func (s *projects) GetProject(ctx context.Context, req *workspacev1.GetProjectRe
 	if err != nil {
 		return nil, err
 	}
+	if err := knownID("project", req.Id); err != nil {
+		return nil, apierror.From(err)
+	}
 	pr, err := s.Store.GetProject(ctx, p.WorkspaceID, req.Id)
 	if err != nil {
 		return nil, apierror.From(err)
@@ -85,6 +88,9 @@ func (s *projects) UpdateProject(ctx context.Context, req *workspacev1.UpdatePro
 			return nil, err
 		}
 	}
+	if err := knownID("project", req.Id); err != nil {
+		return nil, apierror.From(err)
+	}
 	now := s.now()
 	pr, err := s.Store.UpdateProject(ctx, p.WorkspaceID, req.Id, func(pr *store.Project) error {
 		if paths["name"] {
@@ -106,6 +112,9 @@ func (s *projects) DeleteProject(ctx context.Context, req *workspacev1.DeletePro
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if err := knownID("project", req.Id); err != nil {
+		return nil, apierror.From(err)
 	}
 	if err := s.Store.DeleteProject(ctx, p.WorkspaceID, req.Id); err != nil {
 		return nil, apierror.From(err)

@@ -33,6 +33,13 @@ func (s *tasks) ListTasks(ctx context.Context, req *workspacev1.ListTasksRequest
 	}
 	filter := store.TaskFilter{ProjectID: req.ProjectId, Status: req.Status}
 	list := func(ctx context.Context, workspaceID string, pg store.Page) ([]store.Task, int, error) {
+		// Here, after the page is checked, where the store would have
+		// answered NotFound for an unknown project.
+		if filter.ProjectID != "" {
+			if err := knownID("project", filter.ProjectID); err != nil {
+				return nil, 0, err
+			}
+		}
 		return s.Store.ListTasks(ctx, workspaceID, filter, pg)
 	}
 	data, pg, err := listPage(ctx, req.Limit, req.Offset, list, taskPB)
@@ -67,6 +74,9 @@ func (s *tasks) CreateTask(ctx context.Context, req *workspacev1.CreateTaskReque
 	if err := req.DueAt.CheckValid(); req.DueAt != nil && err != nil {
 		return nil, apierror.Validation("due_at", "due_at must be a valid RFC 3339 time")
 	}
+	if err := knownID("project", req.ProjectId); err != nil {
+		return nil, projectNotFound(err)
+	}
 	now := s.now()
 	t := store.Task{
 		ID:          ids.New(ids.Task),
@@ -92,6 +102,9 @@ func (s *tasks) GetTask(ctx context.Context, req *workspacev1.GetTaskRequest) (*
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if err := knownID("task", req.Id); err != nil {
+		return nil, apierror.From(err)
 	}
 	t, err := s.Store.GetTask(ctx, p.WorkspaceID, req.Id)
 	if err != nil {
@@ -138,6 +151,15 @@ func (s *tasks) UpdateTask(ctx context.Context, req *workspacev1.UpdateTaskReque
 			return nil, apierror.Validation("due_at", "due_at must be a valid RFC 3339 time")
 		}
 	}
+	// In the store's order: the task is looked up before its new project.
+	if err := knownID("task", req.Id); err != nil {
+		return nil, apierror.From(err)
+	}
+	if paths["project_id"] {
+		if err := knownID("project", u.GetProjectId()); err != nil {
+			return nil, projectNotFound(err)
+		}
+	}
 	now := s.now()
 	t, err := s.Store.UpdateTask(ctx, p.WorkspaceID, req.Id, func(t *store.Task) error {
 		if paths["project_id"] {
@@ -176,6 +198,9 @@ func (s *tasks) DeleteTask(ctx context.Context, req *workspacev1.DeleteTaskReque
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if err := knownID("task", req.Id); err != nil {
+		return nil, apierror.From(err)
 	}
 	if err := s.Store.DeleteTask(ctx, p.WorkspaceID, req.Id); err != nil {
 		return nil, apierror.From(err)

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/store"
 )
 
@@ -31,21 +32,31 @@ func validStatus(s string) bool {
 	return s == statusTodo || s == statusInProgress || s == statusCompleted
 }
 
-// requiredText trims s and checks it is 1..max characters long.
+// requiredText trims s and checks it is 1..max characters long, without a
+// NUL (see optionalText).
 func requiredText(field, label, s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", apierror.Validation(field, label+" is required")
 	}
-	if utf8.RuneCountInString(s) > max {
-		return "", apierror.Validation(field, label+" must be at most "+strconv.Itoa(max)+" characters")
+	if err := optionalText(field, label, s, max); err != nil {
+		return "", err
 	}
 	return s, nil
 }
 
+// optionalText checks that s is at most max characters long and holds no NUL
+// (U+0000). Every text field of every resource goes through it or
+// requiredText. A NUL is refused because PostgreSQL's text cannot hold it
+// (a 500 there, stored by SQLite): one answer for both backends. Every other
+// character — tabs, newlines, the other control characters — is stored and
+// given back as sent, on both.
 func optionalText(field, label, s string, max int) error {
 	if utf8.RuneCountInString(s) > max {
 		return apierror.Validation(field, label+" must be at most "+strconv.Itoa(max)+" characters")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return apierror.Validation(field, label+" must not contain the NUL character (U+0000)")
 	}
 	return nil
 }
@@ -117,4 +128,20 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// idPrefixes are the id prefixes of the resources, by their store names.
+var idPrefixes = map[string]string{"project": ids.Project, "task": ids.Task, "api_key": ids.APIKey}
+
+// knownID is the one check of every id a request names, made before the
+// store is asked: an id that is not of its resource's form (a NUL, bytes
+// that are not UTF-8, a wrong prefix…) can name no record, so it gets
+// store.NotFound(resource), which the caller maps exactly as the store's own
+// answer for an unknown id. PostgreSQL's text cannot even hold a NUL or
+// invalid UTF-8, so querying with one would be a 500.
+func knownID(resource, id string) error {
+	if ids.Valid(idPrefixes[resource], id) {
+		return nil
+	}
+	return store.NotFound(resource)
 }

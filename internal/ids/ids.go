@@ -2,7 +2,10 @@
 // characters from crypto/rand.
 package ids
 
-import "crypto/rand"
+import (
+	"crypto/rand"
+	"strings"
+)
 
 // Alphabet is base62 in ASCII order.
 const Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -18,6 +21,23 @@ const (
 	Task      = "task_"
 	APIKey    = "key_"
 )
+
+// MinRandomLength and MaxRandomLength bound the random part of an id that
+// Valid accepts: the contract promises at least 16 characters, New makes
+// RandomLength, and 64 leaves room for a longer RandomLength while keeping
+// an oversized path segment from reaching a store.
+const (
+	MinRandomLength = 16
+	MaxRandomLength = 64
+)
+
+// Valid reports whether s could be an id that New made with prefix: the
+// prefix, then MinRandomLength to MaxRandomLength base62 characters. An id
+// that is not valid names nothing, whatever a store holds.
+func Valid(prefix, s string) bool {
+	rest, ok := strings.CutPrefix(s, prefix)
+	return ok && len(rest) >= MinRandomLength && len(rest) <= MaxRandomLength && IsBase62(rest)
+}
 
 // New returns prefix followed by RandomLength random base62 characters.
 func New(prefix string) string {

@@ -18,7 +18,7 @@ func scanIdempotencyKey(sc scanner) (store.IdempotencyKey, error) {
 	if err := sc.Scan(&k.WorkspaceID, &k.Key, &k.Fingerprint, &created, &k.Response, &completed); err != nil {
 		return store.IdempotencyKey{}, err
 	}
-	k.CreatedAt, k.CompletedAt = fromNanos(created), fromOptNanos(completed)
+	k.CreatedAt, k.CompletedAt = fromMicros(created), fromOptMicros(completed)
 	if k.CompletedAt != nil && k.Response == nil {
 		k.Response = []byte{} // an empty BLOB may scan as nil
 	}
@@ -30,7 +30,7 @@ func scanIdempotencyKey(sc scanner) (store.IdempotencyKey, error) {
 // of one key, in this process or another, exactly one finds it free.
 func (s *Store) ReserveIdempotencyKey(ctx context.Context, k store.IdempotencyKey, expiredBefore, staleBefore time.Time) (store.IdempotencyKey, bool, error) {
 	var e encoder
-	created, expired, stale := e.nanos(k.CreatedAt), e.nanos(expiredBefore), e.nanos(staleBefore)
+	created, expired, stale := e.micros(k.CreatedAt), e.micros(expiredBefore), e.micros(staleBefore)
 	if e.err != nil {
 		return store.IdempotencyKey{}, false, e.err
 	}
@@ -45,7 +45,7 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, k store.IdempotencyKe
 		cur, err := scanIdempotencyKey(tx.QueryRowContext(ctx, `SELECT `+idempotencyCols+`
 			FROM idempotency_keys WHERE workspace_id = ? AND key = ?`, k.WorkspaceID, k.Key))
 		switch {
-		case err == nil && (cur.CompletedAt != nil || cur.CreatedAt.UnixNano() >= stale):
+		case err == nil && (cur.CompletedAt != nil || cur.CreatedAt.UnixMicro() >= stale):
 			out = cur
 			return nil
 		case err == nil:
@@ -65,7 +65,7 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, k store.IdempotencyKe
 		if err != nil {
 			return err
 		}
-		k.CreatedAt = fromNanos(created)
+		k.CreatedAt = fromMicros(created)
 		out, reserved = k, true
 		return nil
 	})
@@ -77,7 +77,7 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, k store.IdempotencyKe
 
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, workspaceID, key string, response []byte, at time.Time) error {
 	var e encoder
-	n := e.nanos(at)
+	n := e.micros(at)
 	if e.err != nil {
 		return e.err
 	}

@@ -53,13 +53,13 @@ func scanWorkspace(sc scanner) (store.Workspace, error) {
 	if err := sc.Scan(&w.ID, &w.Name, &w.Plan, &created); err != nil {
 		return store.Workspace{}, err
 	}
-	w.CreatedAt = fromNanos(created)
+	w.CreatedAt = fromMicros(created)
 	return w, nil
 }
 
 func insertWorkspace(ctx context.Context, tx *txn, ws store.Workspace) error {
 	var e encoder
-	args := []any{ws.ID, ws.Name, ws.Plan, e.nanos(ws.CreatedAt)}
+	args := []any{ws.ID, ws.Name, ws.Plan, e.micros(ws.CreatedAt)}
 	if e.err != nil {
 		return e.err
 	}
@@ -117,13 +117,13 @@ func scanProject(sc scanner) (store.Project, error) {
 	if err := sc.Scan(&p.ID, &p.WorkspaceID, &p.Name, &p.Description, &created, &updated); err != nil {
 		return store.Project{}, err
 	}
-	p.CreatedAt, p.UpdatedAt = fromNanos(created), fromNanos(updated)
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return p, nil
 }
 
 func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
 	var e encoder
-	args := []any{p.ID, p.WorkspaceID, p.Name, p.Description, e.nanos(p.CreatedAt), e.nanos(p.UpdatedAt)}
+	args := []any{p.ID, p.WorkspaceID, p.Name, p.Description, e.micros(p.CreatedAt), e.micros(p.UpdatedAt)}
 	if e.err != nil {
 		return e.err
 	}
@@ -167,7 +167,7 @@ func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, updat
 		}
 		next.ID, next.WorkspaceID, next.CreatedAt = cur.ID, cur.WorkspaceID, cur.CreatedAt
 		var e encoder
-		args := []any{next.Name, next.Description, e.nanos(next.UpdatedAt), workspaceID, id}
+		args := []any{next.Name, next.Description, e.micros(next.UpdatedAt), workspaceID, id}
 		if e.err != nil {
 			return e.err
 		}
@@ -261,8 +261,8 @@ func scanTask(sc scanner) (store.Task, error) {
 		&due, &completed, &created, &updated); err != nil {
 		return store.Task{}, err
 	}
-	t.DueAt, t.CompletedAt = fromOptNanos(due), fromOptNanos(completed)
-	t.CreatedAt, t.UpdatedAt = fromNanos(created), fromNanos(updated)
+	t.DueAt, t.CompletedAt = fromOptMicros(due), fromOptMicros(completed)
+	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return t, nil
 }
 
@@ -272,7 +272,7 @@ func scanTask(sc scanner) (store.Task, error) {
 func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
 	var e encoder
 	args := []any{t.ID, t.WorkspaceID, t.ProjectID, t.Title, t.Description, t.Status,
-		e.optNanos(t.DueAt), e.optNanos(t.CompletedAt), e.nanos(t.CreatedAt), e.nanos(t.UpdatedAt)}
+		e.optMicros(t.DueAt), e.optMicros(t.CompletedAt), e.micros(t.CreatedAt), e.micros(t.UpdatedAt)}
 	if e.err != nil {
 		return e.err
 	}
@@ -317,7 +317,7 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 		next.ID, next.WorkspaceID, next.CreatedAt = cur.ID, cur.WorkspaceID, cur.CreatedAt
 		var e encoder
 		args := []any{next.ProjectID, next.Title, next.Description, next.Status,
-			e.optNanos(next.DueAt), e.optNanos(next.CompletedAt), e.nanos(next.UpdatedAt), workspaceID, id}
+			e.optMicros(next.DueAt), e.optMicros(next.CompletedAt), e.micros(next.UpdatedAt), workspaceID, id}
 		if e.err != nil {
 			return e.err
 		}
@@ -425,8 +425,8 @@ func scanAPIKey(sc scanner) (store.APIKey, error) {
 	if err := json.Unmarshal([]byte(scopes), &k.Scopes); err != nil {
 		return store.APIKey{}, fmt.Errorf("scopes of key %s: %w", k.ID, err)
 	}
-	k.CreatedAt = fromNanos(created)
-	k.LastUsedAt, k.ExpiresAt, k.RevokedAt = fromOptNanos(lastUsed), fromOptNanos(expires), fromOptNanos(revoked)
+	k.CreatedAt = fromMicros(created)
+	k.LastUsedAt, k.ExpiresAt, k.RevokedAt = fromOptMicros(lastUsed), fromOptMicros(expires), fromOptMicros(revoked)
 	return k, nil
 }
 
@@ -437,7 +437,7 @@ func insertAPIKey(ctx context.Context, tx *txn, k store.APIKey) error {
 	}
 	var e encoder
 	args := []any{k.ID, k.WorkspaceID, k.Name, string(scopes), k.Prefix, k.Hash,
-		e.nanos(k.CreatedAt), e.optNanos(k.LastUsedAt), e.optNanos(k.ExpiresAt), e.optNanos(k.RevokedAt)}
+		e.micros(k.CreatedAt), e.optMicros(k.LastUsedAt), e.optMicros(k.ExpiresAt), e.optMicros(k.RevokedAt)}
 	if e.err != nil {
 		return e.err
 	}
@@ -489,7 +489,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, workspaceID string, page store.
 
 func (s *Store) RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) (store.APIKey, error) {
 	var e encoder
-	n := e.nanos(at)
+	n := e.micros(at)
 	if e.err != nil {
 		return store.APIKey{}, e.err
 	}
@@ -522,7 +522,7 @@ func (s *Store) LookupAPIKey(ctx context.Context, hash []byte) (store.APIKey, st
 	if err != nil {
 		return store.APIKey{}, store.Workspace{}, wrap("lookup api key", err)
 	}
-	w.CreatedAt = fromNanos(wsCreated)
+	w.CreatedAt = fromMicros(wsCreated)
 	return k, w, nil
 }
 
@@ -548,7 +548,7 @@ func prefixed(alias, cols string) string {
 // time wins whatever order they commit in.
 func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
 	var e encoder
-	n := e.nanos(at)
+	n := e.micros(at)
 	if e.err != nil {
 		return e.err
 	}

@@ -474,35 +474,41 @@ func checkPage(p store.Page) error {
 	return nil
 }
 
-// encoder turns times into the stored unix nanoseconds and remembers the first
-// time that cannot be stored, so that a row's arguments can be built in one
-// expression and checked once.
+// encoder turns times into the stored unix microseconds and remembers the
+// first time that cannot be stored, so that a row's arguments can be built in
+// one expression and checked once. Microseconds are PostgreSQL's precision
+// and, in an int64, cover ±292,000 years: every time RFC 3339 can write
+// (years 0001 to 9999), where nanoseconds ended in 1677 and 2262 (migration
+// 0003 converted the rows of those days).
 type encoder struct{ err error }
 
-// nanos rejects a time outside the years 1678 to 2262, which int64 nanoseconds
-// cannot hold; storing it would silently change it (the zero time.Time, too).
-func (e *encoder) nanos(t time.Time) int64 {
-	n := t.UnixNano()
-	if e.err == nil && !time.Unix(0, n).Equal(t) {
+// micros truncates t to the microsecond, as the PostgreSQL store does, and
+// rejects a time so far out that int64 microseconds cannot hold it: storing
+// it would silently change it.
+func (e *encoder) micros(t time.Time) int64 {
+	n := t.UnixMicro()
+	// UnixMicro rounds down, so a time it holds is at most 999 ns past its
+	// value; one it overflows is far from it.
+	if d := t.Sub(time.UnixMicro(n)); e.err == nil && (d < 0 || d >= time.Microsecond) {
 		e.err = fmt.Errorf("sqlite: time %s is outside the storable range", t.Format(time.RFC3339Nano))
 	}
 	return n
 }
 
-func (e *encoder) optNanos(t *time.Time) any {
+func (e *encoder) optMicros(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
-	return e.nanos(*t)
+	return e.micros(*t)
 }
 
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+func fromMicros(n int64) time.Time { return time.UnixMicro(n).UTC() }
 
-func fromOptNanos(n sql.NullInt64) *time.Time {
+func fromOptMicros(n sql.NullInt64) *time.Time {
 	if !n.Valid {
 		return nil
 	}
-	t := fromNanos(n.Int64)
+	t := fromMicros(n.Int64)
 	return &t
 }
 

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -188,18 +189,119 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// TestTimeRange checks that a time that int64 nanoseconds cannot hold is
-// refused, not stored as a different time.
+// TestTimeRange checks that a time that int64 microseconds cannot hold (more
+// than 292,000 years from 1970) is refused, not stored as a different time.
+// Every time of RFC 3339's years 0001 to 9999 is stored: the conformance
+// suite's Times/RFC3339Range (before migration 0003, nanoseconds refused the
+// zero time and 2300 here).
 func TestTimeRange(t *testing.T) {
 	ctx := t.Context()
 	s := open(t, filepath.Join(t.TempDir(), "workspace.db"))
-	for _, at := range []time.Time{{}, time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)} {
+	for _, at := range []time.Time{time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-300000, 1, 1, 0, 0, 0, 0, time.UTC)} {
 		err := s.CreateWorkspace(ctx, store.Workspace{ID: "ws_1", CreatedAt: at})
 		if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 			t.Errorf("CreateWorkspace(created %s) = %v, want a plain error", at, err)
 		}
 		if _, err := s.GetWorkspace(ctx, "ws_1"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("GetWorkspace after the refused create: %v, want NotFound", err)
+		}
+	}
+}
+
+// TestMigrateTimesToMicroseconds opens a file written before migration 0003,
+// whose times are unix nanoseconds, and reads back every time as the same
+// instant rounded down to the microsecond, in the same list order — before
+// the epoch too, where dividing alone would round up.
+func TestMigrateTimesToMicroseconds(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "workspace.db")
+	w, err := openWriter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := w.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version TEXT NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`)
+	for _, m := range all {
+		if m.num < 3 {
+			exec(m.sql)
+			exec(`INSERT INTO schema_migrations VALUES (?, 0)`, m.name)
+		}
+	}
+	utc := func(y int, mo time.Month, d, h, mi, sec, ns int) time.Time {
+		return time.Date(y, mo, d, h, mi, sec, ns, time.UTC)
+	}
+	times := []time.Time{ // increasing; the ids are in the same order
+		utc(1677, 9, 21, 0, 12, 43, 145224192), // the first instant int64 nanoseconds hold
+		utc(1969, 12, 31, 23, 59, 59, 999999500),
+		utc(1969, 12, 31, 23, 59, 59, 999999700), // the same microsecond
+		utc(1970, 1, 1, 0, 0, 0, 1500),
+		utc(2025, 1, 2, 3, 4, 5, 123456789),
+		time.Unix(0, 1<<63-1).UTC(), // the last one
+	}
+	exec(`INSERT INTO workspaces VALUES ('ws_1', 'One', 'free', ?)`, times[4].UnixNano())
+	for i, at := range times {
+		n := at.UnixNano()
+		exec(`INSERT INTO projects VALUES (?, 'ws_1', 'P', '', ?, ?)`, fmt.Sprintf("proj_%d", i), n, n)
+		exec(`INSERT INTO tasks VALUES (?, 'ws_1', 'proj_0', 'T', '', 'completed', NULL, ?, ?, ?)`, fmt.Sprintf("task_%d", i), n, n, n)
+		exec(`INSERT INTO api_keys VALUES (?, 'ws_1', 'K', '["read"]', 'wsk_x', ?, ?, NULL, ?, ?)`, fmt.Sprintf("key_%d", i), []byte{byte(i)}, n, n, n)
+		exec(`INSERT INTO idempotency_keys VALUES ('ws_1', ?, x'00', ?, NULL, NULL)`, fmt.Sprintf("idem_%d", i), n)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := open(t, path) // applies 0003
+	want := make([]time.Time, len(times))
+	var newestFirst []string
+	for i, at := range times {
+		want[i] = time.UnixMicro(at.UnixMicro()).UTC()
+		if want[i].After(at) || at.Sub(want[i]) >= time.Microsecond {
+			t.Fatalf("bad expectation %s for %s", want[i], at)
+		}
+		newestFirst = append([]string{fmt.Sprintf("proj_%d", i)}, newestFirst...)
+	}
+	ws, err := s.GetWorkspace(ctx, "ws_1")
+	if err != nil || !ws.CreatedAt.Equal(want[4]) {
+		t.Errorf("workspace created_at = %s, %v; want %s", ws.CreatedAt, err, want[4])
+	}
+	projects, _, err := s.ListProjects(ctx, "ws_1", store.Page{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, p := range projects {
+		order = append(order, p.ID)
+	}
+	if !slices.Equal(order, newestFirst) {
+		t.Errorf("projects after the migration list as %q, want %q", order, newestFirst)
+	}
+	for i := range times {
+		p, err := s.GetProject(ctx, "ws_1", fmt.Sprintf("proj_%d", i))
+		if err != nil || !p.CreatedAt.Equal(want[i]) || !p.UpdatedAt.Equal(want[i]) {
+			t.Errorf("proj_%d: created %s, updated %s, %v; want %s", i, p.CreatedAt, p.UpdatedAt, err, want[i])
+		}
+		task, err := s.GetTask(ctx, "ws_1", fmt.Sprintf("task_%d", i))
+		if err != nil || task.DueAt != nil || task.CompletedAt == nil || !task.CompletedAt.Equal(want[i]) ||
+			!task.CreatedAt.Equal(want[i]) || !task.UpdatedAt.Equal(want[i]) {
+			t.Errorf("task_%d: %+v, %v; want due nil and every other time %s", i, task, err, want[i])
+		}
+		k, err := s.GetAPIKey(ctx, fmt.Sprintf("key_%d", i))
+		if err != nil || k.LastUsedAt != nil || k.ExpiresAt == nil || !k.ExpiresAt.Equal(want[i]) ||
+			k.RevokedAt == nil || !k.RevokedAt.Equal(want[i]) || !k.CreatedAt.Equal(want[i]) {
+			t.Errorf("key_%d: %+v, %v; want last used nil and every other time %s", i, k, err, want[i])
+		}
+		idem, reserved, err := s.ReserveIdempotencyKey(ctx, store.IdempotencyKey{WorkspaceID: "ws_1", Key: fmt.Sprintf("idem_%d", i), CreatedAt: times[0]}, times[0], times[0])
+		if err != nil || reserved || !idem.CreatedAt.Equal(want[i]) {
+			t.Errorf("idem_%d: %+v, reserved %v, %v; want the record created %s", i, idem, reserved, err, want[i])
 		}
 	}
 }

@@ -65,6 +65,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 		{"Tenancy", testTenancy},
 
+		{"Times/RFC3339Range", testTimesRFC3339Range},
+
 		{"Idempotency/Lifecycle", testIdempotencyLifecycle},
 		{"Idempotency/Release", testIdempotencyRelease},
 		{"Idempotency/Expiry", testIdempotencyExpiry},
