@@ -11,6 +11,7 @@ tool (
 )
 
 require (
+	github.com/example/workspace/gen v0.0.0-00010101000000-000000000000
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus v1.1.1
 	github.com/grpc-ecosystem/go-grpc-middleware/v2 v2.3.4
@@ -133,3 +134,8 @@ require (
 	mvdan.cc/xurls/v2 v2.6.0 // indirect
 	pluginrpc.com/pluginrpc v0.6.0 // indirect
 )
+
+// The generated API (gen/) is a module of its own, so that the Go SDK and other
+// clients can require it without this server's dependencies. Until it is
+// tagged (gen/vX.Y.Z), the server builds it from the checkout.
+replace github.com/example/workspace/gen => ./gen

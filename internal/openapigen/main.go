@@ -16,9 +16,14 @@
 //   - the X-RateLimit-*, Retry-After and X-Request-Id headers;
 //   - bearer authentication, and GET /v1/openapi.json itself without it;
 //   - what protojson's options in gateway/marshal.go put on the wire: every
-//     field present, singular message fields (timestamps, wrappers) null when
-//     unset, proto3 optional fields omitted when unset, no other members, and
-//     timestamps at whole seconds in UTC.
+//     field present, well-known message fields (timestamps, wrappers) null
+//     when unset, the API's own messages always set, proto3 optional fields
+//     omitted when unset, no other members, and timestamps at whole seconds
+//     in UTC.
+//
+// The result lints clean with Redocly's recommended rules (.ci/run,
+// tools/openapi-lint): valid OpenAPI 3.0 (nullable only beside a type), no
+// unused components, every tag described.
 //
 // Run by scripts/generate.sh after buf generate; never edit its output.
 package main
@@ -115,11 +120,22 @@ func rewrite(doc *openapi3.T) error {
 			"{\"success\":true,\"data\":…}, {\"success\":true,\"data\":[…],\"pagination\":{…}} or " +
 			"{\"success\":false,\"error\":{\"code\",\"message\",\"details\"}}.",
 	}
-	doc.Servers = openapi3.Servers{{URL: "https://api.example.com"}, {URL: "http://localhost:8080"}}
-	doc.Tags = nil
-	for _, t := range []string{"ApiKeyService", "ProjectService", "TaskService", "WorkspaceService"} {
-		doc.Tags = append(doc.Tags, &openapi3.Tag{Name: t})
+	// The document is served by the server it describes, at
+	// GET /v1/openapi.json, and every deployment has its own host: a relative
+	// URL names that server, where a fixed host (the seed's api.example.com,
+	// the quick start's localhost) would be wrong for all but one.
+	doc.Servers = openapi3.Servers{{URL: "/", Description: "The server that serves this document."}}
+	// protoc-gen-openapiv2 names a tag per service, described by the
+	// service's comment in the protos.
+	tags := openapi3.Tags{{Name: specTag, Description: "The API's own description: this document."}}
+	for _, t := range doc.Tags {
+		if t.Description == "" {
+			return fmt.Errorf("tag %s has no description: comment the service in the protos", t.Name)
+		}
+		tags = append(tags, &openapi3.Tag{Name: t.Name, Description: t.Description})
 	}
+	sort.Slice(tags, func(i, j int) bool { return tags[i].Name < tags[j].Name })
+	doc.Tags = tags
 
 	comps := doc.Components
 	if err := fixSchemas(comps.Schemas); err != nil {
@@ -142,7 +158,57 @@ func rewrite(doc *openapi3.T) error {
 		}
 	}
 	addSpecOperation(doc)
+	pruneSchemas(doc)
 	return nil
+}
+
+// pruneSchemas drops the schemas that no operation reaches: the envelopes
+// replace the RPCs' response messages (Get…Response, List…Response …), which
+// protoc-gen-openapiv2 still defines.
+func pruneSchemas(doc *openapi3.T) {
+	schemas := doc.Components.Schemas
+	reached := map[string]bool{}
+	var visit func(v any)
+	visit = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok {
+				if name, ok := strings.CutPrefix(ref, "#/components/schemas/"); ok && !reached[name] {
+					reached[name] = true
+					visit(asJSON(schemas[name]))
+				}
+			}
+			for _, child := range v {
+				visit(child)
+			}
+		case []any:
+			for _, child := range v {
+				visit(child)
+			}
+		}
+	}
+	// Everything but the schemas themselves: paths, responses, headers.
+	all := asJSON(doc).(map[string]any)
+	delete(all["components"].(map[string]any), "schemas")
+	visit(all)
+	for name := range schemas {
+		if !reached[name] {
+			delete(schemas, name)
+		}
+	}
+}
+
+// asJSON is v as encoding/json's generic values, for walking references.
+func asJSON(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // the document was built here and marshals below
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return out
 }
 
 // message returns the descriptor of the message a schema name stands for.
@@ -161,9 +227,15 @@ func message(schemaName string) (protoreflect.MessageDescriptor, error) {
 
 // fixSchemas states what protojson (UseProtoNames, EmitUnpopulated) sends for
 // each message: every field but a proto3 optional one is always present
-// (required), a singular message field is null when unset (nullable), and
-// nothing else is (additionalProperties false). A schema used in requests
-// keeps its fields optional: a client sends what it sets.
+// (required), a well-known message field (a timestamp, a wrapper: inlined by
+// protoc-gen-openapiv2 with its type) is null when unset (nullable), and
+// nothing else is (additionalProperties false). A field of one of the API's
+// own messages (a $ref: a workspace's usage, a response's resource) is never
+// null: the handlers always set it, and TestOpenAPIMatchesTheWire holds them to
+// that. (OpenAPI 3.0 has no valid "this $ref or null": nullable counts only
+// beside a type, and an allOf of the reference would still refuse null.) A
+// schema used in requests keeps its fields optional: a client sends what it
+// sets.
 func fixSchemas(schemas openapi3.Schemas) error {
 	names := make([]string, 0, len(schemas))
 	for n := range schemas {
@@ -193,14 +265,14 @@ func fixSchemas(schemas openapi3.Schemas) error {
 				prop.Value.Pattern = wholeSecondsUTC
 			}
 			if singularMessage {
-				if prop.Ref != "" {
-					// nullable beside a $ref is ignored in 3.0: wrap it.
-					prop = &openapi3.SchemaRef{Value: &openapi3.Schema{
-						Nullable: true, AllOf: openapi3.SchemaRefs{{Ref: prop.Ref}},
-						Description: "",
-					}}
-					s.Properties[string(fd.Name())] = prop
-				} else {
+				switch {
+				case prop.Ref != "" && fd.Message().ParentFile().Package() != protoPackage:
+					return fmt.Errorf("schema %s: field %s refers to %s, which is neither the API's nor inlined", n, fd.Name(), fd.Message().FullName())
+				case prop.Ref != "":
+					// The API's own message: always set, a plain reference.
+				case prop.Value == nil || prop.Value.Type == nil:
+					return fmt.Errorf("schema %s: field %s has no type to be nullable beside", n, fd.Name())
+				default:
 					prop.Value.Nullable = true
 				}
 			}
@@ -421,10 +493,17 @@ func rewriteOperation(comps *openapi3.Components, path, method string, op *opena
 	return nil
 }
 
+// specTag groups the operation that serves this document.
+const specTag = "OpenAPI"
+
+// addSpecOperation describes GET /v1/openapi.json. It has no 4xx: it needs no
+// key, takes no parameters and counts against no limit, so every GET of it
+// succeeds (another method is a 405, which OpenAPI describes as no operation).
 func addSpecOperation(doc *openapi3.T) {
 	desc := "This document."
-	no := false
-	_ = no
+	obj := func(desc string) *openapi3.SchemaRef {
+		return &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"object"}, Description: desc}}
+	}
 	responses := openapi3.NewResponses()
 	responses.Delete("default")
 	responses.Set("200", &openapi3.ResponseRef{Value: &openapi3.Response{
@@ -432,10 +511,16 @@ func addSpecOperation(doc *openapi3.T) {
 		Headers:     openapi3.Headers{"X-Request-Id": {Ref: "#/components/headers/X-Request-Id"}},
 		Content: openapi3.NewContentWithJSONSchema(&openapi3.Schema{
 			Type: &openapi3.Types{"object"}, Required: []string{"openapi", "info", "paths"},
+			Properties: openapi3.Schemas{
+				"openapi": {Value: &openapi3.Schema{Type: &openapi3.Types{"string"}, Description: "The OpenAPI version, 3.0.x."}},
+				"info":    obj("The API's title, version and description."),
+				"paths":   obj("The operations, by path."),
+			},
 		}),
 	}})
 	doc.Paths.Set(specPath, &openapi3.PathItem{Get: &openapi3.Operation{
 		OperationID: "OpenAPI_GetDocument",
+		Tags:        []string{specTag},
 		Summary:     "Returns this OpenAPI document. Needs no key and counts against no limit.",
 		Security:    &openapi3.SecurityRequirements{},
 		Responses:   responses,

@@ -3,7 +3,7 @@ module github.com/example/sdk
 go 1.26.8
 
 require (
-	github.com/example/workspace v0.0.0
+	github.com/example/workspace/gen v0.0.0-00010101000000-000000000000
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.13-0.20261016172727-e9ee2a76ab8e
@@ -17,8 +17,9 @@ require (
 	google.golang.org/genproto/googleapis/api v0.0.0-20261026165753-2ffab32bce7e // indirect
 )
 
-// The messages and gRPC stubs are the server module's generated code
-// (github.com/example/workspace/gen/workspace/v1), so the SDK and the server
-// cannot disagree about the wire. Inside this repository the replace points
-// at the checkout; a published SDK requires a tagged server module instead.
-replace github.com/example/workspace => ../..
+// The messages and gRPC stubs are the generated API's module
+// (github.com/example/workspace/gen, the repository's gen/), the one the server
+// is built from, so the SDK and the server cannot disagree about the wire; the
+// SDK needs nothing else of the server. Inside this repository the replace
+// points at the checkout; a published SDK requires a tagged gen/vX.Y.Z.
+replace github.com/example/workspace/gen => ../../gen

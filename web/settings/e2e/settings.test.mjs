@@ -69,6 +69,32 @@ async function startServer(dir) {
   }
 }
 
+// shown reports which parts of the page a person sees — rendered with a box,
+// not merely present in the DOM (a CSS display rule can override the hidden
+// attribute, and did). Playwright's isVisible: a non-empty bounding box and
+// no visibility:hidden; the box itself is checked too. The elements are found
+// by id, which always match one element in the DOM, hidden or not (a role or
+// label query skips hidden elements, and boundingBox would wait for one).
+async function shown(page) {
+  const seen = async (selector) => {
+    const locator = page.locator(selector);
+    assert.equal(await locator.count(), 1, selector + ' is not in the page');
+    const visible = await locator.isVisible();
+    const box = await locator.boundingBox();
+    assert.equal(visible, box !== null && box.width > 0 && box.height > 0, selector + ': isVisible and the bounding box disagree');
+    return visible;
+  };
+  return {
+    signInForm: await seen('#sign-in'),
+    keyField: await seen('#admin-key'),
+    session: await seen('#session'),
+    signOut: await seen('#sign-out'),
+    workspace: await seen('#signed-in'),
+  };
+}
+const signedOut = { signInForm: true, keyField: true, session: false, signOut: false, workspace: false };
+const signedIn = { signInForm: false, keyField: false, session: true, signOut: true, workspace: true };
+
 async function rest(method, url, key, body) {
   const res = await fetch(url, {
     method,
@@ -111,6 +137,8 @@ test('Settings > API: sign in, generate, copy, use, revoke, refused', async (t) 
     assert.equal(res.status(), 200);
     assert.match(res.headers()['content-security-policy'], /script-src 'self'/);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.deepEqual(await shown(page), signedOut, 'signed out: only the sign-in form is visible, no "Sign out"');
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0, 'a hidden "Sign out" is still in the accessibility tree');
     await shot('01-sign-in');
   });
 
@@ -119,6 +147,7 @@ test('Settings > API: sign in, generate, copy, use, revoke, refused', async (t) 
     await page.getByRole('button', { name: 'Sign in' }).click();
     await until(async () => /not accepted/.test(await alertText()), 'the 401 message');
     assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'a refused key was kept');
+    assert.deepEqual(await shown(page), signedOut, 'a refused key must not show the signed-in parts');
   });
 
   await t.test('the admin key signs in and shows the workspace', async () => {
@@ -130,6 +159,8 @@ test('Settings > API: sign in, generate, copy, use, revoke, refused', async (t) 
     await until(async () => (await page.locator('#keys-body tr').count()) === 1, 'the first key in the list');
     const stored = await page.evaluate(() => ({ session: Object.values(sessionStorage), local: localStorage.length, cookies: document.cookie }));
     assert.deepEqual(stored, { session: [srv.key], local: 0, cookies: '' }, 'the key must live in sessionStorage only');
+    assert.deepEqual(await shown(page), signedIn, 'signed in: the workspace and "Sign out" are visible, the sign-in form is not');
+    assert.match(await page.locator('#session-label').innerText(), /^Signed in with wsk_/);
     await shot('02-signed-in');
   });
 
@@ -170,9 +201,11 @@ test('Settings > API: sign in, generate, copy, use, revoke, refused', async (t) 
     assert.equal(await page.locator('#new-key-value').inputValue(), '', 'the key stays on the page after hiding it');
     await page.getByRole('button', { name: 'Sign out' }).click();
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    assert.deepEqual(await shown(page), signedOut, 'after signing out: back to the sign-in form, no "Sign out"');
     await page.getByLabel('Admin API key').fill(newKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await until(async () => /needs the "admin" scope/.test(await alertText()), 'the 403 message');
+    assert.deepEqual(await shown(page), signedOut, 'a key without admin must not show the signed-in parts');
     await page.getByLabel('Admin API key').fill(srv.key);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await until(async () => (await page.locator('#keys-body tr').count()) === 2, 'the list after signing in again');
