@@ -11,7 +11,7 @@ import (
 
 // storeOperations are the methods of store.Store that are timed; Close is not.
 var storeOperations = []string{
-	"Bootstrap", "CreateWorkspace", "GetWorkspace", "SetWorkspacePlan",
+	"Bootstrap", "CreateWorkspaceWithKey", "CreateWorkspace", "GetWorkspace", "SetWorkspacePlan",
 	"CreateProject", "GetProject", "UpdateProject", "DeleteProject", "ListProjects",
 	"CreateTask", "GetTask", "UpdateTask", "DeleteTask", "ListTasks",
 	"CreateAPIKey", "GetAPIKey", "ListAPIKeys", "RevokeAPIKey", "LookupAPIKey", "TouchAPIKey",
@@ -40,6 +40,11 @@ func (s *timedStore) since(op string, start time.Time) {
 func (s *timedStore) Bootstrap(ctx context.Context, ws store.Workspace, key store.APIKey) (bool, error) {
 	defer s.since("Bootstrap", time.Now())
 	return s.Store.Bootstrap(ctx, ws, key)
+}
+
+func (s *timedStore) CreateWorkspaceWithKey(ctx context.Context, ws store.Workspace, key store.APIKey) error {
+	defer s.since("CreateWorkspaceWithKey", time.Now())
+	return s.Store.CreateWorkspaceWithKey(ctx, ws, key)
 }
 
 func (s *timedStore) CreateWorkspace(ctx context.Context, ws store.Workspace) error {
