@@ -26,12 +26,12 @@ import (
 
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/gateway"
-	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/metrics"
 	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/middleware/wire"
 	"github.com/example/workspace/server/inproc"
 	"github.com/example/workspace/service"
+	"github.com/example/workspace/service/admin"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/service/rpcmethod"
@@ -171,9 +171,9 @@ type Server struct {
 	draining chan struct{}
 }
 
-// New opens the store (applying migrations), creates the first workspace and
-// its admin key on an empty store, and binds both listeners, so that the
-// addresses are known before Run.
+// New opens the store (applying migrations), binds every listener, so that
+// the addresses are known before Run, and then, on an empty store, creates the
+// first workspace and its admin key and writes the key to Config.Banner.
 func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, metrics: metrics.New(), draining: make(chan struct{})}
@@ -195,9 +195,6 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if gc, ok := st.(metrics.GroupCommitStats); ok {
 		s.metrics.WatchGroupCommit(gc)
 	}
-	if err := s.bootstrap(ctx); err != nil {
-		return nil, err
-	}
 	limiter, err := s.newLimiter()
 	if err != nil {
 		return nil, err
@@ -214,7 +211,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	s.authn = auth.NewAuthenticator(s.store, cfg.Now, cfg.KeyCacheTTL)
 	authn := s.authn
-	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Revoked: authn.Forget}
+	// The API's key writes and the first start's bootstrap are the CLI's
+	// operations; a key revoked through this server leaves its cache at once.
+	ops := admin.New(s.store, cfg.Now, admin.OnRevoke(authn.Forget))
+	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Admin: ops}
 	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), authn: authn, limiter: limiter, scopes: scopes, store: s.store, now: cfg.Now, draining: s.draining}
 	// One chain, for the gRPC port and for the gateway's in-process channel.
 	unary := unaryChain(chain)
@@ -292,6 +292,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		if s.adminLis, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
 			return nil, fmt.Errorf("admin listener: %w", err)
 		}
+	}
+	// Last, once nothing else can fail: a start that cannot serve (a port
+	// taken, a bad Redis URL) leaves the store empty, so the next start
+	// creates the workspace and shows its only admin key.
+	if err := s.bootstrap(ctx, ops); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -461,17 +467,15 @@ func (s *Server) closeAll() error {
 	return errors.Join(errs...)
 }
 
-// bootstrap gives a fresh install its first workspace and admin key.
-func (s *Server) bootstrap(ctx context.Context) error {
-	now := s.cfg.Now().UTC().Truncate(time.Microsecond)
-	ws := store.Workspace{ID: ids.New(ids.Workspace), Name: "Default workspace", Plan: ratelimit.Free.Name, CreatedAt: now}
-	key, secret := service.NewAPIKey(ws.ID, "Admin key (first start)", []string{auth.ScopeAdmin}, now, nil)
-	created, err := s.store.Bootstrap(ctx, ws, key)
+// bootstrap gives a fresh install its first workspace and admin key, and
+// writes the key to the banner: the only place it is ever shown.
+func (s *Server) bootstrap(ctx context.Context, ops *admin.Ops) error {
+	c, created, err := ops.Bootstrap(ctx)
 	if err != nil || !created {
 		return err
 	}
 	_, err = fmt.Fprintf(s.cfg.Banner,
 		"Created workspace %s on the free plan. Its admin API key is shown only this once; store it now:\n%s\n",
-		ws.ID, secret)
+		c.Workspace.ID, c.Secret)
 	return err
 }

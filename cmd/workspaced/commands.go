@@ -11,12 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/example/workspace/internal/ids"
+	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/internal/logwriter"
 	"github.com/example/workspace/server"
-	"github.com/example/workspace/service"
-	"github.com/example/workspace/service/auth"
-	"github.com/example/workspace/service/ratelimit"
+	"github.com/example/workspace/service/admin"
 	"github.com/example/workspace/store"
 )
 
@@ -97,25 +95,21 @@ func workspaces(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if _, err := parse(fs, args[1:]); err != nil {
 			return err
 		}
-		if strings.TrimSpace(*name) == "" {
+		// Checked before the database is opened (and maybe created).
+		if _, err := admin.WorkspaceName(*name); err != nil {
 			return usageError("--name is required")
 		}
-		if _, err := ratelimit.PlanNamed(*plan); err != nil {
-			return usageError(err.Error())
+		if err := admin.CheckPlan(*plan); err != nil {
+			return usageError(message(err))
 		}
-		return withStore(ctx, *database, func(st store.Store) error {
-			now := time.Now().UTC().Truncate(time.Microsecond)
-			ws := store.Workspace{ID: ids.New(ids.Workspace), Name: strings.TrimSpace(*name), Plan: *plan, CreatedAt: now}
-			if err := st.CreateWorkspace(ctx, ws); err != nil {
+		return withAdmin(ctx, *database, func(ops *admin.Ops) error {
+			c, err := ops.CreateWorkspace(ctx, admin.WorkspaceSpec{Name: *name, Plan: *plan})
+			if err != nil {
 				return err
 			}
-			key, secret := service.NewAPIKey(ws.ID, "Admin key", []string{auth.ScopeAdmin}, now, nil)
-			if err := st.CreateAPIKey(ctx, key); err != nil {
-				return err
-			}
-			fmt.Fprintf(stderr, "Created workspace %q on the %s plan, and an admin key (%s) shown only this once:\n", ws.Name, ws.Plan, key.ID)
-			fmt.Fprintln(stdout, ws.ID)
-			fmt.Fprintln(stdout, secret)
+			fmt.Fprintf(stderr, "Created workspace %q on the %s plan, and an admin key (%s) shown only this once:\n", c.Workspace.Name, c.Workspace.Plan, c.Key.ID)
+			fmt.Fprintln(stdout, c.Workspace.ID)
+			fmt.Fprintln(stdout, c.Secret)
 			return nil
 		})
 	case "set-plan":
@@ -128,11 +122,11 @@ func workspaces(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if len(pos) != 2 {
 			return usageError("usage: workspaced workspaces set-plan WORKSPACE_ID PLAN")
 		}
-		if _, err := ratelimit.PlanNamed(pos[1]); err != nil {
-			return usageError(err.Error())
+		if err := admin.CheckPlan(pos[1]); err != nil {
+			return usageError(message(err))
 		}
-		return withStore(ctx, *database, func(st store.Store) error {
-			if err := st.SetWorkspacePlan(ctx, pos[0], pos[1]); err != nil {
+		return withAdmin(ctx, *database, func(ops *admin.Ops) error {
+			if err := ops.SetPlan(ctx, pos[0], pos[1]); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "Workspace %s is now on the %s plan.\n", pos[0], pos[1])
@@ -166,25 +160,23 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				list = append(list, s)
 			}
 		}
-		normalized, err := service.NormalizeScopes(list)
-		if err != nil {
+		if _, err := admin.NormalizeScopes(list); err != nil {
 			return usageError("--scopes must list one or more of read, write, delete, admin")
 		}
 		if *expiresIn < 0 {
 			return usageError("--expires-in must not be negative")
 		}
-		return withStore(ctx, *database, func(st store.Store) error {
-			now := time.Now().UTC().Truncate(time.Microsecond)
+		return withAdmin(ctx, *database, func(ops *admin.Ops) error {
 			var expires *time.Time
 			if *expiresIn > 0 {
-				t := now.Add(*expiresIn).Truncate(time.Second)
+				t := time.Now().UTC().Add(*expiresIn).Truncate(time.Second)
 				expires = &t
 			}
-			key, secret := service.NewAPIKey(*workspace, *name, normalized, now, expires)
-			if err := st.CreateAPIKey(ctx, key); err != nil {
+			key, secret, err := ops.CreateKey(ctx, admin.KeySpec{WorkspaceID: *workspace, Name: *name, Scopes: list, ExpiresAt: expires})
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "Created key %s (%s) in workspace %s; it is shown only this once:\n", key.ID, strings.Join(normalized, ","), *workspace)
+			fmt.Fprintf(stderr, "Created key %s (%s) in workspace %s; it is shown only this once:\n", key.ID, strings.Join(key.Scopes, ","), *workspace)
 			fmt.Fprintln(stdout, secret)
 			return nil
 		})
@@ -198,12 +190,9 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(pos) != 1 {
 			return usageError("usage: workspaced keys revoke KEY_ID")
 		}
-		return withStore(ctx, *database, func(st store.Store) error {
-			k, err := st.GetAPIKey(ctx, pos[0])
+		return withAdmin(ctx, *database, func(ops *admin.Ops) error {
+			k, err := ops.RevokeKeyAnyWorkspace(ctx, pos[0])
 			if err != nil {
-				return err
-			}
-			if _, err := st.RevokeAPIKey(ctx, k.WorkspaceID, k.ID, time.Now().UTC().Truncate(time.Microsecond)); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "Key %s is revoked; it is refused from the next request on.\n", k.ID)
@@ -213,16 +202,28 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return usageError(fmt.Sprintf("unknown keys subcommand %q (want create or revoke)", args[0]))
 }
 
-// withStore opens the database (applying migrations), runs f and closes it.
-func withStore(ctx context.Context, database string, f func(store.Store) error) error {
+// message is what the CLI shows of an operation's error: an API error's
+// message, without its code.
+func message(err error) string {
+	if e, ok := apierror.As(err); ok {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// withAdmin opens the database (applying migrations), runs f with the admin
+// operations on it and closes it.
+func withAdmin(ctx context.Context, database string, f func(*admin.Ops) error) error {
 	st, err := server.OpenStore(ctx, database)
 	if err != nil {
 		return err
 	}
-	err = f(st)
+	err = f(admin.New(st, time.Now))
 	var nf *store.NotFoundError
 	if errors.As(err, &nf) {
 		err = fmt.Errorf("no such %s", strings.ReplaceAll(nf.Resource, "_", " "))
+	} else if e, ok := apierror.As(err); ok {
+		err = errors.New(e.Message)
 	}
 	return errors.Join(err, st.Close())
 }
