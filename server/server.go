@@ -41,10 +41,10 @@ import (
 // Config is everything a server needs; zero values take the defaults.
 type Config struct {
 	// HTTPAddr and GRPCAddr are listen addresses; ":0" picks a free port.
-	HTTPAddr string // default ":8080"
-	GRPCAddr string // default ":9090"
+	HTTPAddr string // default DefaultHTTPAddr
+	GRPCAddr string // default DefaultGRPCAddr
 	// Database is a SQLite file path, or a postgres:// URL.
-	Database string // default "workspace.db"
+	Database string // default DefaultDatabase
 	// Logger receives the access log and operational messages.
 	Logger *slog.Logger
 	// Banner receives the first start's admin key, once.
@@ -65,7 +65,7 @@ type Config struct {
 	// negative value looks keys up on every request.
 	KeyCacheTTL time.Duration
 	// ShutdownTimeout bounds the drain on shutdown.
-	ShutdownTimeout time.Duration // default 15s
+	ShutdownTimeout time.Duration // default DefaultShutdownTimeout
 	// DrainDelay is how long the server keeps accepting requests after its
 	// health turns NOT_SERVING on shutdown, so that load balancers watching
 	// it stop sending traffic before the listeners close.
@@ -75,11 +75,11 @@ type Config struct {
 	// AdminAddr is the operators' listener: /metrics, /healthz, /readyz and
 	// /debug/pprof/. Empty means no admin listener (the zero Config stays off
 	// the network beyond its two API ports); workspaced defaults it to
-	// 127.0.0.1:9091, and tests use "127.0.0.1:0".
+	// DefaultAdminAddr, and tests use "127.0.0.1:0".
 	AdminAddr string
 	// ReadinessInterval is how often the server checks its store (and Redis)
 	// to keep the gRPC health status current between /readyz requests.
-	ReadinessInterval time.Duration // default 5s
+	ReadinessInterval time.Duration // default DefaultReadinessInterval
 
 	// The HTTP server's limits against slow and idle clients (zero values
 	// take the defaults; tests shorten them).
@@ -106,15 +106,29 @@ const (
 	streamWorkers = 64
 )
 
+// The defaults of Config, which workspaced's flags take as theirs: each is
+// written here only.
+const (
+	DefaultHTTPAddr = ":8080"
+	DefaultGRPCAddr = ":9090"
+	// DefaultAdminAddr is workspaced's admin address. A zero Config.AdminAddr
+	// means no admin listener, so that an embedding program (or a test) opens
+	// no port it did not ask for.
+	DefaultAdminAddr         = "127.0.0.1:9091"
+	DefaultDatabase          = "workspace.db"
+	DefaultShutdownTimeout   = 15 * time.Second
+	DefaultReadinessInterval = 5 * time.Second
+)
+
 func (c *Config) setDefaults() {
 	if c.HTTPAddr == "" {
-		c.HTTPAddr = ":8080"
+		c.HTTPAddr = DefaultHTTPAddr
 	}
 	if c.GRPCAddr == "" {
-		c.GRPCAddr = ":9090"
+		c.GRPCAddr = DefaultGRPCAddr
 	}
 	if c.Database == "" {
-		c.Database = "workspace.db"
+		c.Database = DefaultDatabase
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -129,13 +143,13 @@ func (c *Config) setDefaults() {
 		c.KeyCacheTTL = auth.DefaultCacheTTL
 	}
 	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 15 * time.Second
+		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = gateway.DefaultMaxBodyBytes
 	}
 	if c.ReadinessInterval <= 0 {
-		c.ReadinessInterval = 5 * time.Second
+		c.ReadinessInterval = DefaultReadinessInterval
 	}
 	for _, d := range []struct {
 		v   *time.Duration

@@ -20,14 +20,16 @@ import (
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
-	httpAddr := fs.String("http-addr", ":8080", "REST listen address")
-	grpcAddr := fs.String("grpc-addr", ":9090", "gRPC listen address")
-	adminAddr := fs.String("admin-addr", "127.0.0.1:9091", "admin listen address: /metrics, /healthz, /readyz, /debug/pprof/; empty turns it off")
-	database := databaseFlag(fs)
-	redisURL := fs.String("redis", "", "redis:// URL shared by every replica for rate limits; empty keeps them in memory")
+	// The flags fill the server's Config; their defaults are the server's.
+	var cfg server.Config
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", server.DefaultHTTPAddr, "REST listen address")
+	fs.StringVar(&cfg.GRPCAddr, "grpc-addr", server.DefaultGRPCAddr, "gRPC listen address")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", server.DefaultAdminAddr, "admin listen address: /metrics, /healthz, /readyz, /debug/pprof/; empty turns it off")
+	databaseVar(fs, &cfg.Database)
+	fs.StringVar(&cfg.RedisURL, "redis", "", "redis:// URL shared by every replica for rate limits; empty keeps them in memory")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
-	shutdownTimeout := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
-	drainDelay := fs.Duration("drain-delay", 0, "on shutdown, how long to keep serving after health reports NOT_SERVING, so that load balancers stop routing first")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may take to finish on shutdown")
+	fs.DurationVar(&cfg.DrainDelay, "drain-delay", 0, "on shutdown, how long to keep serving after health reports NOT_SERVING, so that load balancers stop routing first")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -46,17 +48,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	default:
 		return usageError("--log-format must be text or json")
 	}
-	srv, err := server.New(ctx, server.Config{
-		HTTPAddr:        *httpAddr,
-		GRPCAddr:        *grpcAddr,
-		AdminAddr:       *adminAddr,
-		Database:        *database,
-		RedisURL:        *redisURL,
-		Logger:          slog.New(handler),
-		Banner:          logs,
-		ShutdownTimeout: *shutdownTimeout,
-		DrainDelay:      *drainDelay,
-	})
+	cfg.Logger = slog.New(handler)
+	cfg.Banner = logs
+	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
 	}

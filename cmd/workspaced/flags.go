@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/example/workspace/server"
 )
 
 // envPrefix is the prefix of every flag's environment twin.
@@ -67,5 +69,11 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func databaseFlag(fs *flag.FlagSet) *string {
-	return fs.String("database", "workspace.db", "SQLite file path, or a postgres:// URL")
+	var database string
+	databaseVar(fs, &database)
+	return &database
+}
+
+func databaseVar(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "database", server.DefaultDatabase, "SQLite file path, or a postgres:// URL")
 }

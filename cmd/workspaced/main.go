@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/example/workspace/server"
 )
 
 func main() {
@@ -20,10 +22,12 @@ func main() {
 	}
 }
 
+// usage shows the server's own defaults.
 const usage = `workspaced runs and administers the Workspace API.
 
 Usage:
-  workspaced serve      [--http-addr :8080] [--grpc-addr :9090] [--admin-addr 127.0.0.1:9091] [--database workspace.db]
+  workspaced serve      [--http-addr ` + server.DefaultHTTPAddr + `] [--grpc-addr ` + server.DefaultGRPCAddr +
+	`] [--admin-addr ` + server.DefaultAdminAddr + `] [--database ` + server.DefaultDatabase + `]
   workspaced migrate    [--database …]
   workspaced workspaces create --name NAME [--plan free|pro|enterprise] [--database …]
   workspaced workspaces set-plan WORKSPACE_ID PLAN [--database …]
