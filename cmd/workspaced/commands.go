@@ -34,9 +34,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	tuneGC(os.LookupEnv)
-	// The log (a line per request) and the banner reach stderr in batches, at
-	// most logwriter.DefaultDelay late; whatever is left is written on the
-	// way out.
+	// The log (a line per request) reaches stderr in batches, at most
+	// logwriter.DefaultDelay late; whatever is left is written on the way
+	// out. The banner does not wait: see bannerWriter.
 	logs := logwriter.New(stderr, 0, 0)
 	defer logs.Flush()
 	var handler slog.Handler
@@ -49,7 +49,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return usageError("--log-format must be text or json")
 	}
 	cfg.Logger = slog.New(handler)
-	cfg.Banner = logs
+	cfg.Banner = bannerWriter{flushLog: logs.Flush, stderr: stderr}
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
