@@ -15,11 +15,12 @@ import (
 	"github.com/example/workspace/internal/logwriter"
 	"github.com/example/workspace/server"
 	"github.com/example/workspace/service/admin"
+	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/store"
 )
 
-func serve(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := newFlags("serve", stderr)
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve")
 	// The flags fill the server's Config; their defaults are the server's.
 	var cfg server.Config
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", server.DefaultHTTPAddr, "REST listen address")
@@ -30,7 +31,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may take to finish on shutdown")
 	fs.DurationVar(&cfg.DrainDelay, "drain-delay", 0, "on shutdown, how long to keep serving after health reports NOT_SERVING, so that load balancers stop routing first")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := parse(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	tuneGC(os.LookupEnv)
@@ -58,9 +59,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("migrate", stderr)
+	fs := newFlags("migrate")
 	database := databaseFlag(fs)
-	if _, err := parse(fs, args); err != nil {
+	if _, err := parse(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	applied, err := server.Migrate(ctx, *database)
@@ -76,17 +77,27 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
+const workspacesUsage = `Usage:
+  workspaced workspaces create --name NAME [--plan free|pro|enterprise] [--database …]
+  workspaced workspaces set-plan WORKSPACE_ID PLAN [--database …]
+Run "workspaced workspaces COMMAND --help" for a command's flags.
+`
+
 func workspaces(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
+		fmt.Fprint(stderr, workspacesUsage)
 		return usageError("workspaces needs a subcommand: create or set-plan")
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, workspacesUsage)
+		return nil
 	case "create":
-		fs := newFlags("workspaces create", stderr)
+		fs := newFlags("workspaces create")
 		name := fs.String("name", "", "the workspace's name (required)")
 		plan := fs.String("plan", "free", "free, pro or enterprise")
 		database := databaseFlag(fs)
-		if _, err := parse(fs, args[1:]); err != nil {
+		if _, err := parse(fs, args[1:], stdout, stderr); err != nil {
 			return err
 		}
 		// Checked before the database is opened (and maybe created).
@@ -107,9 +118,9 @@ func workspaces(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return nil
 		})
 	case "set-plan":
-		fs := newFlags("workspaces set-plan", stderr)
+		fs := newFlags("workspaces set-plan")
 		database := databaseFlag(fs)
-		pos, err := parse(fs, args[1:])
+		pos, err := parse(fs, args[1:], stdout, stderr)
 		if err != nil {
 			return err
 		}
@@ -130,19 +141,29 @@ func workspaces(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return usageError(fmt.Sprintf("unknown workspaces subcommand %q (want create or set-plan)", args[0]))
 }
 
+const keysUsage = `Usage:
+  workspaced keys create --workspace WORKSPACE_ID --scopes read,write [--name NAME] [--expires-in 720h] [--database …]
+  workspaced keys revoke KEY_ID [--database …]
+Run "workspaced keys COMMAND --help" for a command's flags.
+`
+
 func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
+		fmt.Fprint(stderr, keysUsage)
 		return usageError("keys needs a subcommand: create or revoke")
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, keysUsage)
+		return nil
 	case "create":
-		fs := newFlags("keys create", stderr)
+		fs := newFlags("keys create")
 		workspace := fs.String("workspace", "", "the workspace's id (required)")
 		scopes := fs.String("scopes", "", "comma-separated scopes: read, write, delete, admin (required)")
 		name := fs.String("name", "", "a label for the key")
 		expiresIn := fs.Duration("expires-in", 0, "lifetime, e.g. 720h; 0 never expires")
 		database := databaseFlag(fs)
-		if _, err := parse(fs, args[1:]); err != nil {
+		if _, err := parse(fs, args[1:], stdout, stderr); err != nil {
 			return err
 		}
 		if *workspace == "" {
@@ -154,8 +175,11 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				list = append(list, s)
 			}
 		}
-		if _, err := admin.NormalizeScopes(list); err != nil {
+		if len(list) == 0 {
 			return usageError("--scopes must list one or more of read, write, delete, admin")
+		}
+		if _, err := admin.NormalizeScopes(list); err != nil {
+			return usageError("--scopes: " + message(err)) // names the unknown scope
 		}
 		if *expiresIn < 0 {
 			return usageError("--expires-in must not be negative")
@@ -175,9 +199,9 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return nil
 		})
 	case "revoke":
-		fs := newFlags("keys revoke", stderr)
+		fs := newFlags("keys revoke")
 		database := databaseFlag(fs)
-		pos, err := parse(fs, args[1:])
+		pos, err := parse(fs, args[1:], stdout, stderr)
 		if err != nil {
 			return err
 		}
@@ -189,7 +213,8 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "Key %s is revoked; it is refused from the next request on.\n", k.ID)
+			// Servers trust a key they looked up for their cache's TTL.
+			fmt.Fprintf(stdout, "Key %s is revoked. Running servers refuse it within %v (they trust a key they looked up for that long).\n", k.ID, auth.DefaultCacheTTL)
 			return nil
 		})
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -96,7 +97,7 @@ func TestBannerIsWrittenUnbufferedAndSynced(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- serve(ctx, []string{"--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
-			"--database", t.TempDir() + "/workspace.db"}, stderr)
+			"--database", t.TempDir() + "/workspace.db"}, io.Discard, stderr)
 	}()
 	serving := func() bool {
 		for _, e := range stderr.snapshot() {

@@ -3,6 +3,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,7 +37,9 @@ Usage:
   workspaced keys revoke KEY_ID [--database …]
   workspaced version
 
-Every flag has an environment twin: --http-addr is WORKSPACE_HTTP_ADDR, and so on.
+The server's settings (the flags of serve, and --database of every command) have
+environment twins: --http-addr is WORKSPACE_HTTP_ADDR, and so on; the flag wins.
+The other commands' flags have none.
 Run "workspaced COMMAND --help" for a command's flags.
 `
 
@@ -50,8 +54,17 @@ func exitCode(err error) int {
 	return 1
 }
 
-// run dispatches a command line; main is only signals and exit codes.
+// run dispatches a command line; main is only signals and exit codes. A
+// command asked for its help (-h, --help) prints it and succeeds.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageError("no command given")
@@ -59,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "serve":
-		return serve(ctx, rest, stderr)
+		return serve(ctx, rest, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, stdout, stderr)
 	case "workspaces":
@@ -67,6 +80,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "keys":
 		return keys(ctx, rest, stdout, stderr)
 	case "version", "--version":
+		if _, err := parse(newFlags("version"), rest, stdout, stderr); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, version())
 		return nil
 	case "help", "-h", "--help":
