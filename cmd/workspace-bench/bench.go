@@ -114,7 +114,7 @@ func (b *bench) startServer(ctx context.Context) error {
 			return fmt.Errorf("building workspaced (run from the repository root, or pass --workspaced): %w", err)
 		}
 	}
-	cmd := b.pinnedCommand(bin, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--database", b.o.database)
+	cmd := b.pinnedCommand(bin, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--database", b.o.database)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err
