@@ -152,10 +152,10 @@ func (e *Env) NewKey(workspaceID string, scopes ...string) string {
 // admin is the CLI's operations on the server's store, on the test's clock.
 func (e *Env) admin() *admin.Ops { return admin.New(e.Server.Store(), e.Clock.Now) }
 
-// SetPlan changes a workspace's plan in the store.
+// SetPlan changes a workspace's plan in the store, as the CLI does.
 func (e *Env) SetPlan(workspaceID string, plan ratelimit.Plan) {
 	e.T.Helper()
-	if err := e.Server.Store().SetWorkspacePlan(context.Background(), workspaceID, plan.Name); err != nil {
+	if err := e.admin().SetPlan(context.Background(), workspaceID, plan.Name); err != nil {
 		e.T.Fatalf("SetWorkspacePlan: %v", err)
 	}
 	// Changed behind the API's back: the server's key cache must not serve
