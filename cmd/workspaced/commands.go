@@ -16,6 +16,7 @@ import (
 	"github.com/example/workspace/server"
 	"github.com/example/workspace/service/admin"
 	"github.com/example/workspace/service/auth"
+	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/store"
 )
 
@@ -95,7 +96,7 @@ func workspaces(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case "create":
 		fs := newFlags("workspaces create")
 		name := fs.String("name", "", "the workspace's name (required)")
-		plan := fs.String("plan", "free", "free, pro or enterprise")
+		plan := fs.String("plan", ratelimit.Free.Name, "free, pro or enterprise")
 		database := databaseFlag(fs)
 		if _, err := parse(fs, args[1:], stdout, stderr); err != nil {
 			return err
