@@ -66,6 +66,11 @@ func (s *timedStore) Bootstrap(ctx context.Context, ws store.Workspace, key stor
 	return s.next.Bootstrap(ctx, ws, key)
 }
 
+func (s *timedStore) CreateWorkspaceWithKey(ctx context.Context, ws store.Workspace, key store.APIKey) error {
+	defer s.since("CreateWorkspaceWithKey", time.Now())
+	return s.next.CreateWorkspaceWithKey(ctx, ws, key)
+}
+
 func (s *timedStore) CreateWorkspace(ctx context.Context, ws store.Workspace) error {
 	defer s.since("CreateWorkspace", time.Now())
 	return s.next.CreateWorkspace(ctx, ws)

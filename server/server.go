@@ -26,12 +26,12 @@ import (
 
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/gateway"
-	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/metrics"
 	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/middleware/wire"
 	"github.com/example/workspace/server/inproc"
 	"github.com/example/workspace/service"
+	"github.com/example/workspace/service/admin"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/service/rpcmethod"
@@ -41,10 +41,10 @@ import (
 // Config is everything a server needs; zero values take the defaults.
 type Config struct {
 	// HTTPAddr and GRPCAddr are listen addresses; ":0" picks a free port.
-	HTTPAddr string // default ":8080"
-	GRPCAddr string // default ":9090"
+	HTTPAddr string // default DefaultHTTPAddr
+	GRPCAddr string // default DefaultGRPCAddr
 	// Database is a SQLite file path, or a postgres:// URL.
-	Database string // default "workspace.db"
+	Database string // default DefaultDatabase
 	// Logger receives the access log and operational messages.
 	Logger *slog.Logger
 	// Banner receives the first start's admin key, once.
@@ -65,7 +65,7 @@ type Config struct {
 	// negative value looks keys up on every request.
 	KeyCacheTTL time.Duration
 	// ShutdownTimeout bounds the drain on shutdown.
-	ShutdownTimeout time.Duration // default 15s
+	ShutdownTimeout time.Duration // default DefaultShutdownTimeout
 	// DrainDelay is how long the server keeps accepting requests after its
 	// health turns NOT_SERVING on shutdown, so that load balancers watching
 	// it stop sending traffic before the listeners close.
@@ -75,11 +75,11 @@ type Config struct {
 	// AdminAddr is the operators' listener: /metrics, /healthz, /readyz and
 	// /debug/pprof/. Empty means no admin listener (the zero Config stays off
 	// the network beyond its two API ports); workspaced defaults it to
-	// 127.0.0.1:9091, and tests use "127.0.0.1:0".
+	// DefaultAdminAddr, and tests use "127.0.0.1:0".
 	AdminAddr string
 	// ReadinessInterval is how often the server checks its store (and Redis)
 	// to keep the gRPC health status current between /readyz requests.
-	ReadinessInterval time.Duration // default 5s
+	ReadinessInterval time.Duration // default DefaultReadinessInterval
 
 	// The HTTP server's limits against slow and idle clients (zero values
 	// take the defaults; tests shorten them).
@@ -106,15 +106,29 @@ const (
 	streamWorkers = 64
 )
 
+// The defaults of Config, which workspaced's flags take as theirs: each is
+// written here only.
+const (
+	DefaultHTTPAddr = ":8080"
+	DefaultGRPCAddr = ":9090"
+	// DefaultAdminAddr is workspaced's admin address. A zero Config.AdminAddr
+	// means no admin listener, so that an embedding program (or a test) opens
+	// no port it did not ask for.
+	DefaultAdminAddr         = "127.0.0.1:9091"
+	DefaultDatabase          = "workspace.db"
+	DefaultShutdownTimeout   = 15 * time.Second
+	DefaultReadinessInterval = 5 * time.Second
+)
+
 func (c *Config) setDefaults() {
 	if c.HTTPAddr == "" {
-		c.HTTPAddr = ":8080"
+		c.HTTPAddr = DefaultHTTPAddr
 	}
 	if c.GRPCAddr == "" {
-		c.GRPCAddr = ":9090"
+		c.GRPCAddr = DefaultGRPCAddr
 	}
 	if c.Database == "" {
-		c.Database = "workspace.db"
+		c.Database = DefaultDatabase
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -129,13 +143,13 @@ func (c *Config) setDefaults() {
 		c.KeyCacheTTL = auth.DefaultCacheTTL
 	}
 	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 15 * time.Second
+		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = gateway.DefaultMaxBodyBytes
 	}
 	if c.ReadinessInterval <= 0 {
-		c.ReadinessInterval = 5 * time.Second
+		c.ReadinessInterval = DefaultReadinessInterval
 	}
 	for _, d := range []struct {
 		v   *time.Duration
@@ -171,9 +185,9 @@ type Server struct {
 	draining chan struct{}
 }
 
-// New opens the store (applying migrations), creates the first workspace and
-// its admin key on an empty store, and binds both listeners, so that the
-// addresses are known before Run.
+// New opens the store (applying migrations), binds every listener, so that
+// the addresses are known before Run, and then, on an empty store, creates the
+// first workspace and its admin key and writes the key to Config.Banner.
 func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, metrics: metrics.New(), draining: make(chan struct{})}
@@ -195,9 +209,6 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if gc, ok := st.(metrics.GroupCommitStats); ok {
 		s.metrics.WatchGroupCommit(gc)
 	}
-	if err := s.bootstrap(ctx); err != nil {
-		return nil, err
-	}
 	limiter, err := s.newLimiter()
 	if err != nil {
 		return nil, err
@@ -214,7 +225,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	s.authn = auth.NewAuthenticator(s.store, cfg.Now, cfg.KeyCacheTTL)
 	authn := s.authn
-	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Revoked: authn.Forget}
+	// The API's key writes and the first start's bootstrap are the CLI's
+	// operations; a key revoked through this server leaves its cache at once.
+	ops := admin.New(s.store, cfg.Now, admin.OnRevoke(authn.Forget))
+	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Admin: ops}
 	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), authn: authn, limiter: limiter, scopes: scopes, store: s.store, now: cfg.Now, draining: s.draining}
 	// One chain, for the gRPC port and for the gateway's in-process channel.
 	unary := unaryChain(chain)
@@ -292,6 +306,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		if s.adminLis, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
 			return nil, fmt.Errorf("admin listener: %w", err)
 		}
+	}
+	// Last, once nothing else can fail: a start that cannot serve (a port
+	// taken, a bad Redis URL) leaves the store empty, so the next start
+	// creates the workspace and shows its only admin key.
+	if err := s.bootstrap(ctx, ops); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -461,17 +481,15 @@ func (s *Server) closeAll() error {
 	return errors.Join(errs...)
 }
 
-// bootstrap gives a fresh install its first workspace and admin key.
-func (s *Server) bootstrap(ctx context.Context) error {
-	now := s.cfg.Now().UTC().Truncate(time.Microsecond)
-	ws := store.Workspace{ID: ids.New(ids.Workspace), Name: "Default workspace", Plan: ratelimit.Free.Name, CreatedAt: now}
-	key, secret := service.NewAPIKey(ws.ID, "Admin key (first start)", []string{auth.ScopeAdmin}, now, nil)
-	created, err := s.store.Bootstrap(ctx, ws, key)
+// bootstrap gives a fresh install its first workspace and admin key, and
+// writes the key to the banner: the only place it is ever shown.
+func (s *Server) bootstrap(ctx context.Context, ops *admin.Ops) error {
+	c, created, err := ops.Bootstrap(ctx)
 	if err != nil || !created {
 		return err
 	}
 	_, err = fmt.Fprintf(s.cfg.Banner,
 		"Created workspace %s on the free plan. Its admin API key is shown only this once; store it now:\n%s\n",
-		ws.ID, secret)
+		c.Workspace.ID, c.Secret)
 	return err
 }

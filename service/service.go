@@ -11,6 +11,7 @@ import (
 
 	"github.com/example/workspace/apierror"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
+	"github.com/example/workspace/service/admin"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/store"
@@ -34,9 +35,9 @@ type Deps struct {
 	Limiter ratelimit.Limiter
 	// Now is the clock; times are kept at microsecond precision.
 	Now func() time.Time
-	// Revoked, if set, is told of each key revoked through the API, so that
-	// cached authentications of it end at once.
-	Revoked func(keyID string)
+	// Admin runs the key handlers' writes (create, revoke): the same
+	// operations as the CLI's and the first start's.
+	Admin *admin.Ops
 }
 
 // Register registers every service of the API on s.

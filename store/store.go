@@ -135,6 +135,11 @@ type Workspaces interface {
 	// Bootstrap creates ws and key in one transaction if the store holds no
 	// workspace yet, and reports whether it did.
 	Bootstrap(ctx context.Context, ws Workspace, key APIKey) (bool, error)
+	// CreateWorkspaceWithKey stores a new workspace and its first key in one
+	// transaction, so that no workspace exists that no key can reach:
+	// ErrConflict if the workspace's id or the key's id or hash is taken, and
+	// then neither is stored.
+	CreateWorkspaceWithKey(ctx context.Context, ws Workspace, key APIKey) error
 	// CreateWorkspace stores a new workspace; ErrConflict if the id is taken.
 	CreateWorkspace(ctx context.Context, ws Workspace) error
 	// GetWorkspace returns a workspace or NotFound("workspace").

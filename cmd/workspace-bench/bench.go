@@ -29,9 +29,7 @@ import (
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/server"
-	"github.com/example/workspace/service"
-	"github.com/example/workspace/service/auth"
-	"github.com/example/workspace/store"
+	"github.com/example/workspace/service/admin"
 )
 
 // tenant is one enterprise workspace of the benchmark and its seeded data.
@@ -116,7 +114,7 @@ func (b *bench) startServer(ctx context.Context) error {
 			return fmt.Errorf("building workspaced (run from the repository root, or pass --workspaced): %w", err)
 		}
 	}
-	cmd := b.pinnedCommand(bin, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--database", b.o.database)
+	cmd := b.pinnedCommand(bin, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--database", b.o.database)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err
@@ -161,8 +159,8 @@ func (b *bench) startBaseline(_ context.Context, kind string) (*proc, error) {
 	return &proc{cmd: cmd, pid: cmd.Process.Pid, addr: strings.TrimSpace(addr)}, nil
 }
 
-// seed creates the enterprise workspaces and keys in the store, as the CLI
-// does, and their data through the public REST API: a project and 20 tasks
+// seed creates the enterprise workspaces and keys in the store with the
+// CLI's operations, and their data through the public REST API: a project and 20 tasks
 // each, so that a page of tasks is full.
 func (b *bench) seed(ctx context.Context) error {
 	start := time.Now()
@@ -171,16 +169,15 @@ func (b *bench) seed(ctx context.Context) error {
 		return err
 	}
 	b.tenants = make([]tenant, b.o.workspaces)
+	ops := admin.New(st, time.Now)
 	err = parallel(64, len(b.tenants), func(i int) error {
-		now := time.Now().UTC().Truncate(time.Microsecond)
-		ws := store.Workspace{ID: ids.New(ids.Workspace), Name: fmt.Sprintf("bench %d", i), Plan: "enterprise", CreatedAt: now}
-		if err := st.CreateWorkspace(ctx, ws); err != nil {
+		c, err := ops.CreateWorkspace(ctx, admin.WorkspaceSpec{Name: fmt.Sprintf("bench %d", i), Plan: "enterprise", KeyName: "bench"})
+		if err != nil {
 			return err
 		}
-		k, secret := service.NewAPIKey(ws.ID, "bench", []string{auth.ScopeAdmin}, now, nil)
-		b.tenants[i].key = secret
-		b.tenants[i].md = metadata.NewOutgoingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+secret))
-		return st.CreateAPIKey(ctx, k)
+		b.tenants[i].key = c.Secret
+		b.tenants[i].md = metadata.NewOutgoingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+c.Secret))
+		return nil
 	})
 	if cerr := st.Close(); err == nil {
 		err = cerr

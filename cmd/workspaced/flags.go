@@ -7,65 +7,92 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/example/workspace/server"
 )
 
-// envPrefix is the prefix of every flag's environment twin.
-const envPrefix = "WORKSPACE_"
-
-// envNames are twins whose names are not simply the flag's name.
-var envNames = map[string]string{"redis": "WORKSPACE_REDIS_URL"}
-
-func envName(flagName string) string {
-	if n, ok := envNames[flagName]; ok {
-		return n
+// envTwin names the environment twin of a flag, if it has one. Only the
+// server's own settings have twins (the flags of serve, and --database of
+// every command): they are what a deployment sets once for every run. The
+// other commands' flags (--name, --plan, --workspace, --scopes, --expires-in)
+// have none, so that a variable left in a shell, such as WORKSPACE_NAME,
+// cannot change what a command does.
+func envTwin(flagName string) (string, bool) {
+	switch flagName {
+	case "redis":
+		return "WORKSPACE_REDIS_URL", true
+	case "http-addr", "grpc-addr", "admin-addr", "database", "log-format", "shutdown-timeout", "drain-delay":
+		return "WORKSPACE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_")), true
 	}
-	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+	return "", false
 }
 
-// newFlags returns a flag set whose usage lists each flag's environment twin.
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+// newFlags returns a flag set for a command; parse prints its usage.
+func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage of workspaced %s:\n", name)
-		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(stderr, "  --%s (env %s, default %q)\n      %s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
-		})
-	}
+	// The flag package would print its error and the usage here; parse
+	// prints them itself, to stdout for --help and to stderr for an error.
+	fs.SetOutput(io.Discard)
 	return fs
 }
 
-// parse applies environment twins, then the command line (which wins), and
-// returns the positional arguments. Flags may come before or after them.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var envErr error
+// printUsage lists a command's flags with their environment twins.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage of workspaced %s:\n", fs.Name())
 	fs.VisitAll(func(f *flag.Flag) {
-		if v, ok := os.LookupEnv(envName(f.Name)); ok && envErr == nil {
-			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%s: %w", envName(f.Name), err)
-			}
+		env := ""
+		if name, ok := envTwin(f.Name); ok {
+			env = "env " + name + ", "
 		}
+		fmt.Fprintf(w, "  --%s (%sdefault %q)\n      %s\n", f.Name, env, f.DefValue, f.Usage)
 	})
-	if envErr != nil {
-		return nil, usageError(envErr.Error())
-	}
+}
+
+// parse reads the command line, then the environment twins of the flags it
+// did not set (the command line wins), and returns the positional arguments;
+// flags may come before or after them. With -h or --help it prints the usage
+// to stdout and returns flag.ErrHelp, which run turns into exit status 0.
+func parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) ([]string, error) {
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, usageError("help requested")
+				printUsage(stdout, fs)
+				return nil, flag.ErrHelp
 			}
+			printUsage(stderr, fs)
 			return nil, usageError(err.Error())
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return positional, nil
+			break
 		}
 		positional = append(positional, args[0])
 		args = args[1:]
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name, ok := envTwin(f.Name)
+		if !ok || set[f.Name] || envErr != nil {
+			return
+		}
+		if v, ok := os.LookupEnv(name); ok {
+			if err := f.Value.Set(v); err != nil {
+				envErr = usageError(fmt.Sprintf("%s: %v", name, err))
+			}
+		}
+	})
+	return positional, envErr
 }
 
 func databaseFlag(fs *flag.FlagSet) *string {
-	return fs.String("database", "workspace.db", "SQLite file path, or a postgres:// URL")
+	var database string
+	databaseVar(fs, &database)
+	return &database
+}
+
+func databaseVar(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "database", server.DefaultDatabase, "SQLite file path, or a postgres:// URL")
 }

@@ -3,11 +3,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/example/workspace/server"
 )
 
 func main() {
@@ -20,10 +24,12 @@ func main() {
 	}
 }
 
+// usage shows the server's own defaults.
 const usage = `workspaced runs and administers the Workspace API.
 
 Usage:
-  workspaced serve      [--http-addr :8080] [--grpc-addr :9090] [--admin-addr 127.0.0.1:9091] [--database workspace.db]
+  workspaced serve      [--http-addr ` + server.DefaultHTTPAddr + `] [--grpc-addr ` + server.DefaultGRPCAddr +
+	`] [--admin-addr ` + server.DefaultAdminAddr + `] [--database ` + server.DefaultDatabase + `]
   workspaced migrate    [--database …]
   workspaced workspaces create --name NAME [--plan free|pro|enterprise] [--database …]
   workspaced workspaces set-plan WORKSPACE_ID PLAN [--database …]
@@ -31,7 +37,9 @@ Usage:
   workspaced keys revoke KEY_ID [--database …]
   workspaced version
 
-Every flag has an environment twin: --http-addr is WORKSPACE_HTTP_ADDR, and so on.
+The server's settings (the flags of serve, and --database of every command) have
+environment twins: --http-addr is WORKSPACE_HTTP_ADDR, and so on; the flag wins.
+The other commands' flags have none.
 Run "workspaced COMMAND --help" for a command's flags.
 `
 
@@ -46,8 +54,17 @@ func exitCode(err error) int {
 	return 1
 }
 
-// run dispatches a command line; main is only signals and exit codes.
+// run dispatches a command line; main is only signals and exit codes. A
+// command asked for its help (-h, --help) prints it and succeeds.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageError("no command given")
@@ -55,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "serve":
-		return serve(ctx, rest, stderr)
+		return serve(ctx, rest, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, stdout, stderr)
 	case "workspaces":
@@ -63,6 +80,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "keys":
 		return keys(ctx, rest, stdout, stderr)
 	case "version", "--version":
+		if _, err := parse(newFlags("version"), rest, stdout, stderr); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, version())
 		return nil
 	case "help", "-h", "--help":

@@ -21,12 +21,10 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
-	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/server"
-	"github.com/example/workspace/service"
+	"github.com/example/workspace/service/admin"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/service/ratelimit/ratelimittest"
-	"github.com/example/workspace/store"
 )
 
 // Epoch is where every Env's clock starts: mid-minute, so that tests choose
@@ -125,16 +123,17 @@ func Start(t testing.TB, configs ...Config) *Env {
 	return env
 }
 
-// NewWorkspace creates a workspace on plan, with a key of the given scopes,
-// straight in the store (as the CLI does).
+// NewWorkspace creates a workspace on plan, with a key of the given scopes
+// (admin if none), through the admin operations the CLI uses.
 func (e *Env) NewWorkspace(plan string, scopes ...string) (workspaceID, key string) {
 	e.T.Helper()
-	now := e.Clock.Now().UTC().Truncate(time.Microsecond)
-	ws := store.Workspace{ID: ids.New(ids.Workspace), Name: "Test " + plan, Plan: plan, CreatedAt: now}
-	if err := e.Server.Store().CreateWorkspace(context.Background(), ws); err != nil {
+	c, err := e.admin().CreateWorkspace(context.Background(), admin.WorkspaceSpec{
+		Name: "Test " + plan, Plan: plan, KeyName: "test key", KeyScopes: scopes,
+	})
+	if err != nil {
 		e.T.Fatalf("CreateWorkspace: %v", err)
 	}
-	return ws.ID, e.NewKey(ws.ID, scopes...)
+	return c.Workspace.ID, c.Secret
 }
 
 // NewKey adds a key with scopes to a workspace.
@@ -143,17 +142,20 @@ func (e *Env) NewKey(workspaceID string, scopes ...string) string {
 	if len(scopes) == 0 {
 		scopes = []string{"admin"}
 	}
-	k, secret := service.NewAPIKey(workspaceID, "test key", scopes, e.Clock.Now().UTC().Truncate(time.Microsecond), nil)
-	if err := e.Server.Store().CreateAPIKey(context.Background(), k); err != nil {
-		e.T.Fatalf("CreateAPIKey: %v", err)
+	_, secret, err := e.admin().CreateKey(context.Background(), admin.KeySpec{WorkspaceID: workspaceID, Name: "test key", Scopes: scopes})
+	if err != nil {
+		e.T.Fatalf("CreateKey: %v", err)
 	}
 	return secret
 }
 
-// SetPlan changes a workspace's plan in the store.
+// admin is the CLI's operations on the server's store, on the test's clock.
+func (e *Env) admin() *admin.Ops { return admin.New(e.Server.Store(), e.Clock.Now) }
+
+// SetPlan changes a workspace's plan in the store, as the CLI does.
 func (e *Env) SetPlan(workspaceID string, plan ratelimit.Plan) {
 	e.T.Helper()
-	if err := e.Server.Store().SetWorkspacePlan(context.Background(), workspaceID, plan.Name); err != nil {
+	if err := e.admin().SetPlan(context.Background(), workspaceID, plan.Name); err != nil {
 		e.T.Fatalf("SetWorkspacePlan: %v", err)
 	}
 	// Changed behind the API's back: the server's key cache must not serve

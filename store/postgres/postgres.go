@@ -211,6 +211,22 @@ func (s *Store) Bootstrap(ctx context.Context, ws store.Workspace, key store.API
 	return created, nil
 }
 
+// CreateWorkspaceWithKey inserts both in one transaction.
+func (s *Store) CreateWorkspaceWithKey(ctx context.Context, ws store.Workspace, key store.APIKey) error {
+	if key.WorkspaceID != ws.ID {
+		return fmt.Errorf("postgres: create workspace with key: key belongs to workspace %q, not to %q", key.WorkspaceID, ws.ID)
+	}
+	return s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if err := insertWorkspace(ctx, tx, ws); err != nil {
+			return dbError("create workspace with key: workspace", err)
+		}
+		if err := insertAPIKey(ctx, tx, key); err != nil {
+			return dbError("create workspace with key: api key", err)
+		}
+		return nil
+	})
+}
+
 // CreateWorkspace stores a new workspace.
 func (s *Store) CreateWorkspace(ctx context.Context, ws store.Workspace) error {
 	if err := insertWorkspace(ctx, s.pool, ws); err != nil {

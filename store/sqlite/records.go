@@ -43,6 +43,19 @@ func (s *Store) Bootstrap(ctx context.Context, ws store.Workspace, key store.API
 	return created, nil
 }
 
+// CreateWorkspaceWithKey inserts both in one write transaction.
+func (s *Store) CreateWorkspaceWithKey(ctx context.Context, ws store.Workspace, key store.APIKey) error {
+	if key.WorkspaceID != ws.ID {
+		return fmt.Errorf("sqlite: create workspace with key: key belongs to workspace %q, not to %q", key.WorkspaceID, ws.ID)
+	}
+	return wrap("create workspace with key", s.write(ctx, func(ctx context.Context, tx *txn) error {
+		if err := insertWorkspace(ctx, tx, ws); err != nil {
+			return err
+		}
+		return insertAPIKey(ctx, tx, key)
+	}))
+}
+
 // --- workspaces
 
 const workspaceCols = `id, name, plan, created_at`

@@ -33,6 +33,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Workspace/CreateGet", testWorkspaceCreateGet},
 		{"Workspace/Conflict", testWorkspaceConflict},
 		{"Workspace/SetPlan", testWorkspaceSetPlan},
+		{"Workspace/CreateWithKey", testWorkspaceCreateWithKey},
+		{"Workspace/CreateWithKeyAtomic", testWorkspaceCreateWithKeyAtomic},
 
 		{"Project/CreateGet", testProjectCreateGet},
 		{"Project/Conflict", testProjectConflict},

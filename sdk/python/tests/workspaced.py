@@ -27,7 +27,10 @@ class Workspaced:
             subprocess.run(["go", "build", "-o", self.bin, "./cmd/workspaced"], cwd=REPO_ROOT, check=True)
         self.database = os.path.join(self.dir, "workspace.db")
         self.proc = subprocess.Popen(
-            [self.bin, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--database", self.database],
+            # Free ports for every listener, the admin one too: a developer's
+            # own server on the default ports must not be in the way.
+            [self.bin, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
+             "--database", self.database],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.admin_key = None
         seen = []

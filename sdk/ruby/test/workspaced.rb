@@ -24,8 +24,10 @@ class Workspaced
       system("go", "build", "-o", @bin, "./cmd/workspaced", chdir: REPO_ROOT, exception: true)
     end
     @database = File.join(@dir, "workspace.db")
+    # Free ports for every listener, the admin one too: a developer's own
+    # server on the default ports must not be in the way.
     _in, @err, @wait = Open3.popen3(@bin, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0",
-                                    "--database", @database).values_at(0, 2, 3)
+                                    "--admin-addr", "127.0.0.1:0", "--database", @database).values_at(0, 2, 3)
     seen = []
     Timeout.timeout(60) do
       while (line = @err.gets)

@@ -15,30 +15,57 @@ export function buildWorkspaced(dir) {
   return bin;
 }
 
-export async function startWorkspaced() {
+/**
+ * Starts workspaced on free ports for every listener (REST, gRPC, admin), so
+ * that nothing else on the machine (a developer's own server on :8080, :9090,
+ * :9091) can be in the way. `extraArgs` come last and win, for tests of the
+ * harness itself. If the server exits before it serves, the promise rejects at
+ * once, with its whole stderr.
+ */
+export async function startWorkspaced({ extraArgs = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "workspaced-js-"));
   const bin = buildWorkspaced(dir);
   const database = join(dir, "workspace.db");
-  const child = spawn(bin, ["serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--database", database], {
+  const child = spawn(bin, ["serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
+    "--database", database, ...extraArgs], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   const lines = createInterface({ input: child.stderr });
   const seen = [];
-  const server = await new Promise((resolvePromise, reject) => {
-    let adminKey = null;
-    const timer = setTimeout(() => reject(new Error("workspaced did not serve within 60s:\n" + seen.join("\n"))), 60_000);
-    child.on("exit", (code) => reject(new Error(`workspaced exited (${code}):\n` + seen.join("\n"))));
-    lines.on("line", (line) => {
-      seen.push(line);
-      if (/^wsk_\w+$/.test(line)) adminKey = line;
-      const m = line.match(/msg=serving http=(\S+) grpc=(\S+)/);
-      if (m) {
+  let server;
+  try {
+    server = await new Promise((resolvePromise, reject) => {
+      let adminKey = null;
+      let settled = false;
+      const fail = (err) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        if (!adminKey) return reject(new Error("no admin key:\n" + seen.join("\n")));
-        resolvePromise({ httpAddr: m[1], grpcAddr: m[2], adminKey });
-      }
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new Error("workspaced did not serve within 60s:\n" + seen.join("\n"))), 60_000);
+      child.once("error", (err) => fail(new Error(`workspaced could not start (${bin}): ${err.message}`)));
+      // "close" comes after the exit and after stderr has been read to its
+      // end, so the error names what the server said on its way out.
+      child.once("close", (code, signal) =>
+        fail(new Error(`workspaced exited (${signal ?? code}) before serving:\n` + seen.join("\n"))));
+      lines.on("line", (line) => {
+        seen.push(line);
+        if (/^wsk_\w+$/.test(line)) adminKey = line;
+        const m = line.match(/msg=serving http=(\S+) grpc=(\S+)/);
+        if (m && !settled) {
+          if (!adminKey) return fail(new Error("no admin key:\n" + seen.join("\n")));
+          settled = true;
+          clearTimeout(timer);
+          resolvePromise({ httpAddr: m[1], grpcAddr: m[2], adminKey });
+        }
+      });
     });
-  });
+  } catch (err) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     ...server,
     bin,
@@ -53,7 +80,7 @@ export async function startWorkspaced() {
     },
     async stop() {
       if (child.exitCode === null) {
-        child.removeAllListeners("exit");
+        child.removeAllListeners("close");
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
         await exited;
