@@ -27,6 +27,8 @@ const (
 	// request than the one it was first used for (IETF Idempotency-Key draft).
 	CodeIdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED"
 	CodePayloadTooLarge      Code = "PAYLOAD_TOO_LARGE"
+	// CodeUnsupportedMediaType: a body whose Content-Type is not JSON.
+	CodeUnsupportedMediaType Code = "UNSUPPORTED_MEDIA_TYPE"
 	CodeRateLimited          Code = "RATE_LIMITED"
 	CodeInternal             Code = "INTERNAL_ERROR"
 	CodeUnavailable          Code = "UNAVAILABLE"
@@ -40,8 +42,10 @@ type row struct {
 	http int
 }
 
-// table is CONTRACT §6. METHOD_NOT_ALLOWED and PAYLOAD_TOO_LARGE never cross
-// gRPC (the gateway decides them); their gRPC codes are the nearest ones.
+// table is CONTRACT §6. METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE and
+// UNSUPPORTED_MEDIA_TYPE never cross gRPC (the gateway decides them; a gRPC
+// message is binary, typed by its method); their gRPC codes are the nearest
+// ones, for the log.
 var table = map[Code]row{
 	CodeValidation:       {codes.InvalidArgument, http.StatusBadRequest},
 	CodeUnauthorized:     {codes.Unauthenticated, http.StatusUnauthorized},
@@ -53,6 +57,7 @@ var table = map[Code]row{
 	// client changes the key or the request, which is FAILED_PRECONDITION.
 	CodeIdempotencyKeyReused: {codes.FailedPrecondition, http.StatusUnprocessableEntity},
 	CodePayloadTooLarge:      {codes.ResourceExhausted, http.StatusRequestEntityTooLarge},
+	CodeUnsupportedMediaType: {codes.InvalidArgument, http.StatusUnsupportedMediaType},
 	CodeRateLimited:          {codes.ResourceExhausted, http.StatusTooManyRequests},
 	CodeInternal:             {codes.Internal, http.StatusInternalServerError},
 	CodeUnavailable:          {codes.Unavailable, http.StatusServiceUnavailable},

@@ -178,6 +178,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if e := unsupportedMediaType(r); e != nil {
+		g.reject(w, r, e)
+		return
+	}
 	if r.ContentLength > g.maxBody {
 		g.reject(w, r, tooLarge(g.maxBody))
 		return

@@ -1,10 +1,15 @@
 package server_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/example/workspace/server/servertest"
 	"github.com/example/workspace/service/ratelimit"
@@ -103,4 +108,152 @@ func TestTrailingDataAfterTheBody(t *testing.T) {
 			t.Errorf("GET %s: %s", path, r.Body)
 		}
 	}
+}
+
+// fdSend sends a request with exactly the given headers (env.REST always
+// types a body as JSON).
+func fdSend(t *testing.T, env *servertest.Env, method, path, key, body string, header http.Header) *servertest.Response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, env.BaseURL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, values := range header {
+		req.Header[name] = values
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := env.HTTP.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &servertest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// TestContentTypeOfTheBody: a body typed as anything but JSON is a 415 in the
+// envelope, after authentication and the rate limit (a known key gets its
+// headers, an unknown one its 401) and before the body is read; JSON in its
+// spellings, and a body with no Content-Type at all, are accepted.
+func TestContentTypeOfTheBody(t *testing.T) {
+	env := servertest.Start(t)
+	env.SetPlan(env.WorkspaceID, ratelimit.Enterprise)
+	key := env.AdminKey
+	count := func() float64 {
+		r := env.REST("GET", "/v1/projects?limit=1", key, "")
+		return r.JSON(t)["pagination"].(map[string]any)["total"].(float64)
+	}
+	ct := func(values ...string) http.Header { return http.Header{"Content-Type": values} }
+
+	refused := []struct {
+		header http.Header
+		body   string
+	}{
+		{ct("text/plain"), `{"name":"ok"}`},
+		{ct("text/plain; charset=utf-8"), `{"name":"ok"}`},
+		{ct("application/xml"), `<project><name>ok</name></project>`},
+		{ct("text/xml"), `{"name":"ok"}`},
+		{ct("application/x-www-form-urlencoded"), `name=ok`},
+		{ct("application/x-www-form-urlencoded"), `{"name":"ok"}`},
+		{ct("multipart/form-data; boundary=x"), "--x\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nok\r\n--x--\r\n"},
+		{ct("application/octet-stream"), `{"name":"ok"}`},
+		{ct("application/jsonx"), `{"name":"ok"}`},
+		{ct("application/+json"), `{"name":"ok"}`},
+		{ct("text/json"), `{"name":"ok"}`},
+		{ct("json"), `{"name":"ok"}`},
+		{ct(";;;"), `{"name":"ok"}`},
+		{ct("application/json; charset=iso-8859-1"), `{"name":"ok"}`},
+		{ct("application/json; charset=utf-16"), `{"name":"ok"}`},
+		{ct("application/json", "text/plain"), `{"name":"ok"}`},
+		{ct("application/json", "application/json"), `{"name":"ok"}`},
+	}
+	before := count()
+	for _, c := range refused {
+		what := "POST /v1/projects with Content-Type " + strings.Join(c.header["Content-Type"], " + ")
+		r := fdSend(t, env, "POST", "/v1/projects", key, c.body, c.header)
+		fdError(t, what, r, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
+		if r.Header.Get("X-RateLimit-Remaining") == "" {
+			t.Errorf("%s: a known key's 415 lacks the rate-limit headers: %v", what, r.Header)
+		}
+	}
+	// Refused on its header, before the body is read: the client announces
+	// 2 MiB and sends none of it, and still gets its answer (a 415, not the
+	// 413 that reading would lead to).
+	c := fdDial(t, env)
+	fmt.Fprintf(c, "POST /v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", key, 2<<20)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer before the body was sent: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	fdError(t, "2 MiB announced as text/plain", &servertest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b},
+		http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
+	if after := count(); after != before {
+		t.Errorf("refused bodies created %v projects", after-before)
+	}
+	// Every write endpoint checks it.
+	r := env.REST("POST", "/v1/projects", key, `{"name":"target"}`)
+	pid := r.JSON(t)["data"].(map[string]any)["id"].(string)
+	for _, e := range []struct{ method, path string }{
+		{"PUT", "/v1/projects/" + pid}, {"PATCH", "/v1/projects/" + pid}, {"POST", "/v1/tasks"},
+		{"PUT", "/v1/tasks/task_x"}, {"PATCH", "/v1/tasks/task_x"}, {"POST", "/v1/api-keys"},
+	} {
+		r := fdSend(t, env, e.method, e.path, key, `{"name":"x"}`, ct("text/plain"))
+		fdError(t, e.method+" "+e.path+" text/plain", r, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
+	}
+	// Authentication comes first: no key or an unknown one is a 401.
+	fdError(t, "no key, text/plain", fdSend(t, env, "POST", "/v1/projects", "", `{"name":"ok"}`, ct("text/plain")),
+		http.StatusUnauthorized, "UNAUTHORIZED")
+	fdError(t, "unknown key, text/plain", fdSend(t, env, "POST", "/v1/projects", "wsk_nope", `{"name":"ok"}`, ct("text/plain")),
+		http.StatusUnauthorized, "UNAUTHORIZED")
+
+	accepted := []http.Header{
+		ct("application/json"),
+		ct("application/json; charset=utf-8"),
+		ct("Application/JSON; Charset=UTF-8"),
+		ct("application/json;charset=\"utf-8\""),
+		ct("application/merge-patch+json"),
+		ct("application/vnd.workspace+json; version=1"),
+		{}, // no Content-Type: curl -d users forget it
+		ct(""),
+	}
+	for i, h := range accepted {
+		r := fdSend(t, env, "POST", "/v1/projects", key, `{"name":"typed"}`, h)
+		if r.Status != http.StatusCreated {
+			t.Errorf("POST /v1/projects with Content-Type %q: %d %s", h["Content-Type"], r.Status, r.Body)
+		}
+		r = fdSend(t, env, "PATCH", "/v1/projects/"+pid, key, `{"description":"typed"}`, h)
+		if r.Status != http.StatusOK {
+			t.Errorf("case %d: PATCH with Content-Type %q: %d %s", i, h["Content-Type"], r.Status, r.Body)
+		}
+	}
+	// No body, nothing to type: a stray header on a GET or DELETE is ignored.
+	if r := fdSend(t, env, "GET", "/v1/projects/"+pid, key, "", ct("text/plain")); r.Status != http.StatusOK {
+		t.Errorf("GET with Content-Type text/plain and no body: %d %s", r.Status, r.Body)
+	}
+	if r := fdSend(t, env, "DELETE", "/v1/projects/"+pid, key, "", ct("application/xml")); r.Status != http.StatusOK {
+		t.Errorf("DELETE with Content-Type application/xml and no body: %d %s", r.Status, r.Body)
+	}
+}
+
+// fdDial opens a raw TCP connection to the REST port, for requests that Go's
+// client would not send or would not let the test see as sent.
+func fdDial(t *testing.T, env *servertest.Env) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", strings.TrimPrefix(env.BaseURL, "http://"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	return c
 }
