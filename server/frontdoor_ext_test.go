@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -256,4 +257,129 @@ func fdDial(t *testing.T, env *servertest.Env) net.Conn {
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// TestMethodNotAllowedNamesAllow tries every method on every path of
+// CONTRACT §4: a method the path takes is routed (never a 405), any other is
+// a 405 envelope whose Allow header lists exactly the path's methods, HEAD
+// wherever GET is. OPTIONS is a 405 too, with the same Allow.
+func TestMethodNotAllowedNamesAllow(t *testing.T) {
+	env := servertest.Start(t)
+	env.SetPlan(env.WorkspaceID, ratelimit.Enterprise)
+	key := env.AdminKey
+	paths := []struct {
+		path  string
+		allow string
+	}{
+		{"/v1/projects", "GET, HEAD, POST"},
+		{"/v1/projects/proj_00000000000000000000", "GET, HEAD, PUT, PATCH, DELETE"},
+		{"/v1/tasks", "GET, HEAD, POST"},
+		{"/v1/tasks/task_00000000000000000000", "GET, HEAD, PUT, PATCH, DELETE"},
+		{"/v1/api-keys", "GET, HEAD, POST"},
+		{"/v1/api-keys/key_00000000000000000000", "DELETE"},
+		{"/v1/workspace", "GET, HEAD"},
+		{"/v1/openapi.json", "GET, HEAD"},
+	}
+	methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND"}
+	for _, p := range paths {
+		allowed := strings.Split(p.allow, ", ")
+		for _, m := range methods {
+			body := ""
+			if m == "POST" || m == "PUT" || m == "PATCH" {
+				body = `{}`
+			}
+			r := env.REST(m, p.path, key, body)
+			what := m + " " + p.path
+			if slices.Contains(allowed, m) {
+				if r.Status == http.StatusMethodNotAllowed {
+					t.Errorf("%s: 405, but the path takes %s (Allow %q)", what, m, r.Header.Get("Allow"))
+				}
+				continue
+			}
+			if r.Status != http.StatusMethodNotAllowed {
+				t.Errorf("%s: %d, want 405; %s", what, r.Status, r.Body)
+				continue
+			}
+			if got := r.Header.Values("Allow"); len(got) != 1 || got[0] != p.allow {
+				t.Errorf("%s: Allow %q, want %q", what, got, p.allow)
+			}
+			if m == "HEAD" {
+				continue // no body to check
+			}
+			fdError(t, what, r, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
+			if !strings.Contains(string(r.Body), "Method "+m+" is not allowed") {
+				t.Errorf("%s: the message does not name the client's method: %s", what, r.Body)
+			}
+		}
+	}
+}
+
+// TestHeadAnswersLikeGet: HEAD on a GET route is the GET without its body —
+// same status, same headers (Content-Length, the rate-limit headers, the
+// request id), counted as a read, logged as HEAD — and its errors are the
+// GET's errors.
+func TestHeadAnswersLikeGet(t *testing.T) {
+	env := servertest.Start(t)
+	env.SetPlan(env.WorkspaceID, ratelimit.Enterprise)
+	key := env.AdminKey
+	r := env.REST("POST", "/v1/projects", key, `{"name":"headed","description":"`+strings.Repeat("d", 3000)+`"}`)
+	pid := r.JSON(t)["data"].(map[string]any)["id"].(string)
+	for i := range 3 {
+		env.REST("POST", "/v1/tasks", key, fmt.Sprintf(`{"project_id":%q,"title":"t%d"}`, pid, i))
+	}
+	_, readKey := env.NewWorkspace("free", "read")
+
+	for _, c := range []struct {
+		path, key string
+		rateLimited bool
+	}{
+		{"/v1/projects", key, true}, // over 2 KiB: the length is not net/http's buffer's
+		{"/v1/projects/" + pid, key, true},
+		{"/v1/projects/proj_00000000000000000000", key, true}, // 404
+		{"/v1/tasks?project_id=" + pid, key, true},
+		{"/v1/tasks?limit=0", key, true}, // 400
+		{"/v1/workspace", key, true},
+		{"/v1/workspace", readKey, true}, // a read: the read scope is enough
+		{"/v1/api-keys", readKey, true},  // 403, as for GET
+		{"/v1/projects", "", false},      // 401
+		{"/v1/openapi.json", "", false},
+		{"/v2/projects", key, false}, // 404 of no route
+	} {
+		get := env.REST("GET", c.path, c.key, "")
+		head := env.REST("HEAD", c.path, c.key, "")
+		what := "HEAD " + c.path
+		if head.Status != get.Status {
+			t.Errorf("%s: %d, GET answers %d", what, head.Status, get.Status)
+		}
+		if len(head.Body) != 0 {
+			t.Errorf("%s: a body of %d bytes", what, len(head.Body))
+		}
+		// A refusal that names the request's method names HEAD.
+		want := len(strings.ReplaceAll(string(get.Body), "GET /", "HEAD /"))
+		if cl := head.Header.Get("Content-Length"); cl != fmt.Sprint(want) {
+			t.Errorf("%s: Content-Length %q, the GET's body is %d bytes", what, cl, want)
+		}
+		for _, h := range []string{"Content-Type", "X-RateLimit-Limit", "Cache-Control"} {
+			if head.Header.Get(h) != get.Header.Get(h) {
+				t.Errorf("%s: %s %q, GET has %q", what, h, head.Header.Get(h), get.Header.Get(h))
+			}
+		}
+		if head.Header.Get("X-Request-Id") == "" {
+			t.Errorf("%s: no X-Request-Id", what)
+		}
+		if c.rateLimited && head.Header.Get("X-RateLimit-Remaining") == "" {
+			t.Errorf("%s: no rate-limit headers", what)
+		}
+	}
+
+	// Each HEAD is counted like the GET it stands for.
+	_, freeKey := env.NewWorkspace("free", "read")
+	first := env.REST("HEAD", "/v1/workspace", freeKey, "")
+	second := env.REST("HEAD", "/v1/workspace", freeKey, "")
+	if first.Header.Get("X-RateLimit-Remaining") != "59" || second.Header.Get("X-RateLimit-Remaining") != "58" {
+		t.Errorf("HEAD is not counted: remaining %q then %q", first.Header.Get("X-RateLimit-Remaining"), second.Header.Get("X-RateLimit-Remaining"))
+	}
+	if !strings.Contains(env.Logs.String(), `"http_route":"HEAD /v1/workspace"`) {
+		t.Errorf("the access log does not name the HEAD")
+	}
 }
