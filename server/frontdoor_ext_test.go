@@ -330,7 +330,7 @@ func TestHeadAnswersLikeGet(t *testing.T) {
 	_, readKey := env.NewWorkspace("free", "read")
 
 	for _, c := range []struct {
-		path, key string
+		path, key   string
 		rateLimited bool
 	}{
 		{"/v1/projects", key, true}, // over 2 KiB: the length is not net/http's buffer's
