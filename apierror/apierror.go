@@ -29,9 +29,12 @@ const (
 	CodePayloadTooLarge      Code = "PAYLOAD_TOO_LARGE"
 	// CodeUnsupportedMediaType: a body whose Content-Type is not JSON.
 	CodeUnsupportedMediaType Code = "UNSUPPORTED_MEDIA_TYPE"
-	CodeRateLimited          Code = "RATE_LIMITED"
-	CodeInternal             Code = "INTERNAL_ERROR"
-	CodeUnavailable          Code = "UNAVAILABLE"
+	// CodeHeadersTooLarge: a request line and headers over the server's
+	// limit, refused by net/http before any handler runs (RFC 6585's 431).
+	CodeHeadersTooLarge Code = "HEADERS_TOO_LARGE"
+	CodeRateLimited     Code = "RATE_LIMITED"
+	CodeInternal        Code = "INTERNAL_ERROR"
+	CodeUnavailable     Code = "UNAVAILABLE"
 )
 
 // Domain is ErrorInfo's domain for every error of this API.
@@ -42,8 +45,8 @@ type row struct {
 	http int
 }
 
-// table is CONTRACT §6. METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE and
-// UNSUPPORTED_MEDIA_TYPE never cross gRPC (the gateway decides them; a gRPC
+// table is CONTRACT §6. METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE,
+// UNSUPPORTED_MEDIA_TYPE and HEADERS_TOO_LARGE never cross gRPC (the gateway decides them; a gRPC
 // message is binary, typed by its method); their gRPC codes are the nearest
 // ones, for the log.
 var table = map[Code]row{
@@ -58,6 +61,7 @@ var table = map[Code]row{
 	CodeIdempotencyKeyReused: {codes.FailedPrecondition, http.StatusUnprocessableEntity},
 	CodePayloadTooLarge:      {codes.ResourceExhausted, http.StatusRequestEntityTooLarge},
 	CodeUnsupportedMediaType: {codes.InvalidArgument, http.StatusUnsupportedMediaType},
+	CodeHeadersTooLarge:      {codes.ResourceExhausted, http.StatusRequestHeaderFieldsTooLarge},
 	CodeRateLimited:          {codes.ResourceExhausted, http.StatusTooManyRequests},
 	CodeInternal:             {codes.Internal, http.StatusInternalServerError},
 	CodeUnavailable:          {codes.Unavailable, http.StatusServiceUnavailable},

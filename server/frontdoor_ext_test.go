@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -381,5 +382,115 @@ func TestHeadAnswersLikeGet(t *testing.T) {
 	}
 	if !strings.Contains(env.Logs.String(), `"http_route":"HEAD /v1/workspace"`) {
 		t.Errorf("the access log does not name the HEAD")
+	}
+}
+
+// TestNetHTTPRefusalsInTheEnvelope sends, over raw TCP, requests that
+// net/http refuses before any handler runs. Each answer is the contract's
+// envelope (Content-Type application/json, X-Request-Id, a Content-Length
+// that frames it), closes the connection as net/http's own did, and is
+// logged; no key is checked, since nothing of the request could be read.
+func TestNetHTTPRefusalsInTheEnvelope(t *testing.T) {
+	env := servertest.Start(t)
+	auth := "Authorization: Bearer " + env.AdminKey + "\r\n"
+	cases := []struct {
+		name, request string
+		status        int
+		code          string
+		message       string
+	}{
+		{"bad percent-escape", "GET /v1/projects/%zz HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n", 400, "VALIDATION_ERROR", "request line or URL"},
+		{"no Host", "GET /v1/projects HTTP/1.1\r\n" + auth + "\r\n", 400, "VALIDATION_ERROR", "missing required Host header"},
+		{"bad header name", "GET /v1/projects HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n", 400, "VALIDATION_ERROR", "invalid header name"},
+		{"not HTTP", "hello\r\n\r\n", 400, "VALIDATION_ERROR", ""},
+		{"unknown Transfer-Encoding", "POST /v1/projects HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400, "VALIDATION_ERROR", "Transfer-Encoding"},
+		{"HTTP/2.0 as text", "GET /v1/projects HTTP/2.0\r\nHost: x\r\n\r\n", 400, "VALIDATION_ERROR", "HTTP version"},
+		{"unknown Expect", "GET /v1/projects HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n" + auth + "\r\n", 400, "VALIDATION_ERROR", "Expect"},
+		{"headers over 64 KiB", "GET /v1/projects HTTP/1.1\r\nHost: x\r\n" + auth + "X-Padding: " + strings.Repeat("p", 70<<10) + "\r\n\r\n", 431, "HEADERS_TOO_LARGE", ""},
+		{"100 KB request line", "GET /v1/projects?q=" + strings.Repeat("q", 100<<10) + " HTTP/1.1\r\nHost: x\r\n\r\n", 431, "HEADERS_TOO_LARGE", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			conn := fdDial(t, env)
+			if _, err := io.WriteString(conn, c.request); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := io.ReadAll(conn) // to the server's close
+			if err != nil {
+				t.Fatalf("reading the answer: %v (got %q)", err, raw)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+			if err != nil {
+				t.Fatalf("not an HTTP response: %v\n%s", err, raw)
+			}
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatalf("body: %v", err)
+			}
+			head, _, _ := strings.Cut(string(raw), "\r\n\r\n")
+			if !strings.HasSuffix(string(raw), string(body)) || len(raw) != len(head)+4+len(body) {
+				t.Errorf("Content-Length does not frame the answer: %q", raw)
+			}
+			if resp.ContentLength != int64(len(body)) {
+				t.Errorf("Content-Length %d, body %d bytes", resp.ContentLength, len(body))
+			}
+			if !resp.Close {
+				t.Errorf("the answer does not say Connection: close: %q", head)
+			}
+			r := &servertest.Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
+			got := fdError(t, c.name, r, c.status, c.code)
+			errObj, _ := got["error"].(map[string]any)
+			if msg, _ := errObj["message"].(string); !strings.Contains(msg, c.message) {
+				t.Errorf("message %q does not say %q", msg, c.message)
+			}
+			if strings.Contains(string(raw), "text/plain") {
+				t.Errorf("net/http's plain-text answer leaked: %q", raw)
+			}
+			id := resp.Header.Get("X-Request-Id")
+			if !requestID.MatchString(id) {
+				t.Errorf("X-Request-Id %q", id)
+			}
+			if !strings.Contains(env.Logs.String(), `"request_id":"`+id+`"`) {
+				t.Errorf("no log line for request %s", id)
+			}
+		})
+	}
+}
+
+// TestNetHTTPRefusalOnAKeptAliveConnection: the rewrite applies to
+// net/http's answer wherever it comes on a connection, and to nothing else —
+// a handler's own 400 on the same connection is untouched and keeps the
+// connection open.
+func TestNetHTTPRefusalOnAKeptAliveConnection(t *testing.T) {
+	env := servertest.Start(t)
+	conn := fdDial(t, env)
+	rd := bufio.NewReader(conn)
+	send := func(req string) *http.Response {
+		t.Helper()
+		if _, err := io.WriteString(conn, req); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(rd, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		return resp
+	}
+	auth := "Authorization: Bearer " + env.AdminKey + "\r\n"
+	if r := send("GET /v1/projects HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"); r.StatusCode != 200 || r.Close {
+		t.Fatalf("first request: %d, close %v", r.StatusCode, r.Close)
+	}
+	// The handler's 400: the gateway's, with rate-limit headers, connection kept.
+	r := send("POST /v1/projects HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"name\"")
+	if r.StatusCode != 400 || r.Close || r.Header.Get("X-RateLimit-Remaining") == "" {
+		t.Fatalf("the handler's 400: %d, close %v, %v", r.StatusCode, r.Close, r.Header)
+	}
+	r = send("GET /v1/projects/%zz HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n")
+	b, _ := io.ReadAll(r.Body)
+	fdError(t, "bad escape after two requests", &servertest.Response{Status: r.StatusCode, Header: r.Header, Body: b}, 400, "VALIDATION_ERROR")
+	if !r.Close {
+		t.Errorf("net/http's refusal closes the connection; the answer should say so")
 	}
 }
