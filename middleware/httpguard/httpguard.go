@@ -96,11 +96,13 @@ func ownAnswer(p []byte) (proto string, status int, reason string, ok bool) {
 	if len(p) < 13 || p[0] != 'H' || !bytes.HasPrefix(p, []byte("HTTP/1.")) || p[12] != ' ' {
 		return "", 0, "", false
 	}
-	proto = string(p[:8])
-	status, err := strconv.Atoi(string(p[9:12]))
-	if err != nil {
-		return "", 0, "", false
+	for _, d := range p[9:12] {
+		if d < '0' || d > '9' {
+			return "", 0, "", false
+		}
+		status = status*10 + int(d-'0')
 	}
+	proto = string(p[:8])
 	if status == http.StatusExpectationFailed {
 		return proto, status, "", bytes.HasPrefix(p[8:], []byte(" 417 Expectation Failed\r\n"))
 	}

@@ -92,3 +92,4 @@ func TestLeavesHandlersAlone(t *testing.T) {
 		t.Errorf("the handler's answer was changed: %q", got)
 	}
 }
+
