@@ -92,4 +92,3 @@ func TestLeavesHandlersAlone(t *testing.T) {
 		t.Errorf("the handler's answer was changed: %q", got)
 	}
 }
-
