@@ -144,7 +144,8 @@ func routeMetadata(ctx context.Context, r *http.Request) metadata.MD {
 }
 
 // ServeHTTP settles the request id, answers what is not the API's, enforces the
-// body limit before any decoding, and hands the rest to grpc-gateway.
+// body's type and limit before any decoding, and hands the rest to
+// grpc-gateway (a HEAD as its GET).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := requestid.Ensure(r.Header.Get("X-Request-Id"))
 	r.Header.Set("X-Request-Id", id)
