@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/example/workspace/server/servertest"
 	"github.com/example/workspace/service/ratelimit"
@@ -406,7 +411,7 @@ func TestNetHTTPRefusalsInTheEnvelope(t *testing.T) {
 		{"unknown Transfer-Encoding", "POST /v1/projects HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400, "VALIDATION_ERROR", "Transfer-Encoding"},
 		{"HTTP/2.0 as text", "GET /v1/projects HTTP/2.0\r\nHost: x\r\n\r\n", 400, "VALIDATION_ERROR", "HTTP version"},
 		{"unknown Expect", "GET /v1/projects HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n" + auth + "\r\n", 400, "VALIDATION_ERROR", "Expect"},
-		{"headers over 64 KiB", "GET /v1/projects HTTP/1.1\r\nHost: x\r\n" + auth + "X-Padding: " + strings.Repeat("p", 70<<10) + "\r\n\r\n", 431, "HEADERS_TOO_LARGE", ""},
+		{"headers of 100 KiB", "GET /v1/projects HTTP/1.1\r\nHost: x\r\n" + auth + "X-Padding: " + strings.Repeat("p", 100<<10) + "\r\n\r\n", 431, "HEADERS_TOO_LARGE", ""},
 		{"100 KB request line", "GET /v1/projects?q=" + strings.Repeat("q", 100<<10) + " HTTP/1.1\r\nHost: x\r\n\r\n", 431, "HEADERS_TOO_LARGE", ""},
 	}
 	for _, c := range cases {
@@ -492,5 +497,53 @@ func TestNetHTTPRefusalOnAKeptAliveConnection(t *testing.T) {
 	fdError(t, "bad escape after two requests", &servertest.Response{Status: r.StatusCode, Header: r.Header, Body: b}, 400, "VALIDATION_ERROR")
 	if !r.Close {
 		t.Errorf("net/http's refusal closes the connection; the answer should say so")
+	}
+}
+
+// TestNewRefusalsMatchTheDocument validates real 415 and 431 answers against
+// the OpenAPI document, as TestOpenAPIMatchesTheWire does for the other rows.
+func TestNewRefusalsMatchTheDocument(t *testing.T) {
+	env := servertest.Start(t)
+	doc := loadSpec(t)
+	doc.Servers = openapi3.Servers{{URL: env.BaseURL}}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := env.REST("POST", "/v1/projects", env.AdminKey, `{"name":"p"}`)
+	pid := r.JSON(t)["data"].(map[string]any)["id"].(string)
+	for _, c := range []struct {
+		method, path, body string
+		header             []string
+		status             int
+	}{
+		{"POST", "/v1/projects", `{"name":"x"}`, []string{"Content-Type", "text/plain"}, 415},
+		{"PATCH", "/v1/projects/" + pid, `name=x`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415},
+		{"POST", "/v1/api-keys", `<k/>`, []string{"Content-Type", "application/xml"}, 415},
+		{"GET", "/v1/projects", "", []string{"X-Padding", strings.Repeat("p", 100<<10)}, 431},
+		{"POST", "/v1/tasks", `{"title":"x"}`, []string{"X-Padding", strings.Repeat("p", 100<<10)}, 431},
+	} {
+		what := fmt.Sprintf("%s %s → %d", c.method, c.path, c.status)
+		r := env.REST(c.method, c.path, env.AdminKey, c.body, c.header...)
+		if r.Status != c.status {
+			t.Errorf("%s: got %d %s", what, r.Status, r.Body)
+			continue
+		}
+		req, _ := http.NewRequest(c.method, env.BaseURL+c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			t.Fatalf("%s: not an operation of the document: %v", what, err)
+		}
+		err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+			Status:                 r.Status,
+			Header:                 r.Header,
+			Body:                   io.NopCloser(bytes.NewReader(r.Body)),
+			Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+		})
+		if err != nil {
+			t.Errorf("%s does not match the document: %v\n%s", what, err, r.Body)
+		}
 	}
 }
