@@ -102,7 +102,14 @@ func ownAnswer(p []byte) (proto string, status int, reason string, ok bool) {
 		}
 		status = status*10 + int(d-'0')
 	}
-	proto = string(p[:8])
+	switch string(p[:8]) { // no allocation: compared, not kept
+	case "HTTP/1.1":
+		proto = "HTTP/1.1"
+	case "HTTP/1.0":
+		proto = "HTTP/1.0"
+	default:
+		return "", 0, "", false
+	}
 	if status == http.StatusExpectationFailed {
 		return proto, status, "", bytes.HasPrefix(p[8:], []byte(" 417 Expectation Failed\r\n"))
 	}
