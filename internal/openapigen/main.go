@@ -244,7 +244,7 @@ var errorResponses = []errorResponse{
 	{409, "Conflict", apierror.CodeConflict, "The write conflicts with the current state.", true},
 	{413, "PayloadTooLarge", apierror.CodePayloadTooLarge, "The body is over the limit (1 MiB by default).", true},
 	{415, "UnsupportedMediaType", apierror.CodeUnsupportedMediaType, "The body's Content-Type is not JSON (application/json or application/*+json, charset utf-8 if any); a body without one is taken as JSON.", true},
-	{431, "HeadersTooLarge", apierror.CodeHeadersTooLarge, "The request line and headers are over 64 KiB: refused before the key is read.", false},
+	{431, "HeadersTooLarge", apierror.CodeHeadersTooLarge, "The request line and headers are over the limit (64 KiB, plus the 4 KiB net/http allows on top): refused before the key is read.", false},
 	{429, "RateLimited", apierror.CodeRateLimited, "The plan's limit is reached (details.window: minute or day); retry after Retry-After seconds.", true},
 	{500, "InternalError", apierror.CodeInternal, "Something unexpected; details.request_id names the request.", false},
 	{503, "Unavailable", apierror.CodeUnavailable, "The server is shutting down or a backing store is unreachable.", false},
