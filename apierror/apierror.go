@@ -27,9 +27,14 @@ const (
 	// request than the one it was first used for (IETF Idempotency-Key draft).
 	CodeIdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED"
 	CodePayloadTooLarge      Code = "PAYLOAD_TOO_LARGE"
-	CodeRateLimited          Code = "RATE_LIMITED"
-	CodeInternal             Code = "INTERNAL_ERROR"
-	CodeUnavailable          Code = "UNAVAILABLE"
+	// CodeUnsupportedMediaType: a body whose Content-Type is not JSON.
+	CodeUnsupportedMediaType Code = "UNSUPPORTED_MEDIA_TYPE"
+	// CodeHeadersTooLarge: a request line and headers over the server's
+	// limit, refused by net/http before any handler runs (RFC 6585's 431).
+	CodeHeadersTooLarge Code = "HEADERS_TOO_LARGE"
+	CodeRateLimited     Code = "RATE_LIMITED"
+	CodeInternal        Code = "INTERNAL_ERROR"
+	CodeUnavailable     Code = "UNAVAILABLE"
 )
 
 // Domain is ErrorInfo's domain for every error of this API.
@@ -40,8 +45,10 @@ type row struct {
 	http int
 }
 
-// table is CONTRACT §6. METHOD_NOT_ALLOWED and PAYLOAD_TOO_LARGE never cross
-// gRPC (the gateway decides them); their gRPC codes are the nearest ones.
+// table is CONTRACT §6. METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE,
+// UNSUPPORTED_MEDIA_TYPE and HEADERS_TOO_LARGE never cross gRPC (the gateway decides them; a gRPC
+// message is binary, typed by its method); their gRPC codes are the nearest
+// ones, for the log.
 var table = map[Code]row{
 	CodeValidation:       {codes.InvalidArgument, http.StatusBadRequest},
 	CodeUnauthorized:     {codes.Unauthenticated, http.StatusUnauthorized},
@@ -53,6 +60,8 @@ var table = map[Code]row{
 	// client changes the key or the request, which is FAILED_PRECONDITION.
 	CodeIdempotencyKeyReused: {codes.FailedPrecondition, http.StatusUnprocessableEntity},
 	CodePayloadTooLarge:      {codes.ResourceExhausted, http.StatusRequestEntityTooLarge},
+	CodeUnsupportedMediaType: {codes.InvalidArgument, http.StatusUnsupportedMediaType},
+	CodeHeadersTooLarge:      {codes.ResourceExhausted, http.StatusRequestHeaderFieldsTooLarge},
 	CodeRateLimited:          {codes.ResourceExhausted, http.StatusTooManyRequests},
 	CodeInternal:             {codes.Internal, http.StatusInternalServerError},
 	CodeUnavailable:          {codes.Unavailable, http.StatusServiceUnavailable},

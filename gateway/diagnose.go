@@ -61,6 +61,9 @@ func checkBody(body []byte, md protoreflect.MessageDescriptor) *apierror.Error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
+	if trailingData(body) {
+		return apierror.New(apierror.CodeValidation, "The request body must be one JSON value, with nothing after it", nil)
+	}
 	if !json.Valid(body) {
 		return apierror.New(apierror.CodeValidation, "The request body is not valid JSON", nil)
 	}

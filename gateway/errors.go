@@ -85,7 +85,12 @@ func (g *Gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 func (g *Gateway) handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 	switch httpStatus {
 	case http.StatusMethodNotAllowed:
-		g.reject(w, r, apierror.New(apierror.CodeMethodNotAllowed, "Method "+r.Method+" is not allowed on "+r.URL.Path, nil))
+		method := r.Method
+		if m := clientRequestFrom(r.Context()).method; m != "" {
+			method = m // the client's HEAD or PUT, served as GET or PATCH
+		}
+		w.Header().Set("Allow", g.routes.allow(r.URL.EscapedPath()))
+		g.reject(w, r, apierror.New(apierror.CodeMethodNotAllowed, "Method "+method+" is not allowed on "+r.URL.Path, nil))
 	case http.StatusBadRequest:
 		g.reject(w, r, apierror.New(apierror.CodeValidation, "Malformed request path", nil))
 	default:

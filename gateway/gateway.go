@@ -61,6 +61,7 @@ type Gateway struct {
 	maxBody   int64
 	preflight Preflight
 	log       *slog.Logger
+	routes    routes // for the Allow header of a 405
 }
 
 // New returns the REST handler calling the API over conn.
@@ -71,7 +72,7 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{maxBody: opts.MaxBodyBytes, preflight: opts.Preflight, log: opts.Logger}
+	g := &Gateway{maxBody: opts.MaxBodyBytes, preflight: opts.Preflight, log: opts.Logger, routes: newRoutes()}
 	g.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newEnvelopeMarshaler()),
 		runtime.WithErrorHandler(g.handleError),
@@ -85,6 +86,8 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 		// X-HTTP-Method-Override does not turn a GET into a DELETE.
 		runtime.WithDisablePathLengthFallback(),
 		runtime.WithDisableHTTPMethodOverride(),
+		// A HEAD gets the length of the GET it stands for, however long.
+		runtime.WithWriteContentLength(),
 	)
 	for _, register := range []func(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error{
 		func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
@@ -141,7 +144,8 @@ func routeMetadata(ctx context.Context, r *http.Request) metadata.MD {
 }
 
 // ServeHTTP settles the request id, answers what is not the API's, enforces the
-// body limit before any decoding, and hands the rest to grpc-gateway.
+// body's type and limit before any decoding, and hands the rest to
+// grpc-gateway (a HEAD as its GET).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := requestid.Ensure(r.Header.Get("X-Request-Id"))
 	r.Header.Set("X-Request-Id", id)
@@ -157,6 +161,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// ask for a key. Other methods on it are 405, also without a key.
 	if r.URL.Path == SpecPath {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", g.routes.allow(SpecPath))
 			writeError(w, apierror.New(apierror.CodeMethodNotAllowed, "Method "+r.Method+" is not allowed on "+r.URL.Path, nil))
 			return
 		}
@@ -177,6 +182,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.reject(w, r, e)
 			return
 		}
+	}
+	if e := unsupportedMediaType(r); e != nil {
+		g.reject(w, r, e)
+		return
 	}
 	if r.ContentLength > g.maxBody {
 		g.reject(w, r, tooLarge(g.maxBody))
@@ -208,7 +217,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPut {
 		r.Method = http.MethodPatch
 	}
-	g.mux.ServeHTTP(w, r.WithContext(ctx))
+	r = r.WithContext(ctx)
+	if r.Method == http.MethodHead {
+		// A HEAD is the GET without its body (RFC 9110 §9.3.2): the same call,
+		// scope and count. Only this copy says GET: net/http still sees its
+		// own request's HEAD, and drops the body.
+		r.Method = http.MethodGet
+	}
+	g.mux.ServeHTTP(w, r)
 }
 
 // credentialParams are query parameters that clients and libraries use to

@@ -128,8 +128,9 @@ func FuzzREST(f *testing.F) {
 			t.Skip("not a URL the client can send")
 		}
 		// A space or control character in the query would go onto the request
-		// line as it is: net/http answers such a line with its own plain-text
-		// 400 before any handler runs, since it is not a request at all.
+		// line as it is: net/http refuses such a line before any handler runs,
+		// since it is not a request at all (TestNetHTTPRefusalsInTheEnvelope
+		// checks those answers).
 		if strings.ContainsFunc(query, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '#' }) {
 			t.Skip("not a query an HTTP client can send")
 		}

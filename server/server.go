@@ -28,6 +28,7 @@ import (
 	"github.com/example/workspace/gateway"
 	"github.com/example/workspace/metrics"
 	"github.com/example/workspace/middleware/accesslog"
+	"github.com/example/workspace/middleware/httpguard"
 	"github.com/example/workspace/middleware/wire"
 	"github.com/example/workspace/server/inproc"
 	"github.com/example/workspace/service"
@@ -301,6 +302,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("HTTP listener: %w", err)
 	}
+	// What net/http refuses itself (an unparsable request, headers over the
+	// limit) is answered in the envelope too.
+	s.httpLis = httpguard.Listener(s.httpLis, gw.AnswerUnparsed)
 	if cfg.AdminAddr != "" {
 		s.admin = s.newAdminServer()
 		if s.adminLis, err = net.Listen("tcp", cfg.AdminAddr); err != nil {

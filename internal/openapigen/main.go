@@ -293,8 +293,8 @@ const wholeSecondsUTC = `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z
 var errorCodes = []apierror.Code{
 	apierror.CodeValidation, apierror.CodeUnauthorized, apierror.CodeForbidden,
 	apierror.CodeNotFound, apierror.CodeMethodNotAllowed, apierror.CodeConflict,
-	apierror.CodePayloadTooLarge, apierror.CodeRateLimited, apierror.CodeInternal,
-	apierror.CodeUnavailable,
+	apierror.CodePayloadTooLarge, apierror.CodeUnsupportedMediaType, apierror.CodeHeadersTooLarge,
+	apierror.CodeRateLimited, apierror.CodeInternal, apierror.CodeUnavailable,
 }
 
 // errorResponse is one row of CONTRACT §6 as an OpenAPI response.
@@ -315,6 +315,8 @@ var errorResponses = []errorResponse{
 	{404, "NotFound", apierror.CodeNotFound, "No such resource in this workspace.", true},
 	{409, "Conflict", apierror.CodeConflict, "The write conflicts with the current state.", true},
 	{413, "PayloadTooLarge", apierror.CodePayloadTooLarge, "The body is over the limit (1 MiB by default).", true},
+	{415, "UnsupportedMediaType", apierror.CodeUnsupportedMediaType, "The body's Content-Type is not JSON (application/json or application/*+json, charset utf-8 if any); a body without one is taken as JSON.", true},
+	{431, "HeadersTooLarge", apierror.CodeHeadersTooLarge, "The request line and headers are over the limit (64 KiB, plus the 4 KiB net/http allows on top): refused before the key is read.", false},
 	{429, "RateLimited", apierror.CodeRateLimited, "The plan's limit is reached (details.window: minute or day); retry after Retry-After seconds.", true},
 	{500, "InternalError", apierror.CodeInternal, "Something unexpected; details.request_id names the request.", false},
 	{503, "Unavailable", apierror.CodeUnavailable, "The server is shutting down or a backing store is unreachable.", false},
@@ -473,7 +475,7 @@ func rewriteOperation(comps *openapi3.Components, path, method string, op *opena
 			if !write {
 				continue
 			}
-		case 413:
+		case 413, 415:
 			if !hasBody {
 				continue
 			}
