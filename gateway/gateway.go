@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,7 +17,6 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/example/workspace/apierror"
@@ -26,6 +24,7 @@ import (
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/middleware/requestid"
+	"github.com/example/workspace/service/admission"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/idempotency"
 	"github.com/example/workspace/service/rpcmethod"
@@ -37,30 +36,22 @@ const SpecPath = "/v1/openapi.json"
 // DefaultMaxBodyBytes is CONTRACT §6's default body limit.
 const DefaultMaxBodyBytes = 1 << 20
 
-// Preflight authenticates a request that will not reach the service and
-// counts it against the rate limit, returning the header metadata to send and
-// the error (UNAUTHORIZED, RATE_LIMITED…) that takes precedence, if any.
-type Preflight func(ctx context.Context, authorization string) (metadata.MD, error)
-
 // Options configure the gateway.
 type Options struct {
 	// MaxBodyBytes is the body limit; ≤ 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// Preflight, if set, runs for requests under /v1 that fail before reaching
-	// the service.
-	Preflight Preflight
-	// Logger receives one access-log line for each request the gateway answers
-	// itself (the calls it makes are logged by the server's interceptor);
-	// nil discards them.
-	Logger *slog.Logger
+	// Admission, if set, lets in or refuses the requests under /v1 that fail
+	// before reaching the service, as the interceptor chain does for calls.
+	Admission *admission.Admission
 }
 
-// Gateway is an http.Handler for the REST API.
+// Gateway is an http.Handler for the REST API. Its requests' log lines are
+// written by accesslog.HTTP in front of it, with the route and outcome it
+// records.
 type Gateway struct {
 	mux       *runtime.ServeMux
 	maxBody   int64
-	preflight Preflight
-	log       *slog.Logger
+	admission *admission.Admission
 }
 
 // New returns the REST handler calling the API over conn.
@@ -68,10 +59,7 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	g := &Gateway{maxBody: opts.MaxBodyBytes, preflight: opts.Preflight, log: opts.Logger}
+	g := &Gateway{maxBody: opts.MaxBodyBytes, admission: opts.Admission}
 	g.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newEnvelopeMarshaler()),
 		runtime.WithErrorHandler(g.handleError),
@@ -80,7 +68,7 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(dropHeader),
 		runtime.WithOutgoingTrailerMatcher(dropHeader),
-		runtime.WithMetadata(routeMetadata),
+		runtime.WithMetadata(recordRoute),
 		// No method games: a form-encoded POST is not a GET, and
 		// X-HTTP-Method-Override does not turn a GET into a DELETE.
 		runtime.WithDisablePathLengthFallback(),
@@ -108,12 +96,11 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 }
 
 // requestKey carries what the gateway knows of the client's request past
-// grpc-gateway: one context value for both.
+// grpc-gateway.
 type requestKey struct{}
 
 type clientRequest struct {
-	body   []byte // the body as read, to name a field that failed to decode
-	method string // the client's method (PUT is served as PATCH)
+	body []byte // the body as read, to name a field that failed to decode
 }
 
 func clientRequestFrom(ctx context.Context) clientRequest {
@@ -126,18 +113,13 @@ func clientRequestFrom(ctx context.Context) clientRequest {
 
 func bodyFrom(ctx context.Context) []byte { return clientRequestFrom(ctx).body }
 
-// routeMetadata tells the call its REST route, "METHOD /v1/pattern", for the
-// access log; the method is the client's (PUT is served as PATCH).
-func routeMetadata(ctx context.Context, r *http.Request) metadata.MD {
-	pattern, ok := runtime.HTTPPathPattern(ctx)
-	if !ok {
-		return nil
+// recordRoute gives the request's log line the pattern of the route that
+// matched; it runs once the route is known, before the body is decoded.
+func recordRoute(ctx context.Context, _ *http.Request) metadata.MD {
+	if pattern, ok := runtime.HTTPPathPattern(ctx); ok {
+		accesslog.SetRoutePattern(ctx, pattern)
 	}
-	method := clientRequestFrom(ctx).method
-	if method == "" {
-		method = r.Method
-	}
-	return metadata.Pairs(accesslog.MetadataHTTPRoute, method+" "+pattern)
+	return nil
 }
 
 // ServeHTTP settles the request id, answers what is not the API's, enforces the
@@ -182,7 +164,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.reject(w, r, tooLarge(g.maxBody))
 		return
 	}
-	cr := &clientRequest{method: r.Method}
+	cr := &clientRequest{}
 	// The body is read whole, within the limit, before grpc-gateway decodes it:
 	// an oversized body never reaches a decoder, and the bytes stay at hand to
 	// name the offending field if decoding fails. A request without one (every
@@ -260,18 +242,4 @@ func forwardResponse(ctx context.Context, w http.ResponseWriter, _ proto.Message
 		w.WriteHeader(http.StatusCreated)
 	}
 	return nil
-}
-
-// HTTPStatus is the status the gateway answers a call of fullMethod that
-// ended with err: 201 for a successful create, 200 for other successes, and
-// the contract's status for the error's code. The access log uses it, so
-// that its http_status is the gateway's own mapping.
-func HTTPStatus(fullMethod string, err error) int {
-	if err == nil {
-		if rpcmethod.IsCreate(fullMethod) {
-			return http.StatusCreated
-		}
-		return http.StatusOK
-	}
-	return apierror.FromStatus(status.Convert(err)).Code.HTTPStatus()
 }

@@ -21,10 +21,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 
-	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/gateway"
 	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/metrics"
@@ -32,6 +30,7 @@ import (
 	"github.com/example/workspace/middleware/wire"
 	"github.com/example/workspace/server/inproc"
 	"github.com/example/workspace/service"
+	"github.com/example/workspace/service/admission"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/service/rpcmethod"
@@ -215,7 +214,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.authn = auth.NewAuthenticator(s.store, cfg.Now, cfg.KeyCacheTTL)
 	authn := s.authn
 	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Revoked: authn.Forget}
-	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), authn: authn, limiter: limiter, scopes: scopes, store: s.store, now: cfg.Now, draining: s.draining}
+	admit := admission.New(authn, limiter, cfg.Now)
+	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), admit: admit, scopes: scopes, store: s.store, now: cfg.Now, draining: s.draining}
 	// One chain, for the gRPC port and for the gateway's in-process channel.
 	unary := unaryChain(chain)
 	s.grpc = grpc.NewServer(
@@ -256,23 +256,16 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	service.Register(local, deps)
 	gw, err := gateway.New(ctx, local, gateway.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,
-		Logger:       cfg.Logger,
-		// Requests the gateway refuses itself get the chain's authentication
-		// and rate limit too (its steps 5 and 6), from the same components.
-		Preflight: func(ctx context.Context, authorization string) (metadata.MD, error) {
-			p, err := authn.Authenticate(ctx, authorization)
-			if err != nil {
-				return nil, apierror.From(err)
-			}
-			accesslog.AddAttrs(ctx, slog.String("workspace_id", p.WorkspaceID), slog.String("key_id", p.KeyID))
-			return ratelimit.Check(ctx, limiter, p, cfg.Now())
-		},
+		// Requests the gateway refuses itself pass the chain's admission too
+		// (its steps 5 and 6): the same component.
+		Admission: admit,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	s.http = &http.Server{
-		Handler:           s.publicHandler(gw),
+		// One log line per REST request, written here with the status sent.
+		Handler:           accesslog.HTTP(cfg.Logger, s.publicHandler(gw)),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
