@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -18,8 +19,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/apimethod"
 	"github.com/example/workspace/gen/openapi"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/middleware/accesslog"
@@ -27,7 +30,6 @@ import (
 	"github.com/example/workspace/service/admission"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/idempotency"
-	"github.com/example/workspace/service/rpcmethod"
 )
 
 // SpecPath serves the OpenAPI 3 document of this surface, without a key.
@@ -43,6 +45,9 @@ type Options struct {
 	// Admission, if set, lets in or refuses the requests under /v1 that fail
 	// before reaching the service, as the interceptor chain does for calls.
 	Admission *admission.Admission
+	// Methods is the API's method table: every service in it is served, and
+	// its creates answer 201. Required.
+	Methods *apimethod.Table
 }
 
 // Gateway is an http.Handler for the REST API. Its requests' log lines are
@@ -52,6 +57,7 @@ type Gateway struct {
 	mux       *runtime.ServeMux
 	maxBody   int64
 	admission *admission.Admission
+	methods   *apimethod.Table
 }
 
 // New returns the REST handler calling the API over conn.
@@ -59,12 +65,15 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	g := &Gateway{maxBody: opts.MaxBodyBytes, admission: opts.Admission}
+	if opts.Methods == nil {
+		return nil, errors.New("gateway: no method table")
+	}
+	g := &Gateway{maxBody: opts.MaxBodyBytes, admission: opts.Admission, methods: opts.Methods}
 	g.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newEnvelopeMarshaler()),
 		runtime.WithErrorHandler(g.handleError),
 		runtime.WithRoutingErrorHandler(g.handleRoutingError),
-		runtime.WithForwardResponseOption(forwardResponse),
+		runtime.WithForwardResponseOption(g.forwardResponse),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(dropHeader),
 		runtime.WithOutgoingTrailerMatcher(dropHeader),
@@ -74,25 +83,36 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 		runtime.WithDisablePathLengthFallback(),
 		runtime.WithDisableHTTPMethodOverride(),
 	)
-	for _, register := range []func(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error{
-		func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return workspacev1.RegisterProjectServiceHandlerClient(ctx, m, workspacev1.NewProjectServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return workspacev1.RegisterTaskServiceHandlerClient(ctx, m, workspacev1.NewTaskServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return workspacev1.RegisterApiKeyServiceHandlerClient(ctx, m, workspacev1.NewApiKeyServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return workspacev1.RegisterWorkspaceServiceHandlerClient(ctx, m, workspacev1.NewWorkspaceServiceClient(c))
-		},
-	} {
+	for _, sd := range opts.Methods.Services() {
+		register, ok := registrations[sd.FullName()]
+		if !ok {
+			return nil, fmt.Errorf("gateway: service %s has no REST handlers: add it to registrations", sd.FullName())
+		}
 		if err := register(ctx, g.mux, conn); err != nil {
 			return nil, err
 		}
 	}
 	return g, nil
+}
+
+// registrations are grpc-gateway's generated handlers of each service, by the
+// service's full name. The generated code has one function per service, with
+// its own client type, so this map is the one place that names them; New
+// serves every service of the method table from it and fails for one it
+// lacks, and a test fails if the two differ.
+var registrations = map[protoreflect.FullName]func(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error{
+	"workspace.v1.ProjectService": func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+		return workspacev1.RegisterProjectServiceHandlerClient(ctx, m, workspacev1.NewProjectServiceClient(c))
+	},
+	"workspace.v1.TaskService": func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+		return workspacev1.RegisterTaskServiceHandlerClient(ctx, m, workspacev1.NewTaskServiceClient(c))
+	},
+	"workspace.v1.ApiKeyService": func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+		return workspacev1.RegisterApiKeyServiceHandlerClient(ctx, m, workspacev1.NewApiKeyServiceClient(c))
+	},
+	"workspace.v1.WorkspaceService": func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+		return workspacev1.RegisterWorkspaceServiceHandlerClient(ctx, m, workspacev1.NewWorkspaceServiceClient(c))
+	},
 }
 
 // requestKey carries what the gateway knows of the client's request past
@@ -236,9 +256,9 @@ func tooLarge(limit int64) *apierror.Error {
 }
 
 // forwardResponse copies the service's headers and answers 201 to creates.
-func forwardResponse(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+func (g *Gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
 	copyHeaders(ctx, w)
-	if method, ok := runtime.RPCMethod(ctx); ok && rpcmethod.IsCreate(method) {
+	if method, ok := runtime.RPCMethod(ctx); ok && g.methods.IsCreate(method) {
 		w.WriteHeader(http.StatusCreated)
 	}
 	return nil

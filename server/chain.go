@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -13,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/apimethod"
 	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/middleware/requestid"
 	"github.com/example/workspace/middleware/wire"
@@ -27,7 +27,7 @@ type chainDeps struct {
 	logger  *slog.Logger
 	metrics *grpcprom.ServerMetrics
 	admit   *admission.Admission
-	scopes  map[string]string
+	methods *apimethod.Table
 	store   store.Store // idempotency keys
 	now     func() time.Time
 	// draining is closed when the gRPC server starts to drain.
@@ -69,10 +69,10 @@ func unaryChain(d chainDeps) []grpc.UnaryServerInterceptor {
 		requestid.UnaryServerInterceptor(),
 		accesslog.UnaryServerInterceptor(d.logger),
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(d.logger))),
-		d.admit.UnaryServerInterceptor(func(m string) bool { return strings.HasPrefix(m, auth.APIPrefix) }),
-		auth.AuthorizeInterceptor(d.scopes),
+		d.admit.UnaryServerInterceptor(d.methods.Has),
+		auth.AuthorizeInterceptor(d.methods),
 		wire.UnaryServerInterceptor(),
-		idempotency.UnaryServerInterceptor(d.store, d.now),
+		idempotency.UnaryServerInterceptor(d.store, d.now, d.methods),
 	}
 }
 

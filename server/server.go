@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/example/workspace/apimethod"
 	"github.com/example/workspace/gateway"
 	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/metrics"
@@ -33,7 +34,6 @@ import (
 	"github.com/example/workspace/service/admission"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ratelimit"
-	"github.com/example/workspace/service/rpcmethod"
 	"github.com/example/workspace/store"
 )
 
@@ -194,14 +194,16 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if gc, ok := st.(metrics.GroupCommitStats); ok {
 		s.metrics.WatchGroupCommit(gc)
 	}
+	// Every fact about each RPC, from its (workspace.v1.method) option; an RPC
+	// without one stops the start here, before a first workspace is created.
+	methods, err := apimethod.Load()
+	if err != nil {
+		return nil, err
+	}
 	if err := s.bootstrap(ctx); err != nil {
 		return nil, err
 	}
 	limiter, err := s.newLimiter()
-	if err != nil {
-		return nil, err
-	}
-	scopes, err := auth.RequiredScopes(service.Descriptors()...)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +217,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	authn := s.authn
 	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Revoked: authn.Forget}
 	admit := admission.New(authn, limiter, cfg.Now)
-	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), admit: admit, scopes: scopes, store: s.store, now: cfg.Now, draining: s.draining}
+	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), admit: admit, methods: methods, store: s.store, now: cfg.Now, draining: s.draining}
 	// One chain, for the gRPC port and for the gateway's in-process channel.
 	unary := unaryChain(chain)
 	s.grpc = grpc.NewServer(
@@ -225,7 +227,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		// refused by grpc-go before it is decoded.
 		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)+4096),
 		// Undecodable API requests become 400s in the chain, not INTERNAL.
-		grpc.ForceServerCodecV2(wire.Codec{}),
+		grpc.ForceServerCodecV2(wire.NewCodec(methods.IsRequest)),
 		grpc.MaxConcurrentStreams(maxConcurrentStreams),
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.MaxHeaderListSize(maxHeaderBytes),
@@ -243,6 +245,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}),
 	)
 	service.Register(s.grpc, deps)
+	if err := servesEvery(s.grpc, methods); err != nil {
+		return nil, err
+	}
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -252,13 +257,14 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The gateway is a gRPC client of the same services through an in-process
 	// channel that runs the same interceptor chain: every REST call passes
 	// every interceptor once, without HTTP/2 framing or a network hop.
-	local := inproc.New(chainUnary(unary...), 4*runtime.GOMAXPROCS(0), rpcmethod.IsWrite)
+	local := inproc.New(chainUnary(unary...), 4*runtime.GOMAXPROCS(0), methods.IsWrite)
 	service.Register(local, deps)
 	gw, err := gateway.New(ctx, local, gateway.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		// Requests the gateway refuses itself pass the chain's admission too
 		// (its steps 5 and 6): the same component.
 		Admission: admit,
+		Methods:   methods,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -287,6 +293,24 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}
 	return s, nil
+}
+
+// servesEvery checks that every RPC of the method table has an implementation
+// registered on srv: an RPC declared in proto/ but not served would otherwise
+// answer UNIMPLEMENTED only when first called.
+func servesEvery(srv *grpc.Server, methods *apimethod.Table) error {
+	served := map[string]bool{}
+	for name, info := range srv.GetServiceInfo() {
+		for _, m := range info.Methods {
+			served["/"+name+"/"+m.Name] = true
+		}
+	}
+	for _, m := range methods.Methods() {
+		if !served[m.FullName] {
+			return fmt.Errorf("RPC %s is declared but has no implementation registered (service.Register)", m.FullName)
+		}
+	}
+	return nil
 }
 
 // Handler is the REST surface as served on HTTPAddr, for calling it in
