@@ -76,6 +76,7 @@ func (g *Gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 			e = apierror.New(apierror.CodeInternal, "Internal server error", map[string]string{"request_id": w.Header().Get("X-Request-Id")})
 		}
 	}
+	challenge(w, r, e)
 	writeError(w, e)
 }
 
@@ -116,5 +117,6 @@ func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, e *apierror.Err
 		}
 	}
 	accesslog.SetOutcome(r.Context(), e)
+	challenge(w, r, e)
 	writeError(w, e)
 }

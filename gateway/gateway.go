@@ -151,7 +151,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 
 	if r.URL.Path != "/v1" && !strings.HasPrefix(r.URL.Path, "/v1/") {
-		g.refuse(w, r, notFoundRoute(r), false)
+		// Not the API's, but a request that sends a key is admitted as
+		// under /v1: a known key is counted and gets its rate-limit headers
+		// on every answer, a bad one its 401. Without a key (probes,
+		// browsers) it is a plain 404.
+		g.refuse(w, r, notFoundRoute(r), len(r.Header.Values("Authorization")) > 0)
 		return
 	}
 	// The API's own description is public and counts against no limit, so it
@@ -179,6 +183,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.reject(w, r, e)
 			return
 		}
+	}
+	if values := r.Header.Values("Authorization"); len(values) > 1 {
+		// Refused here, before grpc-gateway forwards only the values that
+		// are valid gRPC metadata: admission must see every one.
+		g.reject(w, r, admission.CheckAuthorization(values))
+		return
 	}
 	if r.ContentLength > g.maxBody {
 		g.reject(w, r, tooLarge(g.maxBody))

@@ -39,10 +39,14 @@ func New(authn *auth.Authenticator, limiter ratelimit.Limiter, now func() time.T
 // Admit decides on a request whose Authorization header had the values
 // authorization (all of them). It returns the caller, the rate-limit header
 // metadata to send (a refusal by the limiter has them too) and the error that
-// refuses the request, if any: UNAUTHORIZED (counted against no one),
+// refuses the request, if any: VALIDATION_ERROR for more than one value (see
+// CheckAuthorization), UNAUTHORIZED (both counted against no one),
 // RATE_LIMITED, or a store failure. The caller and its count are added to the
 // request's log line.
 func (a *Admission) Admit(ctx context.Context, authorization []string) (auth.Principal, metadata.MD, error) {
+	if e := CheckAuthorization(authorization); e != nil {
+		return auth.Principal{}, nil, e
+	}
 	var header string
 	if len(authorization) > 0 {
 		header = authorization[0]
@@ -57,6 +61,20 @@ func (a *Admission) Admit(ctx context.Context, authorization []string) (auth.Pri
 		return auth.Principal{}, md, err
 	}
 	return p, md, nil
+}
+
+// CheckAuthorization refuses a request that sent its Authorization header (or
+// authorization metadata) more than once, whatever the values: the header is
+// a singleton (RFC 9110 §5.3), and if the first won, two layers (a proxy and
+// this server) could disagree about who the caller is. It is a 400 naming the
+// header, not a 401: the request is malformed, and sending credentials again,
+// which a 401's challenge invites, would not help; nobody's quota is counted,
+// since the caller is not known.
+func CheckAuthorization(values []string) *apierror.Error {
+	if len(values) > 1 {
+		return apierror.Validation(MetadataAuthorization, "Send one Authorization header, not several")
+	}
+	return nil
 }
 
 // UnaryServerInterceptor admits every API call (isAPI; health and reflection
