@@ -9,11 +9,7 @@ import (
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 )
-
-// apiPackage is the proto package whose services New registers.
-const apiPackage = "workspace.v1"
 
 // routes is what each path of the API takes, read from the HTTP bindings of
 // the services' descriptors (the ones grpc-gateway's handlers are generated
@@ -29,9 +25,9 @@ type route struct {
 // methodOrder is the order Allow lists methods in.
 var methodOrder = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
-// newRoutes reads every HTTP binding of the package's services, plus the
-// OpenAPI document the gateway serves itself.
-func newRoutes() routes {
+// newRoutes reads every HTTP binding of the API's services (the method
+// table's), plus the OpenAPI document the gateway serves itself.
+func newRoutes(services []protoreflect.ServiceDescriptor) routes {
 	var rs routes
 	add := func(method, template string) {
 		segs := templateSegments(template)
@@ -65,17 +61,13 @@ func newRoutes() routes {
 			addRule(more)
 		}
 	}
-	protoregistry.GlobalFiles.RangeFilesByPackage(apiPackage, func(fd protoreflect.FileDescriptor) bool {
-		for i := 0; i < fd.Services().Len(); i++ {
-			methods := fd.Services().Get(i).Methods()
-			for j := 0; j < methods.Len(); j++ {
-				if rule, _ := proto.GetExtension(methods.Get(j).Options(), annotations.E_Http).(*annotations.HttpRule); rule != nil {
-					addRule(rule)
-				}
+	for _, sd := range services {
+		for j := 0; j < sd.Methods().Len(); j++ {
+			if rule, _ := proto.GetExtension(sd.Methods().Get(j).Options(), annotations.E_Http).(*annotations.HttpRule); rule != nil {
+				addRule(rule)
 			}
 		}
-		return true
-	})
+	}
 	add(http.MethodGet, SpecPath)
 	// A GET route answers HEAD too (ServeHTTP serves it as the GET).
 	for i := range rs {

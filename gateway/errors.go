@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -77,6 +76,7 @@ func (g *Gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtim
 			e = apierror.New(apierror.CodeInternal, "Internal server error", map[string]string{"request_id": w.Header().Get("X-Request-Id")})
 		}
 	}
+	challenge(w, r, e)
 	writeError(w, e)
 }
 
@@ -103,36 +103,25 @@ func notFoundRoute(r *http.Request) *apierror.Error {
 }
 
 // reject answers a request under /v1 that never became a call to the service
-// (unknown route, wrong method, undecodable or oversized body). It first runs
-// the same authentication and rate limit a call would: an unknown key gets 401
-// as it would anywhere, and a known key's request is counted and carries the
-// rate-limit headers like every other authenticated answer.
+// (unknown route, wrong method, undecodable or oversized body). It first asks
+// the admission a call would pass: an unknown key gets 401 as it would
+// anywhere, and a known key's request is counted and carries the rate-limit
+// headers like every other authenticated answer.
 func (g *Gateway) reject(w http.ResponseWriter, r *http.Request, e *apierror.Error) {
 	g.refuse(w, r, e, true)
 }
 
-// refuse answers e, after the preflight if asked and there is one, and writes
-// the request's one access-log line (the service never sees the request, so
-// its interceptor cannot). The route on the line is the method and the path as
-// received, since no route pattern matched.
-func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, e *apierror.Error, preflight bool) {
-	ctx, line := accesslog.Start(r.Context())
-	if preflight && g.preflight != nil {
-		md, err := g.preflight(ctx, r.Header.Get("Authorization"))
+// refuse answers e, after admission if asked (whose refusal takes
+// precedence), and records the outcome on the request's log line.
+func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, e *apierror.Error, admit bool) {
+	if admit && g.admission != nil {
+		_, md, err := g.admission.Admit(r.Context(), r.Header.Values("Authorization"))
 		writeHeaders(w, md)
 		if err != nil {
 			e = apierror.FromStatus(status.Convert(apierror.From(err)))
 		}
 	}
+	accesslog.SetOutcome(r.Context(), e)
+	challenge(w, r, e)
 	writeError(w, e)
-	method := r.Method
-	if m := clientRequestFrom(r.Context()).method; m != "" {
-		method = m // the client's PUT, served as PATCH
-	}
-	line.End(ctx, g.log, e,
-		slog.String("request_id", w.Header().Get("X-Request-Id")),
-		slog.String("code", e.Code.GRPCCode().String()),
-		slog.String("http_route", method+" "+r.URL.Path),
-		slog.Int("http_status", e.Code.HTTPStatus()),
-	)
 }

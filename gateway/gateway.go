@@ -8,8 +8,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,17 +18,18 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/apimethod"
 	"github.com/example/workspace/gen/openapi"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/middleware/requestid"
+	"github.com/example/workspace/service/admission"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/idempotency"
-	"github.com/example/workspace/service/rpcmethod"
 )
 
 // SpecPath serves the OpenAPI 3 document of this surface, without a key.
@@ -37,30 +38,26 @@ const SpecPath = "/v1/openapi.json"
 // DefaultMaxBodyBytes is CONTRACT §6's default body limit.
 const DefaultMaxBodyBytes = 1 << 20
 
-// Preflight authenticates a request that will not reach the service and
-// counts it against the rate limit, returning the header metadata to send and
-// the error (UNAUTHORIZED, RATE_LIMITED…) that takes precedence, if any.
-type Preflight func(ctx context.Context, authorization string) (metadata.MD, error)
-
 // Options configure the gateway.
 type Options struct {
 	// MaxBodyBytes is the body limit; ≤ 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// Preflight, if set, runs for requests under /v1 that fail before reaching
-	// the service.
-	Preflight Preflight
-	// Logger receives one access-log line for each request the gateway answers
-	// itself (the calls it makes are logged by the server's interceptor);
-	// nil discards them.
-	Logger *slog.Logger
+	// Admission, if set, lets in or refuses the requests under /v1 that fail
+	// before reaching the service, as the interceptor chain does for calls.
+	Admission *admission.Admission
+	// Methods is the API's method table: every service in it is served, and
+	// its creates answer 201. Required.
+	Methods *apimethod.Table
 }
 
-// Gateway is an http.Handler for the REST API.
+// Gateway is an http.Handler for the REST API. Its requests' log lines are
+// written by accesslog.HTTP in front of it, with the route and outcome it
+// records.
 type Gateway struct {
 	mux       *runtime.ServeMux
 	maxBody   int64
-	preflight Preflight
-	log       *slog.Logger
+	admission *admission.Admission
+	methods   *apimethod.Table
 	routes    routes // for the Allow header of a 405
 }
 
@@ -69,19 +66,19 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+	if opts.Methods == nil {
+		return nil, errors.New("gateway: no method table")
 	}
-	g := &Gateway{maxBody: opts.MaxBodyBytes, preflight: opts.Preflight, log: opts.Logger, routes: newRoutes()}
+	g := &Gateway{maxBody: opts.MaxBodyBytes, admission: opts.Admission, methods: opts.Methods, routes: newRoutes(opts.Methods.Services())}
 	g.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newEnvelopeMarshaler()),
 		runtime.WithErrorHandler(g.handleError),
 		runtime.WithRoutingErrorHandler(g.handleRoutingError),
-		runtime.WithForwardResponseOption(forwardResponse),
+		runtime.WithForwardResponseOption(g.forwardResponse),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(dropHeader),
 		runtime.WithOutgoingTrailerMatcher(dropHeader),
-		runtime.WithMetadata(routeMetadata),
+		runtime.WithMetadata(recordRoute),
 		// No method games: a form-encoded POST is not a GET, and
 		// X-HTTP-Method-Override does not turn a GET into a DELETE.
 		runtime.WithDisablePathLengthFallback(),
@@ -89,20 +86,11 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 		// A HEAD gets the length of the GET it stands for, however long.
 		runtime.WithWriteContentLength(),
 	)
-	for _, register := range []func(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error{
-		func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return workspacev1.RegisterProjectServiceHandlerClient(ctx, m, workspacev1.NewProjectServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return workspacev1.RegisterTaskServiceHandlerClient(ctx, m, workspacev1.NewTaskServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return workspacev1.RegisterApiKeyServiceHandlerClient(ctx, m, workspacev1.NewApiKeyServiceClient(c))
-		},
-		func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
-			return workspacev1.RegisterWorkspaceServiceHandlerClient(ctx, m, workspacev1.NewWorkspaceServiceClient(c))
-		},
-	} {
+	for _, sd := range opts.Methods.Services() {
+		register, ok := registrations[sd.FullName()]
+		if !ok {
+			return nil, fmt.Errorf("gateway: service %s has no REST handlers: add it to registrations", sd.FullName())
+		}
 		if err := register(ctx, g.mux, conn); err != nil {
 			return nil, err
 		}
@@ -110,13 +98,33 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 	return g, nil
 }
 
+// registrations are grpc-gateway's generated handlers of each service, by the
+// service's full name. The generated code has one function per service, with
+// its own client type, so this map is the one place that names them; New
+// serves every service of the method table from it and fails for one it
+// lacks, and a test fails if the two differ.
+var registrations = map[protoreflect.FullName]func(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error{
+	"workspace.v1.ProjectService": func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+		return workspacev1.RegisterProjectServiceHandlerClient(ctx, m, workspacev1.NewProjectServiceClient(c))
+	},
+	"workspace.v1.TaskService": func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+		return workspacev1.RegisterTaskServiceHandlerClient(ctx, m, workspacev1.NewTaskServiceClient(c))
+	},
+	"workspace.v1.ApiKeyService": func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+		return workspacev1.RegisterApiKeyServiceHandlerClient(ctx, m, workspacev1.NewApiKeyServiceClient(c))
+	},
+	"workspace.v1.WorkspaceService": func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+		return workspacev1.RegisterWorkspaceServiceHandlerClient(ctx, m, workspacev1.NewWorkspaceServiceClient(c))
+	},
+}
+
 // requestKey carries what the gateway knows of the client's request past
-// grpc-gateway: one context value for both.
+// grpc-gateway.
 type requestKey struct{}
 
 type clientRequest struct {
 	body   []byte // the body as read, to name a field that failed to decode
-	method string // the client's method (PUT is served as PATCH)
+	method string // the client's method (a PUT is served as PATCH, a HEAD as GET)
 }
 
 func clientRequestFrom(ctx context.Context) clientRequest {
@@ -129,18 +137,13 @@ func clientRequestFrom(ctx context.Context) clientRequest {
 
 func bodyFrom(ctx context.Context) []byte { return clientRequestFrom(ctx).body }
 
-// routeMetadata tells the call its REST route, "METHOD /v1/pattern", for the
-// access log; the method is the client's (PUT is served as PATCH).
-func routeMetadata(ctx context.Context, r *http.Request) metadata.MD {
-	pattern, ok := runtime.HTTPPathPattern(ctx)
-	if !ok {
-		return nil
+// recordRoute gives the request's log line the pattern of the route that
+// matched; it runs once the route is known, before the body is decoded.
+func recordRoute(ctx context.Context, _ *http.Request) metadata.MD {
+	if pattern, ok := runtime.HTTPPathPattern(ctx); ok {
+		accesslog.SetRoutePattern(ctx, pattern)
 	}
-	method := clientRequestFrom(ctx).method
-	if method == "" {
-		method = r.Method
-	}
-	return metadata.Pairs(accesslog.MetadataHTTPRoute, method+" "+pattern)
+	return nil
 }
 
 // ServeHTTP settles the request id, answers what is not the API's, enforces the
@@ -153,7 +156,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 
 	if r.URL.Path != "/v1" && !strings.HasPrefix(r.URL.Path, "/v1/") {
-		g.refuse(w, r, notFoundRoute(r), false)
+		// Not the API's, but a request that sends a key is admitted as
+		// under /v1: a known key is counted and gets its rate-limit headers
+		// on every answer, a bad one its 401. Without a key (probes,
+		// browsers) it is a plain 404.
+		g.refuse(w, r, notFoundRoute(r), len(r.Header.Values("Authorization")) > 0)
 		return
 	}
 	// The API's own description is public and counts against no limit, so it
@@ -182,6 +189,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.reject(w, r, e)
 			return
 		}
+	}
+	if values := r.Header.Values("Authorization"); len(values) > 1 {
+		// Refused here, before grpc-gateway forwards only the values that
+		// are valid gRPC metadata: admission must see every one.
+		g.reject(w, r, admission.CheckAuthorization(values))
+		return
 	}
 	if e := unsupportedMediaType(r); e != nil {
 		g.reject(w, r, e)
@@ -270,24 +283,10 @@ func tooLarge(limit int64) *apierror.Error {
 }
 
 // forwardResponse copies the service's headers and answers 201 to creates.
-func forwardResponse(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+func (g *Gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
 	copyHeaders(ctx, w)
-	if method, ok := runtime.RPCMethod(ctx); ok && rpcmethod.IsCreate(method) {
+	if method, ok := runtime.RPCMethod(ctx); ok && g.methods.IsCreate(method) {
 		w.WriteHeader(http.StatusCreated)
 	}
 	return nil
-}
-
-// HTTPStatus is the status the gateway answers a call of fullMethod that
-// ended with err: 201 for a successful create, 200 for other successes, and
-// the contract's status for the error's code. The access log uses it, so
-// that its http_status is the gateway's own mapping.
-func HTTPStatus(fullMethod string, err error) int {
-	if err == nil {
-		if rpcmethod.IsCreate(fullMethod) {
-			return http.StatusCreated
-		}
-		return http.StatusOK
-	}
-	return apierror.FromStatus(status.Convert(err)).Code.HTTPStatus()
 }

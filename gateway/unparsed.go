@@ -1,20 +1,16 @@
 package gateway
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 
 	"github.com/example/workspace/apierror"
-	"github.com/example/workspace/middleware/accesslog"
-	"github.com/example/workspace/middleware/requestid"
 )
 
 // AnswerUnparsed answers, in the envelope, a request that net/http refused
 // before any handler ran (see middleware/httpguard): status and reason are
 // net/http's. Nothing of the request is known — not its path, not its key —
-// so no key is checked and nothing is counted; the answer gets a fresh
-// request id and one access-log line.
+// so no key is checked and nothing is counted. It returns the error it
+// answered with, for the access log's line (accesslog.Unparsed).
 //
 // A header section over the limit keeps its 431. Every other refusal is a
 // 400 VALIDATION_ERROR, whatever status net/http chose for it (501 for an
@@ -22,10 +18,7 @@ import (
 // an Expect other than 100-continue): each is a request this server cannot
 // read, and the contract's table has one status per code. RFC 9110 and 9112
 // make those statuses a SHOULD or a MAY, not a MUST.
-func (g *Gateway) AnswerUnparsed(w http.ResponseWriter, status int, reason string) {
-	ctx, line := accesslog.Start(context.Background())
-	id := requestid.New()
-	w.Header().Set("X-Request-Id", id)
+func AnswerUnparsed(w http.ResponseWriter, status int, reason string) error {
 	var e *apierror.Error
 	switch status {
 	case http.StatusRequestHeaderFieldsTooLarge:
@@ -46,9 +39,5 @@ func (g *Gateway) AnswerUnparsed(w http.ResponseWriter, status int, reason strin
 		e = apierror.New(apierror.CodeValidation, message, nil)
 	}
 	writeError(w, e)
-	line.End(ctx, g.log, e,
-		slog.String("request_id", id),
-		slog.String("code", e.Code.GRPCCode().String()),
-		slog.Int("http_status", e.Code.HTTPStatus()),
-	)
+	return e
 }

@@ -12,8 +12,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/example/workspace/middleware/accesslog"
-	"github.com/example/workspace/middleware/requestid"
 	"github.com/example/workspace/store"
 	"github.com/example/workspace/web/settings"
 )
@@ -141,24 +139,6 @@ func (s *Server) publicHandler(gw http.Handler) http.Handler {
 			gw.ServeHTTP(w, r)
 			return
 		}
-		ctx, line := accesslog.Start(r.Context())
-		id := requestid.Ensure(r.Header.Get("X-Request-Id"))
-		w.Header().Set("X-Request-Id", id)
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		page.ServeHTTP(rec, r.WithContext(ctx))
-		line.End(ctx, s.cfg.Logger, nil,
-			slog.String("request_id", id),
-			slog.String("http_route", r.Method+" "+r.URL.Path),
-			slog.Int("http_status", rec.status))
+		page.ServeHTTP(w, r)
 	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }

@@ -10,17 +10,15 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/peer"
 
 	"github.com/example/workspace/apierror"
-	"github.com/example/workspace/gateway"
+	"github.com/example/workspace/apimethod"
 	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/middleware/requestid"
 	"github.com/example/workspace/middleware/wire"
-	"github.com/example/workspace/server/inproc"
+	"github.com/example/workspace/service/admission"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/idempotency"
-	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/store"
 )
 
@@ -28,9 +26,8 @@ import (
 type chainDeps struct {
 	logger  *slog.Logger
 	metrics *grpcprom.ServerMetrics
-	authn   *auth.Authenticator
-	limiter ratelimit.Limiter
-	scopes  map[string]string
+	admit   *admission.Admission
+	methods *apimethod.Table
 	store   store.IdempotencyKeys
 	now     func() time.Time
 	// draining is closed when the gRPC server starts to drain.
@@ -46,10 +43,13 @@ type chainDeps struct {
 //     miss the panics; after auth it would miss the refusals.
 //  2. request id — first of the API's own steps, so every later step and
 //     every answer has it;
-//  3. access log — sees the final outcome of everything below, panics included;
+//  3. access log — sees the final outcome of everything below, panics included
+//     (a native call's line; a REST request's call adds to its HTTP line);
 //  4. recovery — a panic below becomes INTERNAL_ERROR (with its stack logged);
-//  5. authenticate — the key becomes a principal; a 401 costs no quota;
-//  6. rate limit — keyed on the principal's workspace, before any real work;
+//     5–6. admission — authenticate (the key becomes a principal; a 401 costs
+//     no quota), then rate limit (keyed on the principal's workspace, before
+//     any real work): service/admission, which the gateway's own refusals ask
+//     too;
 //  7. authorize — the method's scope; after the limiter so a 403 is counted
 //     and carries the rate-limit headers like every other authenticated answer;
 //  8. decoding — a request that did not decode (see middleware/wire) is a 400
@@ -67,15 +67,12 @@ func unaryChain(d chainDeps) []grpc.UnaryServerInterceptor {
 	return []grpc.UnaryServerInterceptor{
 		d.metrics.UnaryServerInterceptor(),
 		requestid.UnaryServerInterceptor(),
-		accesslog.UnaryServerInterceptor(d.logger, accesslog.WithHTTPRoute(fromGateway, gateway.HTTPStatus)),
+		accesslog.UnaryServerInterceptor(d.logger),
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(d.logger))),
-		auth.AuthenticateInterceptor(d.authn, func(ctx context.Context, p auth.Principal) {
-			accesslog.AddAttrs(ctx, slog.String("workspace_id", p.WorkspaceID), slog.String("key_id", p.KeyID))
-		}),
-		ratelimit.UnaryServerInterceptor(d.limiter, d.now),
-		auth.AuthorizeInterceptor(d.scopes),
+		d.admit.UnaryServerInterceptor(d.methods.Has),
+		auth.AuthorizeInterceptor(d.methods),
 		wire.UnaryServerInterceptor(),
-		idempotency.UnaryServerInterceptor(d.store, d.now),
+		idempotency.UnaryServerInterceptor(d.store, d.now, d.methods),
 	}
 }
 
@@ -90,14 +87,6 @@ func streamChain(d chainDeps) []grpc.StreamServerInterceptor {
 		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(d.logger))),
 		endOnDrain(d.draining),
 	}
-}
-
-// fromGateway tells the gateway's calls, which come over the in-process
-// channel (its peer's network is "inproc"), from those of gRPC clients, which
-// could send any metadata but always arrive over a real network.
-func fromGateway(ctx context.Context) bool {
-	p, ok := peer.FromContext(ctx)
-	return ok && p.Addr != nil && p.Addr.Network() == inproc.Network
 }
 
 func endOnDrain(draining <-chan struct{}) grpc.StreamServerInterceptor {

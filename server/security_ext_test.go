@@ -26,7 +26,6 @@ import (
 
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/server/servertest"
-	"github.com/example/workspace/service"
 	"github.com/example/workspace/service/ratelimit"
 )
 
@@ -69,7 +68,7 @@ var secValidBodies = map[string]func(f *secFixture) (string, map[string]any){
 func secWriteRPCs(t *testing.T) []secWriteRPC {
 	t.Helper()
 	var out []secWriteRPC
-	for _, sd := range service.Descriptors() {
+	for _, sd := range extServices() {
 		for i := 0; i < sd.Methods().Len(); i++ {
 			md := sd.Methods().Get(i)
 			name := fmt.Sprintf("/%s/%s", sd.FullName(), md.Name())
@@ -305,7 +304,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	f.task = c.mustTask(t, f.admin, f.project, "secrets", "").GetId()
 	readKey := env.NewKey(env.WorkspaceID, "read")
 	rpcs := 0
-	for _, sd := range service.Descriptors() {
+	for _, sd := range extServices() {
 		for i := 0; i < sd.Methods().Len(); i++ {
 			name := fmt.Sprintf("/%s/%s", sd.FullName(), sd.Methods().Get(i).Name())
 			entry, ok := scxTable[name]

@@ -21,10 +21,9 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 
-	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/apimethod"
 	"github.com/example/workspace/gateway"
 	"github.com/example/workspace/metrics"
 	"github.com/example/workspace/middleware/accesslog"
@@ -33,9 +32,9 @@ import (
 	"github.com/example/workspace/server/inproc"
 	"github.com/example/workspace/service"
 	"github.com/example/workspace/service/admin"
+	"github.com/example/workspace/service/admission"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ratelimit"
-	"github.com/example/workspace/service/rpcmethod"
 	"github.com/example/workspace/store"
 )
 
@@ -210,11 +209,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if gc, ok := st.(metrics.GroupCommitStats); ok {
 		s.metrics.WatchGroupCommit(gc)
 	}
-	limiter, err := s.newLimiter()
+	// Every fact about each RPC, from its (workspace.v1.method) option; an RPC
+	// without one stops the start here (the first workspace is created last).
+	methods, err := apimethod.Load()
 	if err != nil {
 		return nil, err
 	}
-	scopes, err := auth.RequiredScopes(service.Descriptors()...)
+	limiter, err := s.newLimiter()
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +231,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// operations; a key revoked through this server leaves its cache at once.
 	ops := admin.New(s.store, cfg.Now, admin.OnRevoke(authn.Forget))
 	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Admin: ops}
-	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), authn: authn, limiter: limiter, scopes: scopes, store: s.store, now: cfg.Now, draining: s.draining}
+	admit := admission.New(authn, limiter, cfg.Now)
+	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), admit: admit, methods: methods, store: s.store, now: cfg.Now, draining: s.draining}
 	// One chain, for the gRPC port and for the gateway's in-process channel.
 	unary := unaryChain(chain)
 	s.grpc = grpc.NewServer(
@@ -240,7 +242,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		// refused by grpc-go before it is decoded.
 		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)+4096),
 		// Undecodable API requests become 400s in the chain, not INTERNAL.
-		grpc.ForceServerCodecV2(wire.Codec{}),
+		grpc.ForceServerCodecV2(wire.NewCodec(methods.IsRequest)),
 		grpc.MaxConcurrentStreams(maxConcurrentStreams),
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.MaxHeaderListSize(maxHeaderBytes),
@@ -258,6 +260,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}),
 	)
 	service.Register(s.grpc, deps)
+	if err := servesEvery(s.grpc, methods); err != nil {
+		return nil, err
+	}
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -267,27 +272,21 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The gateway is a gRPC client of the same services through an in-process
 	// channel that runs the same interceptor chain: every REST call passes
 	// every interceptor once, without HTTP/2 framing or a network hop.
-	local := inproc.New(chainUnary(unary...), 4*runtime.GOMAXPROCS(0), rpcmethod.IsWrite)
+	local := inproc.New(chainUnary(unary...), 4*runtime.GOMAXPROCS(0), methods.IsWrite)
 	service.Register(local, deps)
 	gw, err := gateway.New(ctx, local, gateway.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,
-		Logger:       cfg.Logger,
-		// Requests the gateway refuses itself get the chain's authentication
-		// and rate limit too (its steps 5 and 6), from the same components.
-		Preflight: func(ctx context.Context, authorization string) (metadata.MD, error) {
-			p, err := authn.Authenticate(ctx, authorization)
-			if err != nil {
-				return nil, apierror.From(err)
-			}
-			accesslog.AddAttrs(ctx, slog.String("workspace_id", p.WorkspaceID), slog.String("key_id", p.KeyID))
-			return ratelimit.Check(ctx, limiter, p, cfg.Now())
-		},
+		// Requests the gateway refuses itself pass the chain's admission too
+		// (its steps 5 and 6): the same component.
+		Admission: admit,
+		Methods:   methods,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	s.http = &http.Server{
-		Handler:           s.publicHandler(gw),
+		// One log line per REST request, written here with the status sent.
+		Handler:           accesslog.HTTP(cfg.Logger, s.publicHandler(gw)),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
@@ -304,7 +303,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	// What net/http refuses itself (an unparsable request, headers over the
 	// limit) is answered in the envelope too.
-	s.httpLis = httpguard.Listener(s.httpLis, gw.AnswerUnparsed)
+	s.httpLis = httpguard.Listener(s.httpLis, accesslog.Unparsed(cfg.Logger, gateway.AnswerUnparsed))
 	if cfg.AdminAddr != "" {
 		s.admin = s.newAdminServer()
 		if s.adminLis, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
@@ -318,6 +317,24 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// servesEvery checks that every RPC of the method table has an implementation
+// registered on srv: an RPC declared in proto/ but not served would otherwise
+// answer UNIMPLEMENTED only when first called.
+func servesEvery(srv *grpc.Server, methods *apimethod.Table) error {
+	served := map[string]bool{}
+	for name, info := range srv.GetServiceInfo() {
+		for _, m := range info.Methods {
+			served["/"+name+"/"+m.Name] = true
+		}
+	}
+	for _, m := range methods.Methods() {
+		if !served[m.FullName] {
+			return fmt.Errorf("RPC %s is declared but has no implementation registered (service.Register)", m.FullName)
+		}
+	}
+	return nil
 }
 
 // Handler is the REST surface as served on HTTPAddr, for calling it in

@@ -18,7 +18,6 @@ import (
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/server/servertest"
-	"github.com/example/workspace/service"
 	"github.com/example/workspace/service/ratelimit"
 )
 
@@ -306,7 +305,7 @@ func TestTenancyForeignIDs(t *testing.T) {
 	}
 }
 
-// tnxRPCsTakingIDs lists the methods of service.Descriptors() whose request,
+// tnxRPCsTakingIDs lists the methods of extServices() whose request,
 // or a message field of it, has a field named id or ending in _id.
 func tnxRPCsTakingIDs() []string {
 	takesID := func(md protoreflect.MessageDescriptor) bool {
@@ -318,7 +317,7 @@ func tnxRPCsTakingIDs() []string {
 		return false
 	}
 	var out []string
-	for _, sd := range service.Descriptors() {
+	for _, sd := range extServices() {
 		for i := 0; i < sd.Methods().Len(); i++ {
 			m := sd.Methods().Get(i)
 			in := m.Input()

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/example/workspace/apierror"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
@@ -65,13 +64,3 @@ type wiringError string
 func (e wiringError) Error() string { return string(e) }
 
 const errNoPrincipal = wiringError("service: no principal in context; is the auth interceptor installed?")
-
-// Descriptors are the API's services, for tools that walk their methods.
-func Descriptors() []protoreflect.ServiceDescriptor {
-	return []protoreflect.ServiceDescriptor{
-		workspacev1.File_workspace_v1_project_proto.Services().ByName("ProjectService"),
-		workspacev1.File_workspace_v1_task_proto.Services().ByName("TaskService"),
-		workspacev1.File_workspace_v1_api_key_proto.Services().ByName("ApiKeyService"),
-		workspacev1.File_workspace_v1_workspace_proto.Services().ByName("WorkspaceService"),
-	}
-}

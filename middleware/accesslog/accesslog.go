@@ -1,7 +1,6 @@
-// Package accesslog writes one structured log line per request: per gRPC call
-// (REST calls included, since the gateway calls through gRPC), with what later
-// interceptors learnt about the caller, and per REST request that the gateway
-// refuses before it becomes a call.
+// Package accesslog writes one structured log line per request: per native gRPC
+// call, and per REST request (written by an HTTP middleware, with the status
+// really sent), with what later steps learnt about the caller.
 package accesslog
 
 import (
@@ -12,33 +11,40 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/middleware/requestid"
 )
 
-// MetadataHTTPRoute is the incoming metadata by which the REST gateway tells
-// the call which route it came in on, as "METHOD /v1/pattern" (for example
-// "GET /v1/projects/{id}"). It only labels the log line, and only when
-// WithHTTPRoute's trust function accepts the call's origin.
-const MetadataHTTPRoute = "x-http-route"
-
-// entry collects attributes from interceptors that run inside this one; their
-// contexts are children, so they cannot hand values back any other way.
+// entry collects what the steps of a request learn for its line; their
+// contexts are children of the writer's, so they cannot hand values back any
+// other way.
 type entry struct {
 	mu    sync.Mutex
 	attrs []slog.Attr
+	// rpc is the call a REST request became, if any.
+	rpc string
+	// pattern is the REST route's pattern ("/v1/projects/{id}"), if one matched.
+	pattern string
+	// outcome is the error the request ended with; outcomeSet tells a
+	// success (nil) from no outcome recorded at all (a page, not the API).
+	outcome    error
+	outcomeSet bool
 }
 
 type ctxKey struct{}
 
+func entryFrom(ctx context.Context) *entry {
+	e, _ := ctx.Value(ctxKey{}).(*entry)
+	return e
+}
+
 // AddAttrs adds attributes to the current request's log line; a no-op outside
 // a logged request.
 func AddAttrs(ctx context.Context, attrs ...slog.Attr) {
-	e, ok := ctx.Value(ctxKey{}).(*entry)
-	if !ok {
+	e := entryFrom(ctx)
+	if e == nil {
 		return
 	}
 	e.mu.Lock()
@@ -46,74 +52,54 @@ func AddAttrs(ctx context.Context, attrs ...slog.Attr) {
 	e.mu.Unlock()
 }
 
-// HTTPStatusFunc tells the HTTP status a REST client gets for a call of
-// fullMethod that ended with err.
-type HTTPStatusFunc func(fullMethod string, err error) int
-
-// Option configures UnaryServerInterceptor.
-type Option func(*options)
-
-type options struct {
-	httpStatus HTTPStatusFunc
-	fromGW     func(context.Context) bool
-}
-
-// WithHTTPRoute logs http_route and http_status on calls that fromGateway
-// says the REST gateway made (any other client could send MetadataHTTPRoute
-// too), with the status as httpStatus computes it — the gateway's own
-// mapping, so the two agree. Without this option no call has them.
-func WithHTTPRoute(fromGateway func(context.Context) bool, httpStatus HTTPStatusFunc) Option {
-	return func(o *options) { o.fromGW, o.httpStatus = fromGateway, httpStatus }
-}
-
-// UnaryServerInterceptor logs each call once it has finished: INFO for answers
-// to the client's request, ERROR for internal failures (with their cause, which
-// the client never sees). A call from the REST gateway also carries its
-// http_route and http_status.
-func UnaryServerInterceptor(logger *slog.Logger, opts ...Option) grpc.UnaryServerInterceptor {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
+// SetRoutePattern records the REST route pattern that matched the request
+// ("/v1/projects/{id}"); the line's http_route is the client's method and it.
+func SetRoutePattern(ctx context.Context, pattern string) {
+	if e := entryFrom(ctx); e != nil {
+		e.mu.Lock()
+		e.pattern = pattern
+		e.mu.Unlock()
 	}
+}
+
+// SetOutcome records the error a REST request ended with (nil: it succeeded),
+// for the line's code and error: the gateway's own refusals record theirs, a
+// call records its own.
+func SetOutcome(ctx context.Context, err error) {
+	if e := entryFrom(ctx); e != nil {
+		e.mu.Lock()
+		e.outcome, e.outcomeSet = err, true
+		e.mu.Unlock()
+	}
+}
+
+// UnaryServerInterceptor logs each native gRPC call once it has finished:
+// INFO for answers to the client's request, ERROR for internal failures (with
+// their cause, which the client never sees). A call made for a REST request
+// (its context carries the HTTP middleware's line: only an in-process caller
+// can put it there) is not logged here: it adds its rpc and outcome to that
+// request's one line.
+func UnaryServerInterceptor(logger *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if e := entryFrom(ctx); e != nil {
+			resp, err := handler(ctx, req)
+			e.mu.Lock()
+			e.rpc, e.outcome, e.outcomeSet = info.FullMethod, err, true
+			e.mu.Unlock()
+			return resp, err
+		}
 		start := time.Now()
 		e := &entry{}
 		resp, err := handler(context.WithValue(ctx, ctxKey{}, e), req)
-		attrs := make([]slog.Attr, 0, 12)
+		attrs := make([]slog.Attr, 0, 10)
 		attrs = append(attrs,
 			slog.String("request_id", requestid.FromContext(ctx)),
 			slog.String("rpc", info.FullMethod),
 			slog.String("code", status.Code(err).String()),
 		)
-		if o.fromGW != nil && o.fromGW(ctx) {
-			if route := metadata.ValueFromIncomingContext(ctx, MetadataHTTPRoute); len(route) > 0 {
-				attrs = append(attrs, slog.String("http_route", route[0]),
-					slog.Int("http_status", o.httpStatus(info.FullMethod, err)))
-			}
-		}
 		write(ctx, logger, start, e, attrs, err)
 		return resp, err
 	}
-}
-
-// Line is the log line of a request that never becomes a gRPC call: the REST
-// gateway's refusals (unknown route, wrong method, bad or oversized body).
-type Line struct {
-	start time.Time
-	e     *entry
-}
-
-// Start begins a Line; attributes added with AddAttrs to the returned context
-// (by authentication and the rate limit) land on it.
-func Start(ctx context.Context) (context.Context, *Line) {
-	e := &entry{}
-	return context.WithValue(ctx, ctxKey{}, e), &Line{start: time.Now(), e: e}
-}
-
-// End writes the line once: attrs first, then what was added along the way,
-// then err (the refusal) if any.
-func (l *Line) End(ctx context.Context, logger *slog.Logger, err error, attrs ...slog.Attr) {
-	write(ctx, logger, l.start, l.e, attrs, err)
 }
 
 func write(ctx context.Context, logger *slog.Logger, start time.Time, e *entry, attrs []slog.Attr, err error) {

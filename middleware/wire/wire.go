@@ -6,7 +6,6 @@ package wire
 
 import (
 	"context"
-	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/example/workspace/apierror"
 )
@@ -22,17 +22,20 @@ import (
 // the message's unknown fields: the largest valid one, used by no message.
 const markerField protowire.Number = protowire.MaxValidNumber
 
-// apiPackage is the proto package whose requests the codec vouches for.
-const apiPackage = "workspace.v1."
-
 // Codec is the server's protobuf codec. It decodes as grpc-go's does; when a
 // request of the API does not decode, it leaves the message empty but for a
 // marker naming the failure, and UnaryServerInterceptor turns that into a 400
-// at the point of the chain where request validation belongs. Messages of
-// other packages (health, reflection) fail as before.
-type Codec struct{}
+// at the point of the chain where request validation belongs. Other messages
+// (health, reflection) fail as before.
+type Codec struct {
+	isRequest func(protoreflect.FullName) bool
+}
 
 var _ encoding.CodecV2 = Codec{}
+
+// NewCodec returns the codec; isRequest tells the API's request types (the
+// method table's IsRequest).
+func NewCodec(isRequest func(protoreflect.FullName) bool) Codec { return Codec{isRequest: isRequest} }
 
 func base() encoding.CodecV2 { return encoding.GetCodecV2(protocodec.Name) }
 
@@ -44,13 +47,13 @@ func (Codec) Marshal(v any) (mem.BufferSlice, error) { return base().Marshal(v) 
 
 // Unmarshal decodes as grpc-go's proto codec, recording a failure in an API
 // request instead of returning it.
-func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
+func (c Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	err := base().Unmarshal(data, v)
 	if err == nil {
 		return nil
 	}
 	m, ok := v.(proto.Message)
-	if !ok || !strings.HasPrefix(string(m.ProtoReflect().Descriptor().FullName()), apiPackage) {
+	if !ok || c.isRequest == nil || !c.isRequest(m.ProtoReflect().Descriptor().FullName()) {
 		return err
 	}
 	proto.Reset(m)

@@ -15,9 +15,8 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Network is the network of the peer that handlers see for in-process calls.
-// No real connection has it, so a server can trust metadata only the gateway
-// sets when the peer's network is Network.
+// Network is the network of the peer that handlers see for in-process calls;
+// no real connection has it.
 const Network = "inproc"
 
 type addr struct{}

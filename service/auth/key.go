@@ -1,5 +1,5 @@
 // Package auth owns API keys: their format and checksum, hashing, scopes, the
-// authenticator, and the interceptors that authenticate and authorize calls.
+// authenticator, and the interceptor that authorizes calls by scope.
 package auth
 
 import (

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"log/slog"
-	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -18,9 +17,9 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/apimethod"
 	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/service/auth"
-	"github.com/example/workspace/service/rpcmethod"
 	"github.com/example/workspace/store"
 )
 
@@ -41,24 +40,6 @@ const (
 	// MaxKeyLength bounds a key.
 	MaxKeyLength = 255
 )
-
-// refused are creates whose response must never be stored: the new API key's
-// secret exists only in that response (only its hash is kept anywhere), so it
-// can be neither stored nor replayed. A key sent with them is a 400 rather
-// than silently ignored, which would let a retry create a second key.
-var refused = map[string]bool{
-	"/workspace.v1.ApiKeyService/CreateApiKey": true,
-}
-
-// Applies reports whether the key is honoured on method: the API's creates.
-// Other methods ignore it (reads, updates and deletes are idempotent by
-// nature), as Stripe ignores it on GET and DELETE.
-func Applies(method string) bool {
-	if !strings.HasPrefix(method, auth.APIPrefix) {
-		return false
-	}
-	return rpcmethod.IsCreate(method)
-}
 
 // CheckKeys validates the values sent for the key: exactly one, and valid.
 func CheckKeys(values []string) *apierror.Error {
@@ -101,13 +82,23 @@ func Fingerprint(method string, req proto.Message) ([]byte, error) {
 	return h.Sum(nil), nil
 }
 
-// UnaryServerInterceptor enforces keys on creates. It must run after
-// authentication (keys are scoped to the caller's workspace) and after
-// authorization (a key lacking the scope must get 403, not a replay).
-func UnaryServerInterceptor(st store.IdempotencyKeys, now func() time.Time) grpc.UnaryServerInterceptor {
+// UnaryServerInterceptor enforces keys as each method's row in the method
+// table declares: honoured on creates, ignored by reads, updates and deletes
+// (idempotent by nature, as Stripe ignores it on GET and DELETE), refused by
+// creates whose response must never be stored (a new API key's secret exists
+// only in that response, so it could be neither stored nor replayed; a 400
+// rather than silently ignoring it, which would let a retry create a second
+// key). It must run after authentication (keys are scoped to the caller's
+// workspace) and after authorization (a key lacking the scope must get 403,
+// not a replay).
+func UnaryServerInterceptor(st store.IdempotencyKeys, now func() time.Time, methods *apimethod.Table) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		values := metadata.ValueFromIncomingContext(ctx, MetadataKey)
-		if len(values) == 0 || !strings.HasPrefix(info.FullMethod, auth.APIPrefix) {
+		if len(values) == 0 {
+			return handler(ctx, req)
+		}
+		m, ok := methods.Lookup(info.FullMethod)
+		if !ok {
 			return handler(ctx, req)
 		}
 		// A malformed key is refused on every method, the same on both
@@ -115,13 +106,14 @@ func UnaryServerInterceptor(st store.IdempotencyKeys, now func() time.Time) grpc
 		if e := CheckKeys(values); e != nil {
 			return nil, e
 		}
-		if !Applies(info.FullMethod) {
+		switch m.Idempotency {
+		case apimethod.KeyHonoured:
+		case apimethod.KeyRefused:
+			return nil, apierror.Validation(MetadataKey, "Idempotency-Key is not accepted here: the response carries a secret that is never stored")
+		default:
 			return handler(ctx, req)
 		}
 		key := values[0]
-		if refused[info.FullMethod] {
-			return nil, apierror.Validation(MetadataKey, "Idempotency-Key is not accepted here: the response carries a secret that is never stored")
-		}
 		p, ok := auth.FromContext(ctx)
 		msg, isProto := req.(proto.Message)
 		if !ok || !isProto {

@@ -1,5 +1,6 @@
 // Package ratelimit owns the plans' request quotas: the Limiter interface, its
-// in-memory and Redis implementations, and the gRPC interceptor that applies them.
+// in-memory and Redis implementations, and Check, which counts a request and
+// shapes its headers and 429 (service/admission calls it).
 package ratelimit
 
 import (

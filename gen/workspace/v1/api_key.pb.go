@@ -504,11 +504,14 @@ const file_workspace_v1_api_key_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"@\n" +
 	"\x14DeleteApiKeyResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
-	"\adeleted\x18\x02 \x01(\bR\adeleted2\x80\x03\n" +
-	"\rApiKeyService\x12q\n" +
-	"\vListApiKeys\x12 .workspace.v1.ListApiKeysRequest\x1a!.workspace.v1.ListApiKeysResponse\"\x1d\xca\xf3\x18\x05admin\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/api-keys\x12\x80\x01\n" +
-	"\fCreateApiKey\x12!.workspace.v1.CreateApiKeyRequest\x1a\".workspace.v1.CreateApiKeyResponse\")\xca\xf3\x18\x05admin\x82\xd3\xe4\x93\x02\x1a:\x01*b\aapi_key\"\f/v1/api-keys\x12y\n" +
-	"\fDeleteApiKey\x12!.workspace.v1.DeleteApiKeyRequest\x1a\".workspace.v1.DeleteApiKeyResponse\"\"\xca\xf3\x18\x05admin\x82\xd3\xe4\x93\x02\x13*\x11/v1/api-keys/{id}B;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
+	"\adeleted\x18\x02 \x01(\bR\adeleted2\x92\x03\n" +
+	"\rApiKeyService\x12w\n" +
+	"\vListApiKeys\x12 .workspace.v1.ListApiKeysRequest\x1a!.workspace.v1.ListApiKeysResponse\"#\xd2\xf3\x18\v\n" +
+	"\x05admin\x10\x01\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/api-keys\x12\x86\x01\n" +
+	"\fCreateApiKey\x12!.workspace.v1.CreateApiKeyRequest\x1a\".workspace.v1.CreateApiKeyResponse\"/\xd2\xf3\x18\v\n" +
+	"\x05admin\x10\x02\x18\x03\x82\xd3\xe4\x93\x02\x1a:\x01*b\aapi_key\"\f/v1/api-keys\x12\x7f\n" +
+	"\fDeleteApiKey\x12!.workspace.v1.DeleteApiKeyRequest\x1a\".workspace.v1.DeleteApiKeyResponse\"(\xd2\xf3\x18\v\n" +
+	"\x05admin\x10\x04\x18\x01\x82\xd3\xe4\x93\x02\x13*\x11/v1/api-keys/{id}B;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
 
 var (
 	file_workspace_v1_api_key_proto_rawDescOnce sync.Once

@@ -11,6 +11,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	descriptorpb "google.golang.org/protobuf/types/descriptorpb"
 	reflect "reflect"
+	sync "sync"
 	unsafe "unsafe"
 )
 
@@ -21,45 +22,271 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// What an RPC does to stored data, as the AIP standard methods do.
+type MethodKind int32
+
+const (
+	// Not declared: the server refuses to start.
+	MethodKind_METHOD_KIND_UNSPECIFIED MethodKind = 0
+	// Only reads (Get, List): REST answers 200.
+	MethodKind_METHOD_KIND_READ MethodKind = 1
+	// Creates a resource (AIP-133): REST answers 201 Created.
+	MethodKind_METHOD_KIND_CREATE MethodKind = 2
+	// Changes a resource (AIP-134).
+	MethodKind_METHOD_KIND_UPDATE MethodKind = 3
+	// Deletes a resource (AIP-135).
+	MethodKind_METHOD_KIND_DELETE MethodKind = 4
+)
+
+// Enum value maps for MethodKind.
+var (
+	MethodKind_name = map[int32]string{
+		0: "METHOD_KIND_UNSPECIFIED",
+		1: "METHOD_KIND_READ",
+		2: "METHOD_KIND_CREATE",
+		3: "METHOD_KIND_UPDATE",
+		4: "METHOD_KIND_DELETE",
+	}
+	MethodKind_value = map[string]int32{
+		"METHOD_KIND_UNSPECIFIED": 0,
+		"METHOD_KIND_READ":        1,
+		"METHOD_KIND_CREATE":      2,
+		"METHOD_KIND_UPDATE":      3,
+		"METHOD_KIND_DELETE":      4,
+	}
+)
+
+func (x MethodKind) Enum() *MethodKind {
+	p := new(MethodKind)
+	*p = x
+	return p
+}
+
+func (x MethodKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MethodKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_workspace_v1_options_proto_enumTypes[0].Descriptor()
+}
+
+func (MethodKind) Type() protoreflect.EnumType {
+	return &file_workspace_v1_options_proto_enumTypes[0]
+}
+
+func (x MethodKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MethodKind.Descriptor instead.
+func (MethodKind) EnumDescriptor() ([]byte, []int) {
+	return file_workspace_v1_options_proto_rawDescGZIP(), []int{0}
+}
+
+// What an Idempotency-Key (gRPC metadata idempotency-key) does to an RPC. A
+// malformed key is a 400 whatever this says.
+type Idempotency int32
+
+const (
+	// Not declared: the server refuses to start.
+	Idempotency_IDEMPOTENCY_UNSPECIFIED Idempotency = 0
+	// The key has no effect: the RPC is idempotent by nature (reads, updates,
+	// deletes).
+	Idempotency_IDEMPOTENCY_IGNORED Idempotency = 1
+	// A create that runs once per key and workspace; retries within a day get the
+	// first response again.
+	Idempotency_IDEMPOTENCY_HONOURED Idempotency = 2
+	// A create whose response must never be stored (it carries a secret kept
+	// nowhere else): a key sent with it is a 400, not silently ignored, which
+	// would let a retry create twice.
+	Idempotency_IDEMPOTENCY_REFUSED Idempotency = 3
+)
+
+// Enum value maps for Idempotency.
+var (
+	Idempotency_name = map[int32]string{
+		0: "IDEMPOTENCY_UNSPECIFIED",
+		1: "IDEMPOTENCY_IGNORED",
+		2: "IDEMPOTENCY_HONOURED",
+		3: "IDEMPOTENCY_REFUSED",
+	}
+	Idempotency_value = map[string]int32{
+		"IDEMPOTENCY_UNSPECIFIED": 0,
+		"IDEMPOTENCY_IGNORED":     1,
+		"IDEMPOTENCY_HONOURED":    2,
+		"IDEMPOTENCY_REFUSED":     3,
+	}
+)
+
+func (x Idempotency) Enum() *Idempotency {
+	p := new(Idempotency)
+	*p = x
+	return p
+}
+
+func (x Idempotency) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Idempotency) Descriptor() protoreflect.EnumDescriptor {
+	return file_workspace_v1_options_proto_enumTypes[1].Descriptor()
+}
+
+func (Idempotency) Type() protoreflect.EnumType {
+	return &file_workspace_v1_options_proto_enumTypes[1]
+}
+
+func (x Idempotency) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Idempotency.Descriptor instead.
+func (Idempotency) EnumDescriptor() ([]byte, []int) {
+	return file_workspace_v1_options_proto_rawDescGZIP(), []int{1}
+}
+
+// The facts about one RPC that the server acts on.
+type MethodPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The API-key scope a caller needs: "read", "write", "delete" or "admin"
+	// ("admin" implies every other scope).
+	Scope string `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	// What the RPC does to stored data.
+	Kind MethodKind `protobuf:"varint,2,opt,name=kind,proto3,enum=workspace.v1.MethodKind" json:"kind,omitempty"`
+	// What an Idempotency-Key sent with the RPC does. Creates are HONOURED or
+	// REFUSED; every other kind is IGNORED.
+	Idempotency   Idempotency `protobuf:"varint,3,opt,name=idempotency,proto3,enum=workspace.v1.Idempotency" json:"idempotency,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MethodPolicy) Reset() {
+	*x = MethodPolicy{}
+	mi := &file_workspace_v1_options_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MethodPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MethodPolicy) ProtoMessage() {}
+
+func (x *MethodPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_workspace_v1_options_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MethodPolicy.ProtoReflect.Descriptor instead.
+func (*MethodPolicy) Descriptor() ([]byte, []int) {
+	return file_workspace_v1_options_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *MethodPolicy) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *MethodPolicy) GetKind() MethodKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MethodKind_METHOD_KIND_UNSPECIFIED
+}
+
+func (x *MethodPolicy) GetIdempotency() Idempotency {
+	if x != nil {
+		return x.Idempotency
+	}
+	return Idempotency_IDEMPOTENCY_UNSPECIFIED
+}
+
 var file_workspace_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
-		ExtensionType: (*string)(nil),
-		Field:         51001,
-		Name:          "workspace.v1.required_scope",
-		Tag:           "bytes,51001,opt,name=required_scope",
+		ExtensionType: (*MethodPolicy)(nil),
+		Field:         51002,
+		Name:          "workspace.v1.method",
+		Tag:           "bytes,51002,opt,name=method",
 		Filename:      "workspace/v1/options.proto",
 	},
 }
 
 // Extension fields to descriptorpb.MethodOptions.
 var (
-	// The API-key scope a caller needs for this RPC: "read", "write", "delete" or
-	// "admin" ("admin" implies every other scope). Every RPC of the API declares one;
-	// the auth interceptor reads it from the descriptor, so a new RPC cannot be
-	// served without a scope.
+	// What the server must know about this RPC, declared once, beside it. Every RPC
+	// of the API declares it, with every field set: the server builds its method
+	// table from these options at start-up (auth, rate limit, idempotency, the
+	// codec, the gateway's 201s all ask that table), and refuses to start when an
+	// RPC lacks it, so a new RPC cannot be served without a scope.
 	//
-	// optional string required_scope = 51001;
-	E_RequiredScope = &file_workspace_v1_options_proto_extTypes[0]
+	// optional workspace.v1.MethodPolicy method = 51002;
+	E_Method = &file_workspace_v1_options_proto_extTypes[0]
 )
 
 var File_workspace_v1_options_proto protoreflect.FileDescriptor
 
 const file_workspace_v1_options_proto_rawDesc = "" +
 	"\n" +
-	"\x1aworkspace/v1/options.proto\x12\fworkspace.v1\x1a google/protobuf/descriptor.proto:G\n" +
-	"\x0erequired_scope\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\tR\rrequiredScopeB;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
+	"\x1aworkspace/v1/options.proto\x12\fworkspace.v1\x1a google/protobuf/descriptor.proto\"\x8f\x01\n" +
+	"\fMethodPolicy\x12\x14\n" +
+	"\x05scope\x18\x01 \x01(\tR\x05scope\x12,\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x18.workspace.v1.MethodKindR\x04kind\x12;\n" +
+	"\vidempotency\x18\x03 \x01(\x0e2\x19.workspace.v1.IdempotencyR\vidempotency*\x87\x01\n" +
+	"\n" +
+	"MethodKind\x12\x1b\n" +
+	"\x17METHOD_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10METHOD_KIND_READ\x10\x01\x12\x16\n" +
+	"\x12METHOD_KIND_CREATE\x10\x02\x12\x16\n" +
+	"\x12METHOD_KIND_UPDATE\x10\x03\x12\x16\n" +
+	"\x12METHOD_KIND_DELETE\x10\x04*v\n" +
+	"\vIdempotency\x12\x1b\n" +
+	"\x17IDEMPOTENCY_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13IDEMPOTENCY_IGNORED\x10\x01\x12\x18\n" +
+	"\x14IDEMPOTENCY_HONOURED\x10\x02\x12\x17\n" +
+	"\x13IDEMPOTENCY_REFUSED\x10\x03:T\n" +
+	"\x06method\x12\x1e.google.protobuf.MethodOptions\x18\xba\x8e\x03 \x01(\v2\x1a.workspace.v1.MethodPolicyR\x06methodB;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
 
+var (
+	file_workspace_v1_options_proto_rawDescOnce sync.Once
+	file_workspace_v1_options_proto_rawDescData []byte
+)
+
+func file_workspace_v1_options_proto_rawDescGZIP() []byte {
+	file_workspace_v1_options_proto_rawDescOnce.Do(func() {
+		file_workspace_v1_options_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_workspace_v1_options_proto_rawDesc), len(file_workspace_v1_options_proto_rawDesc)))
+	})
+	return file_workspace_v1_options_proto_rawDescData
+}
+
+var file_workspace_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_workspace_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
 var file_workspace_v1_options_proto_goTypes = []any{
-	(*descriptorpb.MethodOptions)(nil), // 0: google.protobuf.MethodOptions
+	(MethodKind)(0),                    // 0: workspace.v1.MethodKind
+	(Idempotency)(0),                   // 1: workspace.v1.Idempotency
+	(*MethodPolicy)(nil),               // 2: workspace.v1.MethodPolicy
+	(*descriptorpb.MethodOptions)(nil), // 3: google.protobuf.MethodOptions
 }
 var file_workspace_v1_options_proto_depIdxs = []int32{
-	0, // 0: workspace.v1.required_scope:extendee -> google.protobuf.MethodOptions
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	0, // [0:1] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	0, // 0: workspace.v1.MethodPolicy.kind:type_name -> workspace.v1.MethodKind
+	1, // 1: workspace.v1.MethodPolicy.idempotency:type_name -> workspace.v1.Idempotency
+	3, // 2: workspace.v1.method:extendee -> google.protobuf.MethodOptions
+	2, // 3: workspace.v1.method:type_name -> workspace.v1.MethodPolicy
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	3, // [3:4] is the sub-list for extension type_name
+	2, // [2:3] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_workspace_v1_options_proto_init() }
@@ -72,13 +299,15 @@ func file_workspace_v1_options_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_workspace_v1_options_proto_rawDesc), len(file_workspace_v1_options_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   0,
+			NumEnums:      2,
+			NumMessages:   1,
 			NumExtensions: 1,
 			NumServices:   0,
 		},
 		GoTypes:           file_workspace_v1_options_proto_goTypes,
 		DependencyIndexes: file_workspace_v1_options_proto_depIdxs,
+		EnumInfos:         file_workspace_v1_options_proto_enumTypes,
+		MessageInfos:      file_workspace_v1_options_proto_msgTypes,
 		ExtensionInfos:    file_workspace_v1_options_proto_extTypes,
 	}.Build()
 	File_workspace_v1_options_proto = out.File

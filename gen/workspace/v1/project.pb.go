@@ -726,14 +726,21 @@ const file_workspace_v1_project_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"A\n" +
 	"\x15DeleteProjectResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
-	"\adeleted\x18\x02 \x01(\bR\adeleted2\xbf\x05\n" +
-	"\x0eProjectService\x12s\n" +
-	"\fListProjects\x12!.workspace.v1.ListProjectsRequest\x1a\".workspace.v1.ListProjectsResponse\"\x1c\xca\xf3\x18\x04read\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/projects\x12\x83\x01\n" +
-	"\rCreateProject\x12\".workspace.v1.CreateProjectRequest\x1a#.workspace.v1.CreateProjectResponse\")\xca\xf3\x18\x05write\x82\xd3\xe4\x93\x02\x1a:\x01*b\aproject\"\f/v1/projects\x12{\n" +
+	"\adeleted\x18\x02 \x01(\bR\adeleted2\xdf\x05\n" +
+	"\x0eProjectService\x12y\n" +
+	"\fListProjects\x12!.workspace.v1.ListProjectsRequest\x1a\".workspace.v1.ListProjectsResponse\"\"\xd2\xf3\x18\n" +
 	"\n" +
-	"GetProject\x12\x1f.workspace.v1.GetProjectRequest\x1a .workspace.v1.GetProjectResponse\"*\xca\xf3\x18\x04read\x82\xd3\xe4\x93\x02\x1cb\aproject\x12\x11/v1/projects/{id}\x12\xb5\x01\n" +
-	"\rUpdateProject\x12\".workspace.v1.UpdateProjectRequest\x1a#.workspace.v1.UpdateProjectResponse\"[\xca\xf3\x18\x05write\x82\xd3\xe4\x93\x02L:\aprojectZ%:\aprojectb\aproject2\x11/v1/projects/{id}b\aproject\x1a\x11/v1/projects/{id}\x12}\n" +
-	"\rDeleteProject\x12\".workspace.v1.DeleteProjectRequest\x1a#.workspace.v1.DeleteProjectResponse\"#\xca\xf3\x18\x06delete\x82\xd3\xe4\x93\x02\x13*\x11/v1/projects/{id}B;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
+	"\x04read\x10\x01\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/projects\x12\x89\x01\n" +
+	"\rCreateProject\x12\".workspace.v1.CreateProjectRequest\x1a#.workspace.v1.CreateProjectResponse\"/\xd2\xf3\x18\v\n" +
+	"\x05write\x10\x02\x18\x02\x82\xd3\xe4\x93\x02\x1a:\x01*b\aproject\"\f/v1/projects\x12\x81\x01\n" +
+	"\n" +
+	"GetProject\x12\x1f.workspace.v1.GetProjectRequest\x1a .workspace.v1.GetProjectResponse\"0\xd2\xf3\x18\n" +
+	"\n" +
+	"\x04read\x10\x01\x18\x01\x82\xd3\xe4\x93\x02\x1cb\aproject\x12\x11/v1/projects/{id}\x12\xbb\x01\n" +
+	"\rUpdateProject\x12\".workspace.v1.UpdateProjectRequest\x1a#.workspace.v1.UpdateProjectResponse\"a\xd2\xf3\x18\v\n" +
+	"\x05write\x10\x03\x18\x01\x82\xd3\xe4\x93\x02L:\aprojectZ%:\aprojectb\aproject2\x11/v1/projects/{id}b\aproject\x1a\x11/v1/projects/{id}\x12\x83\x01\n" +
+	"\rDeleteProject\x12\".workspace.v1.DeleteProjectRequest\x1a#.workspace.v1.DeleteProjectResponse\")\xd2\xf3\x18\f\n" +
+	"\x06delete\x10\x04\x18\x01\x82\xd3\xe4\x93\x02\x13*\x11/v1/projects/{id}B;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
 
 var (
 	file_workspace_v1_project_proto_rawDescOnce sync.Once

@@ -855,16 +855,23 @@ const file_workspace_v1_task_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\">\n" +
 	"\x12DeleteTaskResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
-	"\adeleted\x18\x02 \x01(\bR\adeleted2\xea\x04\n" +
-	"\vTaskService\x12g\n" +
-	"\tListTasks\x12\x1e.workspace.v1.ListTasksRequest\x1a\x1f.workspace.v1.ListTasksResponse\"\x19\xca\xf3\x18\x04read\x82\xd3\xe4\x93\x02\v\x12\t/v1/tasks\x12t\n" +
+	"\adeleted\x18\x02 \x01(\bR\adeleted2\x88\x05\n" +
+	"\vTaskService\x12m\n" +
+	"\tListTasks\x12\x1e.workspace.v1.ListTasksRequest\x1a\x1f.workspace.v1.ListTasksResponse\"\x1f\xd2\xf3\x18\n" +
 	"\n" +
-	"CreateTask\x12\x1f.workspace.v1.CreateTaskRequest\x1a .workspace.v1.CreateTaskResponse\"#\xca\xf3\x18\x05write\x82\xd3\xe4\x93\x02\x14:\x01*b\x04task\"\t/v1/tasks\x12l\n" +
-	"\aGetTask\x12\x1c.workspace.v1.GetTaskRequest\x1a\x1d.workspace.v1.GetTaskResponse\"$\xca\xf3\x18\x04read\x82\xd3\xe4\x93\x02\x16b\x04task\x12\x0e/v1/tasks/{id}\x12\x9a\x01\n" +
+	"\x04read\x10\x01\x18\x01\x82\xd3\xe4\x93\x02\v\x12\t/v1/tasks\x12z\n" +
 	"\n" +
-	"UpdateTask\x12\x1f.workspace.v1.UpdateTaskRequest\x1a .workspace.v1.UpdateTaskResponse\"I\xca\xf3\x18\x05write\x82\xd3\xe4\x93\x02::\x04taskZ\x1c:\x04taskb\x04task2\x0e/v1/tasks/{id}b\x04task\x1a\x0e/v1/tasks/{id}\x12q\n" +
+	"CreateTask\x12\x1f.workspace.v1.CreateTaskRequest\x1a .workspace.v1.CreateTaskResponse\")\xd2\xf3\x18\v\n" +
+	"\x05write\x10\x02\x18\x02\x82\xd3\xe4\x93\x02\x14:\x01*b\x04task\"\t/v1/tasks\x12r\n" +
+	"\aGetTask\x12\x1c.workspace.v1.GetTaskRequest\x1a\x1d.workspace.v1.GetTaskResponse\"*\xd2\xf3\x18\n" +
 	"\n" +
-	"DeleteTask\x12\x1f.workspace.v1.DeleteTaskRequest\x1a .workspace.v1.DeleteTaskResponse\" \xca\xf3\x18\x06delete\x82\xd3\xe4\x93\x02\x10*\x0e/v1/tasks/{id}B;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
+	"\x04read\x10\x01\x18\x01\x82\xd3\xe4\x93\x02\x16b\x04task\x12\x0e/v1/tasks/{id}\x12\xa0\x01\n" +
+	"\n" +
+	"UpdateTask\x12\x1f.workspace.v1.UpdateTaskRequest\x1a .workspace.v1.UpdateTaskResponse\"O\xd2\xf3\x18\v\n" +
+	"\x05write\x10\x03\x18\x01\x82\xd3\xe4\x93\x02::\x04taskZ\x1c:\x04taskb\x04task2\x0e/v1/tasks/{id}b\x04task\x1a\x0e/v1/tasks/{id}\x12w\n" +
+	"\n" +
+	"DeleteTask\x12\x1f.workspace.v1.DeleteTaskRequest\x1a .workspace.v1.DeleteTaskResponse\"&\xd2\xf3\x18\f\n" +
+	"\x06delete\x10\x04\x18\x01\x82\xd3\xe4\x93\x02\x10*\x0e/v1/tasks/{id}B;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
 
 var (
 	file_workspace_v1_task_proto_rawDescOnce sync.Once

@@ -341,9 +341,11 @@ const file_workspace_v1_workspace_proto_rawDesc = "" +
 	"\breset_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aresetAt\"\x15\n" +
 	"\x13GetWorkspaceRequest\"M\n" +
 	"\x14GetWorkspaceResponse\x125\n" +
-	"\tworkspace\x18\x01 \x01(\v2\x17.workspace.v1.WorkspaceR\tworkspace2\x93\x01\n" +
-	"\x10WorkspaceService\x12\x7f\n" +
-	"\fGetWorkspace\x12!.workspace.v1.GetWorkspaceRequest\x1a\".workspace.v1.GetWorkspaceResponse\"(\xca\xf3\x18\x04read\x82\xd3\xe4\x93\x02\x1ab\tworkspace\x12\r/v1/workspaceB;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
+	"\tworkspace\x18\x01 \x01(\v2\x17.workspace.v1.WorkspaceR\tworkspace2\x9a\x01\n" +
+	"\x10WorkspaceService\x12\x85\x01\n" +
+	"\fGetWorkspace\x12!.workspace.v1.GetWorkspaceRequest\x1a\".workspace.v1.GetWorkspaceResponse\".\xd2\xf3\x18\n" +
+	"\n" +
+	"\x04read\x10\x01\x18\x01\x82\xd3\xe4\x93\x02\x1ab\tworkspace\x12\r/v1/workspaceB;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
 
 var (
 	file_workspace_v1_workspace_proto_rawDescOnce sync.Once

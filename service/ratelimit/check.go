@@ -4,10 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/example/workspace/apierror"
@@ -23,30 +21,6 @@ const (
 	MetadataReset      = "x-ratelimit-reset"
 	MetadataRetryAfter = "retry-after"
 )
-
-// UnaryServerInterceptor counts every authenticated API call against its
-// workspace's plan. It runs after authentication (it keys on the workspace, and
-// a 401 counts against no one) and before authorization and the handler, so
-// that 403s and 404s are counted and carry the headers like any other answer.
-func UnaryServerInterceptor(l Limiter, now func() time.Time) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if !strings.HasPrefix(info.FullMethod, auth.APIPrefix) {
-			return handler(ctx, req)
-		}
-		p, ok := auth.FromContext(ctx)
-		if !ok {
-			return nil, apierror.Internal(errNoPrincipal)
-		}
-		md, err := Check(ctx, l, p, now())
-		if md != nil {
-			_ = grpc.SetHeader(ctx, md)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return handler(ctx, req)
-	}
-}
 
 // Check counts one request of p's workspace. It returns the rate-limit header
 // metadata to send — on a refusal too, with retry-after — and, on a refusal,
@@ -78,9 +52,3 @@ func Check(ctx context.Context, l Limiter, p auth.Principal, now time.Time) (met
 		"Rate limit exceeded: the "+plan.Name+" plan allows "+strconv.Itoa(d.Limit)+" requests per "+d.Window+"; retry after "+retry+" s",
 		map[string]string{"window": d.Window})
 }
-
-type wiringError string
-
-func (e wiringError) Error() string { return string(e) }
-
-const errNoPrincipal = wiringError("ratelimit: no principal in context; authentication must run first")
