@@ -6,6 +6,7 @@ import (
 	"github.com/example/workspace/apierror"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/internal/ids"
+	"github.com/example/workspace/service/textfield"
 	"github.com/example/workspace/store"
 )
 
@@ -27,11 +28,11 @@ func (s *projects) CreateProject(ctx context.Context, req *workspacev1.CreatePro
 	if err != nil {
 		return nil, err
 	}
-	name, err := requiredText("name", "Name", req.Name, maxNameLength)
+	name, err := textfield.Required("name", "Name", req.Name, maxNameLength)
 	if err != nil {
 		return nil, err
 	}
-	if err := optionalText("description", "Description", req.Description, maxDescriptionLength); err != nil {
+	if err := textfield.Optional("description", "Description", req.Description, maxDescriptionLength); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -79,12 +80,12 @@ func (s *projects) UpdateProject(ctx context.Context, req *workspacev1.UpdatePro
 	}
 	var name string
 	if paths["name"] {
-		if name, err = requiredText("name", "Name", u.GetName(), maxNameLength); err != nil {
+		if name, err = textfield.Required("name", "Name", u.GetName(), maxNameLength); err != nil {
 			return nil, err
 		}
 	}
 	if paths["description"] {
-		if err := optionalText("description", "Description", u.GetDescription(), maxDescriptionLength); err != nil {
+		if err := textfield.Optional("description", "Description", u.GetDescription(), maxDescriptionLength); err != nil {
 			return nil, err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/example/workspace/apierror"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/internal/ids"
+	"github.com/example/workspace/service/textfield"
 	"github.com/example/workspace/store"
 )
 
@@ -57,11 +58,11 @@ func (s *tasks) CreateTask(ctx context.Context, req *workspacev1.CreateTaskReque
 	if req.ProjectId == "" {
 		return nil, apierror.Validation("project_id", "Project ID is required")
 	}
-	title, err := requiredText("title", "Title", req.Title, maxTitleLength)
+	title, err := textfield.Required("title", "Title", req.Title, maxTitleLength)
 	if err != nil {
 		return nil, err
 	}
-	if err := optionalText("description", "Description", req.Description, maxDescriptionLength); err != nil {
+	if err := textfield.Optional("description", "Description", req.Description, maxDescriptionLength); err != nil {
 		return nil, err
 	}
 	status := req.Status
@@ -132,12 +133,12 @@ func (s *tasks) UpdateTask(ctx context.Context, req *workspacev1.UpdateTaskReque
 		return nil, apierror.Validation("project_id", "Project ID is required")
 	}
 	if paths["title"] {
-		if title, err = requiredText("title", "Title", u.GetTitle(), maxTitleLength); err != nil {
+		if title, err = textfield.Required("title", "Title", u.GetTitle(), maxTitleLength); err != nil {
 			return nil, err
 		}
 	}
 	if paths["description"] {
-		if err := optionalText("description", "Description", u.GetDescription(), maxDescriptionLength); err != nil {
+		if err := textfield.Optional("description", "Description", u.GetDescription(), maxDescriptionLength); err != nil {
 			return nil, err
 		}
 	}

@@ -1,10 +1,6 @@
 package service
 
 import (
-	"strconv"
-	"strings"
-	"unicode/utf8"
-
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/example/workspace/apierror"
@@ -30,35 +26,6 @@ const (
 
 func validStatus(s string) bool {
 	return s == statusTodo || s == statusInProgress || s == statusCompleted
-}
-
-// requiredText trims s and checks it is 1..max characters long, without a
-// NUL (see optionalText).
-func requiredText(field, label, s string, max int) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", apierror.Validation(field, label+" is required")
-	}
-	if err := optionalText(field, label, s, max); err != nil {
-		return "", err
-	}
-	return s, nil
-}
-
-// optionalText checks that s is at most max characters long and holds no NUL
-// (U+0000). Every text field of every resource goes through it or
-// requiredText. A NUL is refused because PostgreSQL's text cannot hold it
-// (a 500 there, stored by SQLite): one answer for both backends. Every other
-// character — tabs, newlines, the other control characters — is stored and
-// given back as sent, on both.
-func optionalText(field, label, s string, max int) error {
-	if utf8.RuneCountInString(s) > max {
-		return apierror.Validation(field, label+" must be at most "+strconv.Itoa(max)+" characters")
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		return apierror.Validation(field, label+" must not contain the NUL character (U+0000)")
-	}
-	return nil
 }
 
 func checkStatus(field, s string) error {

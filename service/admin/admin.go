@@ -6,15 +6,13 @@ package admin
 import (
 	"context"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/internal/ids"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ratelimit"
+	"github.com/example/workspace/service/textfield"
 	"github.com/example/workspace/store"
 )
 
@@ -35,8 +33,12 @@ const (
 	FirstKeyName            = "Admin key"
 )
 
-// MaxKeyNameLength is the longest key name, in characters (CONTRACT §3).
-const MaxKeyNameLength = 200
+// MaxKeyNameLength and MaxWorkspaceNameLength are the longest names, in
+// characters (CONTRACT §3 gives names 200).
+const (
+	MaxKeyNameLength       = 200
+	MaxWorkspaceNameLength = 200
+)
 
 // Ops runs the operations against one store.
 type Ops struct {
@@ -144,8 +146,8 @@ type KeySpec struct {
 // CreateKey creates a key and returns it with its secret, shown only this
 // once. NotFound("workspace") if the workspace does not exist.
 func (o *Ops) CreateKey(ctx context.Context, spec KeySpec) (store.APIKey, string, error) {
-	if utf8.RuneCountInString(spec.Name) > MaxKeyNameLength {
-		return store.APIKey{}, "", apierror.Validation("name", "Name must be at most "+strconv.Itoa(MaxKeyNameLength)+" characters")
+	if err := textfield.Optional("name", "Name", spec.Name, MaxKeyNameLength); err != nil {
+		return store.APIKey{}, "", err
 	}
 	scopes, err := NormalizeScopes(spec.Scopes)
 	if err != nil {
@@ -196,13 +198,10 @@ func (o *Ops) SetPlan(ctx context.Context, workspaceID, plan string) error {
 	return o.store.SetWorkspacePlan(ctx, workspaceID, plan)
 }
 
-// WorkspaceName trims name and checks that something is left.
+// WorkspaceName trims name and checks it as every name is checked (1–200
+// characters, no NUL).
 func WorkspaceName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", apierror.Validation("name", "Name is required")
-	}
-	return name, nil
+	return textfield.Required("name", "Name", name, MaxWorkspaceNameLength)
 }
 
 // CheckPlan checks that plan names a plan.
