@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/migrate"
 	"github.com/example/workspace/store/postgres/pgtest"
 )
 
@@ -206,8 +207,8 @@ func TestListPages(t *testing.T) {
 // all must start, and each migration must be applied by exactly one.
 func TestConcurrentOpen(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	ms, err := loadMigrations()
-	must(t, "loadMigrations", err)
+	ms, err := migrate.Load(migrationFS, "migrations")
+	must(t, "migrate.Load", err)
 
 	const replicas = 4
 	var (
@@ -237,7 +238,7 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	var want []string
 	for _, m := range ms {
-		want = append(want, m.name)
+		want = append(want, m.Name)
 	}
 	slices.Sort(applied)
 	if !slices.Equal(applied, want) {

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,10 +10,12 @@ import (
 	"time"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/migrate"
+	"github.com/example/workspace/store/sqlite/engine"
 	"github.com/example/workspace/store/storetest"
 )
 
-func open(t *testing.T, path string) *Store {
+func openStore(t *testing.T, path string) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), path)
 	if err != nil {
@@ -28,7 +31,7 @@ func open(t *testing.T, path string) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return open(t, filepath.Join(t.TempDir(), "workspace.db"))
+		return openStore(t, filepath.Join(t.TempDir(), "workspace.db"))
 	})
 }
 
@@ -62,7 +65,7 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("database file: %v", err)
 	}
 
-	s = open(t, path)
+	s = openStore(t, path)
 	gotWS, err := s.GetWorkspace(ctx, ws.ID)
 	if err != nil || gotWS != ws {
 		t.Errorf("GetWorkspace after reopening = %+v, %v; want %+v", gotWS, err, ws)
@@ -81,13 +84,13 @@ func TestReopen(t *testing.T) {
 func TestMigrate(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "workspace.db")
-	all, err := migrations()
+	all, err := migrate.Load(migrationFS, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
 	for _, m := range all {
-		names = append(names, m.name)
+		names = append(names, m.Name)
 	}
 	if len(names) == 0 || names[0] != "0001_init" {
 		t.Fatalf("embedded migrations = %q, want 0001_init first", names)
@@ -106,29 +109,27 @@ func TestMigrate(t *testing.T) {
 	}
 
 	// Open on a migrated file applies nothing more and finds the schema.
-	s := open(t, path)
+	s := openStore(t, path)
 	if err := s.CreateWorkspace(ctx, store.Workspace{ID: "ws_1", CreatedAt: time.Unix(0, 0)}); err != nil {
 		t.Fatalf("CreateWorkspace: %v", err)
 	}
-	c, err := s.r.acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.r.release(c)
-	rows, err := rawTx{c}.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var recorded []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			t.Fatal(err)
+	err = s.db.Read(ctx, func(ctx context.Context, tx engine.ReadTx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+		if err != nil {
+			return err
 		}
-		recorded = append(recorded, v)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				return err
+			}
+			recorded = append(recorded, v)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(recorded, names) {
@@ -137,44 +138,6 @@ func TestMigrate(t *testing.T) {
 	applied, err = Migrate(ctx, path)
 	if err != nil || len(applied) != 0 {
 		t.Errorf("Migrate while open = %q, %v; want nothing applied", applied, err)
-	}
-}
-
-// TestPragmas checks every connection of both pools: the pragmas are
-// per connection, so one correct connection proves nothing about the others.
-func TestPragmas(t *testing.T) {
-	ctx := t.Context()
-	s := open(t, filepath.Join(t.TempDir(), "workspace.db"))
-	check := func(name string, i, queryOnly int, query func(string) scanner) {
-		var journal string
-		var synchronous, foreignKeys, busy, readOnly int
-		for pragma, dest := range map[string]any{
-			"journal_mode": &journal, "synchronous": &synchronous,
-			"foreign_keys": &foreignKeys, "busy_timeout": &busy, "query_only": &readOnly,
-		} {
-			if err := query("PRAGMA " + pragma).Scan(dest); err != nil {
-				t.Fatalf("%s conn %d: PRAGMA %s: %v", name, i, pragma, err)
-			}
-		}
-		if journal != "wal" || synchronous != 2 || foreignKeys != 1 || busy != busyTimeoutMillis {
-			t.Errorf("%s conn %d: journal_mode %q, synchronous %d, foreign_keys %d, busy_timeout %d; want wal, 2, 1, %d",
-				name, i, journal, synchronous, foreignKeys, busy, busyTimeoutMillis)
-		}
-		if readOnly != queryOnly {
-			t.Errorf("%s conn %d: query_only %d, want %d", name, i, readOnly, queryOnly)
-		}
-	}
-	w, err := s.w.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	check("writer", 0, 0, func(q string) scanner { return w.QueryRowContext(ctx, q) })
-	if len(s.r.all) != readConns {
-		t.Fatalf("%d reader connections, want %d", len(s.r.all), readConns)
-	}
-	for i, c := range s.r.all {
-		check("reader", i, 1, func(q string) scanner { return rawTx{c}.QueryRowContext(ctx, q) })
 	}
 }
 
@@ -192,7 +155,7 @@ func TestOpenErrors(t *testing.T) {
 // refused, not stored as a different time.
 func TestTimeRange(t *testing.T) {
 	ctx := t.Context()
-	s := open(t, filepath.Join(t.TempDir(), "workspace.db"))
+	s := openStore(t, filepath.Join(t.TempDir(), "workspace.db"))
 	for _, at := range []time.Time{{}, time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)} {
 		err := s.CreateWorkspace(ctx, store.Workspace{ID: "ws_1", CreatedAt: at})
 		if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
@@ -204,34 +167,22 @@ func TestTimeRange(t *testing.T) {
 	}
 }
 
-// Reads after Close are refused rather than left waiting for a connection,
-// and a read in flight keeps its connection until it is done.
-func TestReadsAroundClose(t *testing.T) {
+// Reads after Close are refused rather than left waiting for a connection
+// (the engine's TestReadsAroundClose covers a read in flight during Close).
+func TestReadsAfterClose(t *testing.T) {
 	ctx := t.Context()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "workspace.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := s.r.acquire(ctx) // a read in flight
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := make(chan error, 1)
-	go func() { closed <- s.Close() }()
-	// The read goes on with its connection while Close waits for it.
-	var n int
-	if err := (rawTx{c}).QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n == 0 {
-		t.Fatalf("read in flight during Close: %d, %v", n, err)
-	}
-	s.r.release(c)
-	if err := <-closed; err != nil {
+	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, err := s.GetWorkspace(ctx, "ws_1"); !errors.Is(err, errClosed) {
-		t.Fatalf("GetWorkspace after Close: %v, want errClosed", err)
+	if _, err := s.GetWorkspace(ctx, "ws_1"); !errors.Is(err, engine.ErrClosed) {
+		t.Fatalf("GetWorkspace after Close: %v, want ErrClosed", err)
 	}
-	if _, _, err := s.ListProjects(ctx, "ws_1", store.Page{Limit: 10}); !errors.Is(err, errClosed) {
-		t.Fatalf("ListProjects after Close: %v, want errClosed", err)
+	if _, _, err := s.ListProjects(ctx, "ws_1", store.Page{Limit: 10}); !errors.Is(err, engine.ErrClosed) {
+		t.Fatalf("ListProjects after Close: %v, want ErrClosed", err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
@@ -242,11 +193,11 @@ func TestReadsAroundClose(t *testing.T) {
 // the transaction: every connection serves the next reads.
 func TestFailedReadLeavesConnectionsUsable(t *testing.T) {
 	ctx := t.Context()
-	s := open(t, filepath.Join(t.TempDir(), "workspace.db"))
+	s := openStore(t, filepath.Join(t.TempDir(), "workspace.db"))
 	if err := s.CreateWorkspace(ctx, store.Workspace{ID: "ws_1", Name: "w", Plan: "free", CreatedAt: time.Unix(1, 0)}); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 3*readConns; i++ {
+	for i := 0; i < 3*engine.DefaultReaders; i++ {
 		_, _, err := s.ListTasks(ctx, "ws_1", store.TaskFilter{ProjectID: "proj_missing"}, store.Page{Limit: 10})
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("list of a missing project's tasks: %v, want NotFound", err)
