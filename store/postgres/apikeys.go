@@ -35,7 +35,7 @@ func insertAPIKey(ctx context.Context, q querier, k store.APIKey) error {
 // CreateAPIKey stores a new key.
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 	if err := insertAPIKey(ctx, s.pool, k); err != nil {
-		return dbError("create api key", err)
+		return dbError(ctx, "create api key", err)
 	}
 	return nil
 }
@@ -44,7 +44,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 func (s *Store) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) {
 	k, err := scanAPIKey(s.pool.QueryRow(ctx, "SELECT "+apiKeyCols+" FROM api_keys WHERE id = $1", id))
 	if err != nil {
-		return store.APIKey{}, rowError("get api key", "api_key", err)
+		return store.APIKey{}, rowError(ctx, "get api key", "api_key", err)
 	}
 	return k, nil
 }
@@ -63,7 +63,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, workspaceID string, page store.
 		var err error
 		items, total, err = listPage(ctx, tx, apiKeyCols, "api_keys", "workspace_id = $1", []any{workspaceID}, page, collectAPIKey)
 		if err != nil {
-			return dbError("list api keys", err)
+			return dbError(ctx, "list api keys", err)
 		}
 		return nil
 	})
@@ -81,7 +81,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, workspaceID, id string, at tim
 			" WHERE workspace_id = $1 AND id = $2 RETURNING "+apiKeyCols,
 		workspaceID, id, ts(at)))
 	if err != nil {
-		return store.APIKey{}, rowError("revoke api key", "api_key", err)
+		return store.APIKey{}, rowError(ctx, "revoke api key", "api_key", err)
 	}
 	return k, nil
 }
@@ -95,7 +95,7 @@ func (s *Store) LookupAPIKey(ctx context.Context, hash []byte) (store.APIKey, st
 			" FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id WHERE k.hash = $1", hash),
 		&w.ID, &w.Name, &w.Plan, &w.CreatedAt)
 	if err != nil {
-		return store.APIKey{}, store.Workspace{}, rowError("lookup api key", "api_key", err)
+		return store.APIKey{}, store.Workspace{}, rowError(ctx, "lookup api key", "api_key", err)
 	}
 	w.CreatedAt = w.CreatedAt.UTC()
 	return k, w, nil
@@ -113,7 +113,7 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error 
 			" SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1)",
 		id, ts(at)).Scan(&exists)
 	if err != nil {
-		return dbError("touch api key", err)
+		return dbError(ctx, "touch api key", err)
 	}
 	if !exists {
 		return store.NotFound("api_key")

@@ -14,6 +14,10 @@ import (
 	"github.com/example/workspace/store"
 )
 
+// defaultConnectTimeout bounds a connection attempt unless the URL's
+// connect_timeout says otherwise.
+const defaultConnectTimeout = 5 * time.Second
+
 // Store is a store.Store backed by a PostgreSQL connection pool.
 type Store struct {
 	pool *pgxpool.Pool
@@ -35,6 +39,12 @@ func open(ctx context.Context, url string) (*Store, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("postgres: parse url: %w", err)
 	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// Without connect_timeout in the URL a connect to a host that drops
+		// packets waits for the request's context, or forever for the pool's
+		// background connects; bounded, the request answers 503 instead.
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
 	applied, err := applyMigrations(ctx, cfg.ConnConfig)
 	if err != nil {
 		return nil, applied, err
@@ -48,10 +58,7 @@ func open(ctx context.Context, url string) (*Store, []string, error) {
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
-	}
-	return nil
+	return dbError(ctx, "ping", s.pool.Ping(ctx))
 }
 
 // Close closes the pool, waiting for connections in use to be returned; a
@@ -74,7 +81,7 @@ type querier interface {
 func (s *Store) inTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
 	tx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
+		return dbError(ctx, "begin", err)
 	}
 	// After a successful Commit this is a no-op (pgx.ErrTxClosed).
 	defer func() { _ = tx.Rollback(ctx) }()
@@ -82,7 +89,7 @@ func (s *Store) inTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) er
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return dbError("commit", err)
+		return dbError(ctx, "commit", err)
 	}
 	return nil
 }

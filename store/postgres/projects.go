@@ -27,7 +27,7 @@ func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
 	_, err := s.pool.Exec(ctx, "INSERT INTO projects ("+projectCols+") VALUES ($1, $2, $3, $4, $5, $6)",
 		p.ID, p.WorkspaceID, p.Name, p.Description, ts(p.CreatedAt), ts(p.UpdatedAt))
 	if err != nil {
-		return dbError("create project", err)
+		return dbError(ctx, "create project", err)
 	}
 	return nil
 }
@@ -37,7 +37,7 @@ func (s *Store) GetProject(ctx context.Context, workspaceID, id string) (store.P
 	p, err := scanProject(s.pool.QueryRow(ctx,
 		"SELECT "+projectCols+" FROM projects WHERE workspace_id = $1 AND id = $2", workspaceID, id))
 	if err != nil {
-		return store.Project{}, rowError("get project", "project", err)
+		return store.Project{}, rowError(ctx, "get project", "project", err)
 	}
 	return p, nil
 }
@@ -51,7 +51,7 @@ func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, updat
 		cur, err := scanProject(tx.QueryRow(ctx,
 			"SELECT "+projectCols+" FROM projects WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspaceID, id))
 		if err != nil {
-			return rowError("update project: read", "project", err)
+			return rowError(ctx, "update project: read", "project", err)
 		}
 		p := cur
 		if err := update(&p); err != nil {
@@ -62,7 +62,7 @@ func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, updat
 				" WHERE workspace_id = $1 AND id = $2 RETURNING "+projectCols,
 			cur.WorkspaceID, cur.ID, p.Name, p.Description, ts(p.UpdatedAt)))
 		if err != nil {
-			return rowError("update project: write", "project", err)
+			return rowError(ctx, "update project: write", "project", err)
 		}
 		return nil
 	})
@@ -77,7 +77,7 @@ func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, updat
 func (s *Store) DeleteProject(ctx context.Context, workspaceID, id string) error {
 	tag, err := s.pool.Exec(ctx, "DELETE FROM projects WHERE workspace_id = $1 AND id = $2", workspaceID, id)
 	if err != nil {
-		return dbError("delete project", err)
+		return dbError(ctx, "delete project", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return store.NotFound("project")
@@ -99,7 +99,7 @@ func (s *Store) ListProjects(ctx context.Context, workspaceID string, page store
 		var err error
 		items, total, err = listPage(ctx, tx, projectCols, "projects", "workspace_id = $1", []any{workspaceID}, page, collectProject)
 		if err != nil {
-			return dbError("list projects", err)
+			return dbError(ctx, "list projects", err)
 		}
 		return nil
 	})

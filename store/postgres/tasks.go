@@ -32,7 +32,7 @@ func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
 		t.ID, t.WorkspaceID, t.ProjectID, t.Title, t.Description, t.Status,
 		tsPtr(t.DueAt), tsPtr(t.CompletedAt), ts(t.CreatedAt), ts(t.UpdatedAt))
 	if err != nil {
-		return dbError("create task", err)
+		return dbError(ctx, "create task", err)
 	}
 	return nil
 }
@@ -42,7 +42,7 @@ func (s *Store) GetTask(ctx context.Context, workspaceID, id string) (store.Task
 	t, err := scanTask(s.pool.QueryRow(ctx,
 		"SELECT "+taskCols+" FROM tasks WHERE workspace_id = $1 AND id = $2", workspaceID, id))
 	if err != nil {
-		return store.Task{}, rowError("get task", "task", err)
+		return store.Task{}, rowError(ctx, "get task", "task", err)
 	}
 	return t, nil
 }
@@ -55,7 +55,7 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 		cur, err := scanTask(tx.QueryRow(ctx,
 			"SELECT "+taskCols+" FROM tasks WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspaceID, id))
 		if err != nil {
-			return rowError("update task: read", "task", err)
+			return rowError(ctx, "update task: read", "task", err)
 		}
 		t := cur
 		if err := update(&t); err != nil {
@@ -68,7 +68,7 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 			cur.WorkspaceID, cur.ID, t.ProjectID, t.Title, t.Description, t.Status,
 			tsPtr(t.DueAt), tsPtr(t.CompletedAt), ts(t.UpdatedAt)))
 		if err != nil {
-			return rowError("update task: write", "task", err)
+			return rowError(ctx, "update task: write", "task", err)
 		}
 		return nil
 	})
@@ -82,7 +82,7 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 func (s *Store) DeleteTask(ctx context.Context, workspaceID, id string) error {
 	tag, err := s.pool.Exec(ctx, "DELETE FROM tasks WHERE workspace_id = $1 AND id = $2", workspaceID, id)
 	if err != nil {
-		return dbError("delete task", err)
+		return dbError(ctx, "delete task", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return store.NotFound("task")
@@ -118,7 +118,7 @@ func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.
 			var exists bool
 			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM projects WHERE workspace_id = $1 AND id = $2)",
 				workspaceID, filter.ProjectID).Scan(&exists); err != nil {
-				return dbError("list tasks: check project", err)
+				return dbError(ctx, "list tasks: check project", err)
 			}
 			if !exists {
 				return store.NotFound("project")
@@ -127,7 +127,7 @@ func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.
 		var err error
 		items, total, err = listPage(ctx, tx, taskCols, "tasks", strings.Join(where, " AND "), args, page, collectTask)
 		if err != nil {
-			return dbError("list tasks", err)
+			return dbError(ctx, "list tasks", err)
 		}
 		return nil
 	})

@@ -41,20 +41,20 @@ func (s *Store) Bootstrap(ctx context.Context, ws store.Workspace, key store.API
 	created := false
 	err := s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", bootstrapLockKey); err != nil {
-			return dbError("bootstrap: lock", err)
+			return dbError(ctx, "bootstrap: lock", err)
 		}
 		var exists bool
 		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM workspaces)").Scan(&exists); err != nil {
-			return dbError("bootstrap: check", err)
+			return dbError(ctx, "bootstrap: check", err)
 		}
 		if exists {
 			return nil
 		}
 		if err := insertWorkspace(ctx, tx, ws); err != nil {
-			return dbError("bootstrap: create workspace", err)
+			return dbError(ctx, "bootstrap: create workspace", err)
 		}
 		if err := insertAPIKey(ctx, tx, key); err != nil {
-			return dbError("bootstrap: create api key", err)
+			return dbError(ctx, "bootstrap: create api key", err)
 		}
 		created = true
 		return nil
@@ -68,7 +68,7 @@ func (s *Store) Bootstrap(ctx context.Context, ws store.Workspace, key store.API
 // CreateWorkspace stores a new workspace.
 func (s *Store) CreateWorkspace(ctx context.Context, ws store.Workspace) error {
 	if err := insertWorkspace(ctx, s.pool, ws); err != nil {
-		return dbError("create workspace", err)
+		return dbError(ctx, "create workspace", err)
 	}
 	return nil
 }
@@ -77,7 +77,7 @@ func (s *Store) CreateWorkspace(ctx context.Context, ws store.Workspace) error {
 func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, error) {
 	w, err := scanWorkspace(s.pool.QueryRow(ctx, "SELECT "+workspaceCols+" FROM workspaces WHERE id = $1", id))
 	if err != nil {
-		return store.Workspace{}, rowError("get workspace", "workspace", err)
+		return store.Workspace{}, rowError(ctx, "get workspace", "workspace", err)
 	}
 	return w, nil
 }
@@ -86,7 +86,7 @@ func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, e
 func (s *Store) SetWorkspacePlan(ctx context.Context, id, plan string) error {
 	tag, err := s.pool.Exec(ctx, "UPDATE workspaces SET plan = $2 WHERE id = $1", id, plan)
 	if err != nil {
-		return dbError("set workspace plan", err)
+		return dbError(ctx, "set workspace plan", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return store.NotFound("workspace")

@@ -2,12 +2,16 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/example/workspace/store"
 	"github.com/example/workspace/store/migrate"
@@ -205,5 +209,104 @@ func TestFailedReadLeavesConnectionsUsable(t *testing.T) {
 		if _, total, err := s.ListTasks(ctx, "ws_1", store.TaskFilter{}, store.Page{Limit: 10}); err != nil || total != 0 {
 			t.Fatalf("read %d after a failed read: total %d, %v", i, total, err)
 		}
+	}
+}
+
+// shortBusy is the busy timeout of the outage tests, so that waiting out a
+// lock takes a fraction of a second rather than the default's ten.
+const shortBusy = 200 * time.Millisecond
+
+// writeLock holds the database's write lock from a connection of its own, as
+// another process (a second server, the CLI) would.
+type writeLock struct {
+	t  *testing.T
+	db *sql.DB
+	tx *sql.Tx
+}
+
+func newWriteLock(t *testing.T, path string) *writeLock {
+	db, err := engine.OpenWriter(path, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &writeLock{t: t, db: db}
+	t.Cleanup(func() {
+		l.release()
+		_ = db.Close()
+	})
+	return l
+}
+
+// take begins an IMMEDIATE transaction, which holds the write lock until
+// release.
+func (l *writeLock) take() {
+	tx, err := l.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		l.t.Fatalf("taking the write lock: %v", err)
+	}
+	l.tx = tx
+}
+
+func (l *writeLock) release() {
+	if l.tx != nil {
+		_ = l.tx.Rollback()
+		l.tx = nil
+	}
+}
+
+func TestUnavailable(t *testing.T) {
+	storetest.RunUnavailable(t, func(t *testing.T) (store.Store, storetest.Outage) {
+		path := filepath.Join(t.TempDir(), "workspace.db")
+		s, err := open(t.Context(), path, engine.Options{BusyTimeout: shortBusy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		l := newWriteLock(t, path)
+		return s, storetest.Outage{Cut: l.take, Restore: l.release}
+	})
+}
+
+// TestBusyIsUnavailable holds the write lock from another connection past the
+// busy timeout: the write answers ErrUnavailable with SQLITE_BUSY kept as its
+// cause, after waiting the timeout out; reads go on (WAL); once the lock is
+// released, the same write succeeds.
+func TestBusyIsUnavailable(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "workspace.db")
+	s, err := open(ctx, path, engine.Options{BusyTimeout: shortBusy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	ws := store.Workspace{ID: "ws_1", Name: "w", Plan: "free", CreatedAt: time.Unix(1, 0).UTC()}
+	if err := s.CreateWorkspace(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	l := newWriteLock(t, path)
+	l.take()
+	p := store.Project{ID: "proj_1", WorkspaceID: "ws_1", Name: "p", CreatedAt: time.Unix(2, 0).UTC(), UpdatedAt: time.Unix(2, 0).UTC()}
+	start := time.Now()
+	err = s.CreateProject(ctx, p)
+	waited := time.Since(start)
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("CreateProject while another connection holds the write lock: %v, want ErrUnavailable", err)
+	}
+	var e *msqlite.Error
+	if !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY {
+		t.Errorf("CreateProject while locked: %v, want SQLITE_BUSY kept as the cause", err)
+	}
+	if waited < shortBusy {
+		t.Errorf("CreateProject gave up after %v, before the busy timeout of %v", waited, shortBusy)
+	}
+	if got, err := s.GetWorkspace(ctx, "ws_1"); err != nil || got != ws {
+		t.Errorf("GetWorkspace while the write lock is held: %+v, %v; want %+v", got, err, ws)
+	}
+	l.release()
+	if err := s.CreateProject(ctx, p); err != nil {
+		t.Fatalf("CreateProject once the lock is released: %v", err)
+	}
+	if _, err := s.GetProject(ctx, "ws_1", p.ID); err != nil {
+		t.Errorf("GetProject after the write: %v", err)
 	}
 }
