@@ -43,8 +43,9 @@ func fkResource(constraint string) (string, bool) {
 // dbError translates err, returned by a statement of operation op, into the
 // domain errors of package store, and wraps anything else with op. It is the
 // one place the backend classifies its errors: every error a Store method
-// returns passes here (rowError included), except the errors of an update
-// callback, which are returned as they are.
+// returns passes here (rowError included), except an update callback's
+// (returned as is) and the arguments refused before any SQL runs (a page, a
+// bootstrap key of another workspace).
 func dbError(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
