@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // schema is the one table the engine's tests write to; the engine itself
@@ -247,6 +248,29 @@ func TestOpenRefusesNonFiles(t *testing.T) {
 		if db, err := Open(t.Context(), path, Options{}, schema); err == nil {
 			db.Close()
 			t.Errorf("Open(%q) succeeded, want an error", path)
+		}
+	}
+}
+
+// Options.BusyTimeout reaches every connection of both pools.
+func TestBusyTimeoutOption(t *testing.T) {
+	ctx := t.Context()
+	const want = 250 * time.Millisecond
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "workspace.db"), Options{BusyTimeout: want, Readers: 2}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var busy int
+	if err := db.w.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil || busy != int(want.Milliseconds()) {
+		t.Errorf("writer busy_timeout %d, %v; want %d", busy, err, want.Milliseconds())
+	}
+	if len(db.r.all) != 2 {
+		t.Fatalf("%d reader connections, want 2", len(db.r.all))
+	}
+	for i, c := range db.r.all {
+		if err := (ReadTx{c}).QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil || busy != int(want.Milliseconds()) {
+			t.Errorf("reader %d busy_timeout %d, %v; want %d", i, busy, err, want.Milliseconds())
 		}
 	}
 }
