@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/workspace/store/migrate"
 )
@@ -26,12 +25,9 @@ const migrationLockKey int64 = 0x7773_6170_696d_6967
 // or in others, are serialised by a session-level advisory lock, so each
 // migration is applied exactly once.
 func Migrate(ctx context.Context, url string) (applied []string, err error) {
-	// pgxpool's parser, not pgx's: it accepts (and strips) the pool_* URL
-	// parameters that Open honours, which pgx would send to the server as
-	// unknown settings.
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := parseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: parse url: %w", err)
+		return nil, err
 	}
 	return applyMigrations(ctx, cfg.ConnConfig)
 }

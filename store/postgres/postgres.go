@@ -35,15 +35,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 
 // open is Open that also reports which migrations it applied, for the tests.
 func open(ctx context.Context, url string) (*Store, []string, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := parseConfig(url)
 	if err != nil {
-		return nil, nil, fmt.Errorf("postgres: parse url: %w", err)
-	}
-	if cfg.ConnConfig.ConnectTimeout == 0 {
-		// Without connect_timeout in the URL a connect to a host that drops
-		// packets waits for the request's context, or forever for the pool's
-		// background connects; bounded, the request answers 503 instead.
-		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+		return nil, nil, err
 	}
 	applied, err := applyMigrations(ctx, cfg.ConnConfig)
 	if err != nil {
@@ -54,6 +48,23 @@ func open(ctx context.Context, url string) (*Store, []string, error) {
 		return nil, applied, fmt.Errorf("postgres: open pool: %w", err)
 	}
 	return &Store{pool: pool}, applied, nil
+}
+
+// parseConfig reads the URL with pgxpool's parser, not pgx's: it accepts (and
+// strips) the pool_* parameters that Open honours, which pgx would send to the
+// server as unknown settings.
+func parseConfig(url string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// Without connect_timeout in the URL a connect to a host that drops
+		// packets waits for the request's context, or forever for the pool's
+		// background connects; bounded, the request answers 503 instead.
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	return cfg, nil
 }
 
 // Ping reports whether the database answers.
