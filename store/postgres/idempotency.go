@@ -34,7 +34,7 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, k store.IdempotencyKe
 	// housekeeping, not part of the reservation.
 	if _, err := s.pool.Exec(ctx, "DELETE FROM idempotency_keys WHERE workspace_id = $1 AND created_at < $2 AND key <> $3",
 		k.WorkspaceID, ts(expiredBefore), k.Key); err != nil {
-		return store.IdempotencyKey{}, false, dbError("reserve idempotency key: purge", err)
+		return store.IdempotencyKey{}, false, dbError(ctx, "reserve idempotency key: purge", err)
 	}
 	k.Response, k.CompletedAt = nil, nil
 	var out store.IdempotencyKey
@@ -53,12 +53,12 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, k store.IdempotencyKe
 			return nil
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
-			return dbError("reserve idempotency key", err)
+			return dbError(ctx, "reserve idempotency key", err)
 		}
 		out, err = scanIdempotencyKey(tx.QueryRow(ctx, "SELECT "+idempotencyCols+
 			" FROM idempotency_keys WHERE workspace_id = $1 AND key = $2", k.WorkspaceID, k.Key))
 		if err != nil {
-			return rowError("reserve idempotency key: read", "idempotency_key", err)
+			return rowError(ctx, "reserve idempotency key: read", "idempotency_key", err)
 		}
 		return nil
 	})
@@ -76,7 +76,7 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, workspaceID, key str
 	tag, err := s.pool.Exec(ctx, "UPDATE idempotency_keys SET response = $3, completed_at = $4"+
 		" WHERE workspace_id = $1 AND key = $2 AND completed_at IS NULL", workspaceID, key, response, ts(at))
 	if err != nil {
-		return dbError("complete idempotency key", err)
+		return dbError(ctx, "complete idempotency key", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return store.NotFound("idempotency_key")
@@ -88,7 +88,7 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, workspaceID, key str
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, workspaceID, key string) error {
 	if _, err := s.pool.Exec(ctx, "DELETE FROM idempotency_keys WHERE workspace_id = $1 AND key = $2 AND completed_at IS NULL",
 		workspaceID, key); err != nil {
-		return dbError("release idempotency key", err)
+		return dbError(ctx, "release idempotency key", err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"slices"
 	"sync"
@@ -9,7 +10,9 @@ import (
 	"time"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/migrate"
 	"github.com/example/workspace/store/postgres/pgtest"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // newStore opens a Store on a fresh database that is dropped after the test.
@@ -206,8 +209,8 @@ func TestListPages(t *testing.T) {
 // all must start, and each migration must be applied by exactly one.
 func TestConcurrentOpen(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	ms, err := loadMigrations()
-	must(t, "loadMigrations", err)
+	ms, err := migrate.Load(migrationFS, "migrations")
+	must(t, "migrate.Load", err)
 
 	const replicas = 4
 	var (
@@ -237,7 +240,7 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	var want []string
 	for _, m := range ms {
-		want = append(want, m.name)
+		want = append(want, m.Name)
 	}
 	slices.Sort(applied)
 	if !slices.Equal(applied, want) {
@@ -294,5 +297,91 @@ func TestConcurrentBootstrap(t *testing.T) {
 		"SELECT (SELECT count(*) FROM workspaces), (SELECT count(*) FROM api_keys)").Scan(&workspaces, &keys))
 	if winners != 1 || workspaces != 1 || keys != 1 {
 		t.Errorf("%d Bootstrap calls reported creating, %d workspaces and %d keys stored; want 1 each", winners, workspaces, keys)
+	}
+}
+
+// TestUnreachableIsUnavailable cuts the database away from a store that was
+// serving: reads, list snapshots (BEGIN), writes and Ping all fail with
+// ErrUnavailable, the driver's error kept beside it, and serve again once the
+// database is back.
+func TestUnreachableIsUnavailable(t *testing.T) {
+	url, proxy := pgtest.NewProxy(t, pgtest.NewDatabase(t))
+	s, err := Open(t.Context(), url)
+	must(t, "Open", err)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	must(t, "CreateWorkspace", s.CreateWorkspace(ctx, store.Workspace{ID: "w", Name: "W", Plan: "free", CreatedAt: at}))
+
+	calls := map[string]func() error{
+		"GetWorkspace": func() error { _, err := s.GetWorkspace(ctx, "w"); return err },
+		"ListProjects": func() error { _, _, err := s.ListProjects(ctx, "w", store.Page{Limit: 20}); return err },
+		"CreateProject": func() error {
+			return s.CreateProject(ctx, store.Project{ID: "p", WorkspaceID: "w", CreatedAt: at, UpdatedAt: at})
+		},
+		"UpdateProject": func() error {
+			_, err := s.UpdateProject(ctx, "w", "p", func(*store.Project) error { return nil })
+			return err
+		},
+		"Ping": func() error { return s.Ping(ctx) },
+	}
+	proxy.Cut()
+	for name, call := range calls {
+		err := call()
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s while cut: %v, want ErrUnavailable", name, err)
+			continue
+		}
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || err.Error() == store.ErrUnavailable.Error() {
+			t.Errorf("%s while cut: %q, want only ErrUnavailable, with its cause", name, err)
+		}
+	}
+	proxy.Restore()
+	// The pool may still hold a connection the cut broke; a poll against a
+	// deadline finds the store serving again.
+	deadline := time.Now().Add(10 * time.Second)
+	for name, call := range calls {
+		for {
+			err := call()
+			if err == nil || errors.Is(err, store.ErrNotFound) {
+				break // UpdateProject may come before CreateProject
+			}
+			if !errors.Is(err, store.ErrUnavailable) || time.Now().After(deadline) {
+				t.Fatalf("%s after restore: %v", name, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// TestServerErrorsAreNotUnavailable: an answer of the server about the
+// statement is the statement's error, and a caller's own deadline is not the
+// database's unavailability.
+func TestServerErrorsAreNotUnavailable(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	// A syntax error (SQLSTATE 42601), through the one choke point.
+	_, err := s.pool.Exec(ctx, "SELEC 1")
+	if err == nil {
+		t.Fatal("bad SQL succeeded")
+	}
+	if got := dbError(ctx, "test", err); errors.Is(got, store.ErrUnavailable) {
+		t.Errorf("syntax error classified as unavailable: %v", got)
+	}
+	// The caller's deadline passes while the server is busy.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err = s.pool.Exec(short, "SELECT pg_sleep(5)")
+	if err == nil {
+		t.Fatal("pg_sleep(5) finished within 50ms")
+	}
+	if got := dbError(short, "test", err); errors.Is(got, store.ErrUnavailable) {
+		t.Errorf("the caller's own deadline classified as unavailable: %v", got)
+	}
+	// The same SQLSTATEs the server sends when it shuts down or refuses.
+	for _, code := range []string{"08006", "57P01", "57P02", "57P03", "53300"} {
+		if got := dbError(ctx, "test", &pgconn.PgError{Code: code}); !errors.Is(got, store.ErrUnavailable) {
+			t.Errorf("SQLSTATE %s: %v, want ErrUnavailable", code, got)
+		}
 	}
 }

@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/sqlite/engine"
 )
 
 const idempotencyCols = `workspace_id, key, fingerprint, created_at, response, completed_at`
 
-func scanIdempotencyKey(sc scanner) (store.IdempotencyKey, error) {
+func scanIdempotencyKey(sc engine.Scanner) (store.IdempotencyKey, error) {
 	var k store.IdempotencyKey
 	var created int64
 	var completed sql.NullInt64
@@ -37,7 +38,7 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, k store.IdempotencyKe
 	k.Response, k.CompletedAt = nil, nil
 	var out store.IdempotencyKey
 	reserved := false
-	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE workspace_id = ? AND created_at < ?`,
 			k.WorkspaceID, expired); err != nil {
 			return err
@@ -70,7 +71,7 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, k store.IdempotencyKe
 		return nil
 	})
 	if err != nil {
-		return store.IdempotencyKey{}, false, wrap("reserve idempotency key", err)
+		return store.IdempotencyKey{}, false, wrap(ctx, "reserve idempotency key", err)
 	}
 	return out, reserved, nil
 }
@@ -84,7 +85,7 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, workspaceID, key str
 	if response == nil {
 		response = []byte{}
 	}
-	return wrap("complete idempotency key", s.write(ctx, func(ctx context.Context, tx *txn) error {
+	return wrap(ctx, "complete idempotency key", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET response = ?, completed_at = ?
 			WHERE workspace_id = ? AND key = ? AND completed_at IS NULL`, response, n, workspaceID, key)
 		return affected(res, err, "idempotency_key")
@@ -92,7 +93,7 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, workspaceID, key str
 }
 
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, workspaceID, key string) error {
-	return wrap("release idempotency key", s.write(ctx, func(ctx context.Context, tx *txn) error {
+	return wrap(ctx, "release idempotency key", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys
 			WHERE workspace_id = ? AND key = ? AND completed_at IS NULL`, workspaceID, key)
 		return err

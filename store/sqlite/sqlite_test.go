@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -9,11 +11,16 @@ import (
 	"testing"
 	"time"
 
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/migrate"
+	"github.com/example/workspace/store/sqlite/engine"
 	"github.com/example/workspace/store/storetest"
 )
 
-func open(t *testing.T, path string) *Store {
+func openStore(t *testing.T, path string) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), path)
 	if err != nil {
@@ -29,7 +36,7 @@ func open(t *testing.T, path string) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return open(t, filepath.Join(t.TempDir(), "workspace.db"))
+		return openStore(t, filepath.Join(t.TempDir(), "workspace.db"))
 	})
 }
 
@@ -63,7 +70,7 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("database file: %v", err)
 	}
 
-	s = open(t, path)
+	s = openStore(t, path)
 	gotWS, err := s.GetWorkspace(ctx, ws.ID)
 	if err != nil || gotWS != ws {
 		t.Errorf("GetWorkspace after reopening = %+v, %v; want %+v", gotWS, err, ws)
@@ -82,13 +89,13 @@ func TestReopen(t *testing.T) {
 func TestMigrate(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "workspace.db")
-	all, err := migrations()
+	all, err := migrate.Load(migrationFS, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
 	for _, m := range all {
-		names = append(names, m.name)
+		names = append(names, m.Name)
 	}
 	if len(names) == 0 || names[0] != "0001_init" {
 		t.Fatalf("embedded migrations = %q, want 0001_init first", names)
@@ -107,29 +114,27 @@ func TestMigrate(t *testing.T) {
 	}
 
 	// Open on a migrated file applies nothing more and finds the schema.
-	s := open(t, path)
+	s := openStore(t, path)
 	if err := s.CreateWorkspace(ctx, store.Workspace{ID: "ws_1", CreatedAt: time.Unix(0, 0)}); err != nil {
 		t.Fatalf("CreateWorkspace: %v", err)
 	}
-	c, err := s.r.acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.r.release(c)
-	rows, err := rawTx{c}.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var recorded []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			t.Fatal(err)
+	err = s.db.Read(ctx, func(ctx context.Context, tx engine.ReadTx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+		if err != nil {
+			return err
 		}
-		recorded = append(recorded, v)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				return err
+			}
+			recorded = append(recorded, v)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(recorded, names) {
@@ -138,44 +143,6 @@ func TestMigrate(t *testing.T) {
 	applied, err = Migrate(ctx, path)
 	if err != nil || len(applied) != 0 {
 		t.Errorf("Migrate while open = %q, %v; want nothing applied", applied, err)
-	}
-}
-
-// TestPragmas checks every connection of both pools: the pragmas are
-// per connection, so one correct connection proves nothing about the others.
-func TestPragmas(t *testing.T) {
-	ctx := t.Context()
-	s := open(t, filepath.Join(t.TempDir(), "workspace.db"))
-	check := func(name string, i, queryOnly int, query func(string) scanner) {
-		var journal string
-		var synchronous, foreignKeys, busy, readOnly int
-		for pragma, dest := range map[string]any{
-			"journal_mode": &journal, "synchronous": &synchronous,
-			"foreign_keys": &foreignKeys, "busy_timeout": &busy, "query_only": &readOnly,
-		} {
-			if err := query("PRAGMA " + pragma).Scan(dest); err != nil {
-				t.Fatalf("%s conn %d: PRAGMA %s: %v", name, i, pragma, err)
-			}
-		}
-		if journal != "wal" || synchronous != 2 || foreignKeys != 1 || busy != busyTimeoutMillis {
-			t.Errorf("%s conn %d: journal_mode %q, synchronous %d, foreign_keys %d, busy_timeout %d; want wal, 2, 1, %d",
-				name, i, journal, synchronous, foreignKeys, busy, busyTimeoutMillis)
-		}
-		if readOnly != queryOnly {
-			t.Errorf("%s conn %d: query_only %d, want %d", name, i, readOnly, queryOnly)
-		}
-	}
-	w, err := s.w.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	check("writer", 0, 0, func(q string) scanner { return w.QueryRowContext(ctx, q) })
-	if len(s.r.all) != readConns {
-		t.Fatalf("%d reader connections, want %d", len(s.r.all), readConns)
-	}
-	for i, c := range s.r.all {
-		check("reader", i, 1, func(q string) scanner { return rawTx{c}.QueryRowContext(ctx, q) })
 	}
 }
 
@@ -196,7 +163,7 @@ func TestOpenErrors(t *testing.T) {
 // zero time and 2300 here).
 func TestTimeRange(t *testing.T) {
 	ctx := t.Context()
-	s := open(t, filepath.Join(t.TempDir(), "workspace.db"))
+	s := openStore(t, filepath.Join(t.TempDir(), "workspace.db"))
 	for _, at := range []time.Time{time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-300000, 1, 1, 0, 0, 0, 0, time.UTC)} {
 		err := s.CreateWorkspace(ctx, store.Workspace{ID: "ws_1", CreatedAt: at})
 		if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
@@ -215,11 +182,11 @@ func TestTimeRange(t *testing.T) {
 func TestMigrateTimesToMicroseconds(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "workspace.db")
-	w, err := openWriter(path)
+	w, err := engine.OpenWriter(path, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := migrations()
+	all, err := migrate.Load(migrationFS, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,9 +198,9 @@ func TestMigrateTimesToMicroseconds(t *testing.T) {
 	}
 	exec(`CREATE TABLE schema_migrations (version TEXT NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`)
 	for _, m := range all {
-		if m.num < 3 {
-			exec(m.sql)
-			exec(`INSERT INTO schema_migrations VALUES (?, 0)`, m.name)
+		if m.Version < 3 {
+			exec(m.SQL)
+			exec(`INSERT INTO schema_migrations VALUES (?, 0)`, m.Name)
 		}
 	}
 	utc := func(y int, mo time.Month, d, h, mi, sec, ns int) time.Time {
@@ -259,7 +226,7 @@ func TestMigrateTimesToMicroseconds(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := open(t, path) // applies 0003
+	s := openStore(t, path) // applies 0003
 	want := make([]time.Time, len(times))
 	var newestFirst []string
 	for i, at := range times {
@@ -306,34 +273,22 @@ func TestMigrateTimesToMicroseconds(t *testing.T) {
 	}
 }
 
-// Reads after Close are refused rather than left waiting for a connection,
-// and a read in flight keeps its connection until it is done.
-func TestReadsAroundClose(t *testing.T) {
+// Reads after Close are refused rather than left waiting for a connection
+// (the engine's TestReadsAroundClose covers a read in flight during Close).
+func TestReadsAfterClose(t *testing.T) {
 	ctx := t.Context()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "workspace.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := s.r.acquire(ctx) // a read in flight
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := make(chan error, 1)
-	go func() { closed <- s.Close() }()
-	// The read goes on with its connection while Close waits for it.
-	var n int
-	if err := (rawTx{c}).QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n == 0 {
-		t.Fatalf("read in flight during Close: %d, %v", n, err)
-	}
-	s.r.release(c)
-	if err := <-closed; err != nil {
+	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, err := s.GetWorkspace(ctx, "ws_1"); !errors.Is(err, errClosed) {
-		t.Fatalf("GetWorkspace after Close: %v, want errClosed", err)
+	if _, err := s.GetWorkspace(ctx, "ws_1"); !errors.Is(err, engine.ErrClosed) {
+		t.Fatalf("GetWorkspace after Close: %v, want ErrClosed", err)
 	}
-	if _, _, err := s.ListProjects(ctx, "ws_1", store.Page{Limit: 10}); !errors.Is(err, errClosed) {
-		t.Fatalf("ListProjects after Close: %v, want errClosed", err)
+	if _, _, err := s.ListProjects(ctx, "ws_1", store.Page{Limit: 10}); !errors.Is(err, engine.ErrClosed) {
+		t.Fatalf("ListProjects after Close: %v, want ErrClosed", err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
@@ -344,11 +299,11 @@ func TestReadsAroundClose(t *testing.T) {
 // the transaction: every connection serves the next reads.
 func TestFailedReadLeavesConnectionsUsable(t *testing.T) {
 	ctx := t.Context()
-	s := open(t, filepath.Join(t.TempDir(), "workspace.db"))
+	s := openStore(t, filepath.Join(t.TempDir(), "workspace.db"))
 	if err := s.CreateWorkspace(ctx, store.Workspace{ID: "ws_1", Name: "w", Plan: "free", CreatedAt: time.Unix(1, 0)}); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 3*readConns; i++ {
+	for i := 0; i < 3*engine.DefaultReaders; i++ {
 		_, _, err := s.ListTasks(ctx, "ws_1", store.TaskFilter{ProjectID: "proj_missing"}, store.Page{Limit: 10})
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("list of a missing project's tasks: %v, want NotFound", err)
@@ -356,5 +311,104 @@ func TestFailedReadLeavesConnectionsUsable(t *testing.T) {
 		if _, total, err := s.ListTasks(ctx, "ws_1", store.TaskFilter{}, store.Page{Limit: 10}); err != nil || total != 0 {
 			t.Fatalf("read %d after a failed read: total %d, %v", i, total, err)
 		}
+	}
+}
+
+// shortBusy is the busy timeout of the outage tests, so that waiting out a
+// lock takes a fraction of a second rather than the default's ten.
+const shortBusy = 200 * time.Millisecond
+
+// writeLock holds the database's write lock from a connection of its own, as
+// another process (a second server, the CLI) would.
+type writeLock struct {
+	t  *testing.T
+	db *sql.DB
+	tx *sql.Tx
+}
+
+func newWriteLock(t *testing.T, path string) *writeLock {
+	db, err := engine.OpenWriter(path, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &writeLock{t: t, db: db}
+	t.Cleanup(func() {
+		l.release()
+		_ = db.Close()
+	})
+	return l
+}
+
+// take begins an IMMEDIATE transaction, which holds the write lock until
+// release.
+func (l *writeLock) take() {
+	tx, err := l.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		l.t.Fatalf("taking the write lock: %v", err)
+	}
+	l.tx = tx
+}
+
+func (l *writeLock) release() {
+	if l.tx != nil {
+		_ = l.tx.Rollback()
+		l.tx = nil
+	}
+}
+
+func TestUnavailable(t *testing.T) {
+	storetest.RunUnavailable(t, func(t *testing.T) (store.Store, storetest.Outage) {
+		path := filepath.Join(t.TempDir(), "workspace.db")
+		s, err := open(t.Context(), path, engine.Options{BusyTimeout: shortBusy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		l := newWriteLock(t, path)
+		return s, storetest.Outage{Cut: l.take, Restore: l.release}
+	})
+}
+
+// TestBusyIsUnavailable holds the write lock from another connection past the
+// busy timeout: the write answers ErrUnavailable with SQLITE_BUSY kept as its
+// cause, after waiting the timeout out; reads go on (WAL); once the lock is
+// released, the same write succeeds.
+func TestBusyIsUnavailable(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "workspace.db")
+	s, err := open(ctx, path, engine.Options{BusyTimeout: shortBusy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	ws := store.Workspace{ID: "ws_1", Name: "w", Plan: "free", CreatedAt: time.Unix(1, 0).UTC()}
+	if err := s.CreateWorkspace(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	l := newWriteLock(t, path)
+	l.take()
+	p := store.Project{ID: "proj_1", WorkspaceID: "ws_1", Name: "p", CreatedAt: time.Unix(2, 0).UTC(), UpdatedAt: time.Unix(2, 0).UTC()}
+	start := time.Now()
+	err = s.CreateProject(ctx, p)
+	waited := time.Since(start)
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("CreateProject while another connection holds the write lock: %v, want ErrUnavailable", err)
+	}
+	var e *msqlite.Error
+	if !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY {
+		t.Errorf("CreateProject while locked: %v, want SQLITE_BUSY kept as the cause", err)
+	}
+	if waited < shortBusy {
+		t.Errorf("CreateProject gave up after %v, before the busy timeout of %v", waited, shortBusy)
+	}
+	if got, err := s.GetWorkspace(ctx, "ws_1"); err != nil || got != ws {
+		t.Errorf("GetWorkspace while the write lock is held: %+v, %v; want %+v", got, err, ws)
+	}
+	l.release()
+	if err := s.CreateProject(ctx, p); err != nil {
+		t.Fatalf("CreateProject once the lock is released: %v", err)
+	}
+	if _, err := s.GetProject(ctx, "ws_1", p.ID); err != nil {
+		t.Errorf("GetProject after the write: %v", err)
 	}
 }

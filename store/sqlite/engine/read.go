@@ -1,4 +1,4 @@
-package sqlite
+package engine
 
 import (
 	"context"
@@ -33,8 +33,8 @@ type readers struct {
 	err    error // Close's
 }
 
-// errClosed answers reads after Close.
-var errClosed = errors.New("sqlite: the store is closed")
+// ErrClosed answers reads after Close.
+var ErrClosed = errors.New("sqlite: the store is closed")
 
 type readConn struct {
 	conn  driver.Conn
@@ -62,14 +62,14 @@ func openReaders(dsn string, n int) (*readers, error) {
 func (r *readers) acquire(ctx context.Context) (*readConn, error) {
 	select {
 	case <-r.closed:
-		return nil, errClosed
+		return nil, ErrClosed
 	default:
 	}
 	select {
 	case c := <-r.free:
 		return c, nil
 	case <-r.closed:
-		return nil, errClosed
+		return nil, ErrClosed
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -77,9 +77,44 @@ func (r *readers) acquire(ctx context.Context) (*readConn, error) {
 
 func (r *readers) release(c *readConn) { r.free <- c }
 
-// QueryRowContext runs a one-row query on a connection of its own; Scan the
-// result.
-func (r *readers) QueryRowContext(ctx context.Context, query string, args ...any) scanner {
+// QueryRowContext runs a one-row query on a reader of its own, outside any
+// transaction (one statement reads one snapshot anyway); Scan the result. It
+// is the point read: no BEGIN and COMMIT around it.
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) Scanner {
+	return db.r.queryRow(ctx, query, args)
+}
+
+// Read runs fn in one read transaction on a reader, so that everything fn
+// reads comes from a single snapshot: a page and its total always agree.
+func (db *DB) Read(ctx context.Context, fn func(context.Context, ReadTx) error) error {
+	c, err := db.r.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.r.release(c)
+	ctx = uninterrupted(ctx)
+	if err := c.exec(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	// Whatever ends the transaction early (fn's error or panic, a failed
+	// COMMIT), the connection goes back to the pool outside a transaction.
+	committed := false
+	defer func() {
+		if !committed {
+			_ = c.exec(ctx, "ROLLBACK")
+		}
+	}()
+	if err := fn(ctx, ReadTx{c}); err != nil {
+		return err
+	}
+	if err := c.exec(ctx, "COMMIT"); err != nil {
+		return err
+	}
+	committed = true
+	return nil
+}
+
+func (r *readers) queryRow(ctx context.Context, query string, args []any) Scanner {
 	c, err := r.acquire(ctx)
 	if err != nil {
 		return errRow{err}
@@ -174,11 +209,12 @@ func driverValue(a any) (driver.Value, error) {
 	return driver.DefaultParameterConverter.ConvertValue(a)
 }
 
-// rawTx is a read transaction on one connection: queries in it see one
+// ReadTx is a read transaction on one reader: queries in it see one
 // snapshot of the database.
-type rawTx struct{ c *readConn }
+type ReadTx struct{ c *readConn }
 
-func (t rawTx) QueryRowContext(ctx context.Context, query string, args ...any) scanner {
+// QueryRowContext runs a query for one row; Scan the result.
+func (t ReadTx) QueryRowContext(ctx context.Context, query string, args ...any) Scanner {
 	rows, err := t.c.query(ctx, query, args)
 	if err != nil {
 		return errRow{err}
@@ -186,7 +222,8 @@ func (t rawTx) QueryRowContext(ctx context.Context, query string, args ...any) s
 	return &rawRow{rows: rows}
 }
 
-func (t rawTx) QueryContext(ctx context.Context, query string, args ...any) (rowsScanner, error) {
+// QueryContext runs a query for any number of rows; Close them.
+func (t ReadTx) QueryContext(ctx context.Context, query string, args ...any) (Rows, error) {
 	rows, err := t.c.query(ctx, query, args)
 	if err != nil {
 		return nil, err

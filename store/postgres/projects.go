@@ -1,0 +1,110 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/example/workspace/store"
+)
+
+const projectCols = "id, workspace_id, name, description, created_at, updated_at"
+
+func scanProject(row pgx.Row) (store.Project, error) {
+	var p store.Project
+	if err := row.Scan(&p.ID, &p.WorkspaceID, &p.Name, &p.Description, &p.CreatedAt, &p.UpdatedAt); err != nil {
+		return store.Project{}, err
+	}
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	return p, nil
+}
+
+func collectProject(row pgx.CollectableRow) (store.Project, error) { return scanProject(row) }
+
+// CreateProject stores a new project; NotFound("workspace") if its workspace
+// does not exist.
+func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
+	_, err := s.pool.Exec(ctx, "INSERT INTO projects ("+projectCols+") VALUES ($1, $2, $3, $4, $5, $6)",
+		p.ID, p.WorkspaceID, p.Name, p.Description, ts(p.CreatedAt), ts(p.UpdatedAt))
+	if err != nil {
+		return dbError(ctx, "create project", err)
+	}
+	return nil
+}
+
+// GetProject returns a project of the workspace.
+func (s *Store) GetProject(ctx context.Context, workspaceID, id string) (store.Project, error) {
+	p, err := scanProject(s.pool.QueryRow(ctx,
+		"SELECT "+projectCols+" FROM projects WHERE workspace_id = $1 AND id = $2", workspaceID, id))
+	if err != nil {
+		return store.Project{}, rowError(ctx, "get project", "project", err)
+	}
+	return p, nil
+}
+
+// UpdateProject locks the project's row, lets update change a copy and writes
+// it back in the same transaction, so concurrent updates apply one after the
+// other instead of overwriting each other.
+func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, update func(*store.Project) error) (store.Project, error) {
+	var out store.Project
+	err := s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		cur, err := scanProject(tx.QueryRow(ctx,
+			"SELECT "+projectCols+" FROM projects WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspaceID, id))
+		if err != nil {
+			return rowError(ctx, "update project: read", "project", err)
+		}
+		p := cur
+		if err := update(&p); err != nil {
+			return err
+		}
+		out, err = scanProject(tx.QueryRow(ctx,
+			"UPDATE projects SET name = $3, description = $4, updated_at = $5"+
+				" WHERE workspace_id = $1 AND id = $2 RETURNING "+projectCols,
+			cur.WorkspaceID, cur.ID, p.Name, p.Description, ts(p.UpdatedAt)))
+		if err != nil {
+			return rowError(ctx, "update project: write", "project", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Project{}, err
+	}
+	return out, nil
+}
+
+// DeleteProject deletes a project; its tasks go with it through the foreign
+// key's ON DELETE CASCADE, within the same statement.
+func (s *Store) DeleteProject(ctx context.Context, workspaceID, id string) error {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM projects WHERE workspace_id = $1 AND id = $2", workspaceID, id)
+	if err != nil {
+		return dbError(ctx, "delete project", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.NotFound("project")
+	}
+	return nil
+}
+
+// ListProjects returns one page of the workspace's projects and their total,
+// both read from one snapshot.
+func (s *Store) ListProjects(ctx context.Context, workspaceID string, page store.Page) ([]store.Project, int, error) {
+	if err := checkPage(page); err != nil {
+		return nil, 0, err
+	}
+	var (
+		items []store.Project
+		total int
+	)
+	err := s.inSnapshot(ctx, func(tx pgx.Tx) error {
+		var err error
+		items, total, err = listPage(ctx, tx, projectCols, "projects", "workspace_id = $1", []any{workspaceID}, page, collectProject)
+		if err != nil {
+			return dbError(ctx, "list projects", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return items, total, nil
+}

@@ -1,0 +1,127 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/sqlite/engine"
+)
+
+const projectCols = `id, workspace_id, name, description, created_at, updated_at`
+
+func scanProject(sc engine.Scanner) (store.Project, error) {
+	var p store.Project
+	var created, updated int64
+	if err := sc.Scan(&p.ID, &p.WorkspaceID, &p.Name, &p.Description, &created, &updated); err != nil {
+		return store.Project{}, err
+	}
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return p, nil
+}
+
+func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
+	var e encoder
+	args := []any{p.ID, p.WorkspaceID, p.Name, p.Description, e.micros(p.CreatedAt), e.micros(p.UpdatedAt)}
+	if e.err != nil {
+		return e.err
+	}
+	return wrap(ctx, "create project", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO projects (`+projectCols+`) VALUES (?, ?, ?, ?, ?, ?)`, args...)
+		switch {
+		case isUnique(err):
+			return conflict("project id already exists")
+		case isForeignKey(err):
+			return store.NotFound("workspace")
+		}
+		return err
+	}))
+}
+
+func getProject(ctx context.Context, q engine.Querier, workspaceID, id string) (store.Project, error) {
+	p, err := scanProject(q.QueryRowContext(ctx,
+		`SELECT `+projectCols+` FROM projects WHERE workspace_id = ? AND id = ?`, workspaceID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Project{}, store.NotFound("project")
+	}
+	return p, err
+}
+
+func (s *Store) GetProject(ctx context.Context, workspaceID, id string) (store.Project, error) {
+	p, err := getProject(ctx, s.db, workspaceID, id)
+	return p, wrap(ctx, "get project", err)
+}
+
+func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, update func(*store.Project) error) (store.Project, error) {
+	var out store.Project
+	var updateErr error
+	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+		cur, err := getProject(ctx, tx, workspaceID, id)
+		if err != nil {
+			return err
+		}
+		next := cur
+		if updateErr = update(&next); updateErr != nil {
+			return updateErr
+		}
+		next.ID, next.WorkspaceID, next.CreatedAt = cur.ID, cur.WorkspaceID, cur.CreatedAt
+		var e encoder
+		args := []any{next.Name, next.Description, e.micros(next.UpdatedAt), workspaceID, id}
+		if e.err != nil {
+			return e.err
+		}
+		res, err := tx.ExecContext(ctx,
+			`UPDATE projects SET name = ?, description = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`, args...)
+		if err := affected(res, err, "project"); err != nil {
+			return err
+		}
+		out = normProject(next)
+		return nil
+	})
+	if updateErr != nil {
+		return store.Project{}, updateErr
+	}
+	if err != nil {
+		return store.Project{}, wrap(ctx, "update project", err)
+	}
+	return out, nil
+}
+
+// normProject makes what an update callback produced look as if it had been
+// read back: times in UTC.
+func normProject(p store.Project) store.Project {
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	return p
+}
+
+// DeleteProject relies on the tasks' ON DELETE CASCADE: one statement, so the
+// project and its tasks go together or not at all.
+func (s *Store) DeleteProject(ctx context.Context, workspaceID, id string) error {
+	return wrap(ctx, "delete project", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+		return affected(res, err, "project")
+	}))
+}
+
+func (s *Store) ListProjects(ctx context.Context, workspaceID string, page store.Page) ([]store.Project, int, error) {
+	if err := checkPage(page); err != nil {
+		return nil, 0, err
+	}
+	var out []store.Project
+	var total int
+	err := s.db.Read(ctx, func(ctx context.Context, tx engine.ReadTx) error {
+		var err error
+		total, err = count(ctx, tx, `SELECT count(*) FROM projects WHERE workspace_id = ?`, workspaceID)
+		if err != nil {
+			return err
+		}
+		out, err = list(ctx, tx, scanProject, `SELECT `+projectCols+` FROM projects WHERE workspace_id = ?
+			ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, workspaceID, page.Limit, page.Offset)
+		return err
+	})
+	if err != nil {
+		return nil, 0, wrap(ctx, "list projects", err)
+	}
+	return out, total, nil
+}

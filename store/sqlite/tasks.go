@@ -1,0 +1,169 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/sqlite/engine"
+)
+
+const taskCols = `id, workspace_id, project_id, title, description, status, due_at, completed_at, created_at, updated_at`
+
+func scanTask(sc engine.Scanner) (store.Task, error) {
+	var t store.Task
+	var due, completed sql.NullInt64
+	var created, updated int64
+	if err := sc.Scan(&t.ID, &t.WorkspaceID, &t.ProjectID, &t.Title, &t.Description, &t.Status,
+		&due, &completed, &created, &updated); err != nil {
+		return store.Task{}, err
+	}
+	t.DueAt, t.CompletedAt = fromOptMicros(due), fromOptMicros(completed)
+	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return t, nil
+}
+
+// CreateTask leaves the project check to the composite foreign key
+// (workspace_id, project_id), which fails for a project of another workspace
+// exactly as for a missing one.
+func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
+	var e encoder
+	args := []any{t.ID, t.WorkspaceID, t.ProjectID, t.Title, t.Description, t.Status,
+		e.optMicros(t.DueAt), e.optMicros(t.CompletedAt), e.micros(t.CreatedAt), e.micros(t.UpdatedAt)}
+	if e.err != nil {
+		return e.err
+	}
+	return wrap(ctx, "create task", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		switch {
+		case isUnique(err):
+			return conflict("task id already exists")
+		case isForeignKey(err):
+			return store.NotFound("project")
+		}
+		return err
+	}))
+}
+
+func getTask(ctx context.Context, q engine.Querier, workspaceID, id string) (store.Task, error) {
+	t, err := scanTask(q.QueryRowContext(ctx,
+		`SELECT `+taskCols+` FROM tasks WHERE workspace_id = ? AND id = ?`, workspaceID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Task{}, store.NotFound("task")
+	}
+	return t, err
+}
+
+func (s *Store) GetTask(ctx context.Context, workspaceID, id string) (store.Task, error) {
+	t, err := getTask(ctx, s.db, workspaceID, id)
+	return t, wrap(ctx, "get task", err)
+}
+
+func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update func(*store.Task) error) (store.Task, error) {
+	var out store.Task
+	var updateErr error
+	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+		cur, err := getTask(ctx, tx, workspaceID, id)
+		if err != nil {
+			return err
+		}
+		next := cur
+		if updateErr = update(&next); updateErr != nil {
+			return updateErr
+		}
+		next.ID, next.WorkspaceID, next.CreatedAt = cur.ID, cur.WorkspaceID, cur.CreatedAt
+		var e encoder
+		args := []any{next.ProjectID, next.Title, next.Description, next.Status,
+			e.optMicros(next.DueAt), e.optMicros(next.CompletedAt), e.micros(next.UpdatedAt), workspaceID, id}
+		if e.err != nil {
+			return e.err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET project_id = ?, title = ?, description = ?, status = ?,
+			due_at = ?, completed_at = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`, args...)
+		if isForeignKey(err) {
+			return store.NotFound("project")
+		}
+		if err := affected(res, err, "task"); err != nil {
+			return err
+		}
+		out = normTask(next)
+		return nil
+	})
+	if updateErr != nil {
+		return store.Task{}, updateErr
+	}
+	if err != nil {
+		return store.Task{}, wrap(ctx, "update task", err)
+	}
+	return out, nil
+}
+
+// normTask makes what an update callback produced look as if it had been read
+// back: times in UTC, and no pointer shared with the callback.
+func normTask(t store.Task) store.Task {
+	t.DueAt, t.CompletedAt = optUTC(t.DueAt), optUTC(t.CompletedAt)
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return t
+}
+
+func optUTC(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func (s *Store) DeleteTask(ctx context.Context, workspaceID, id string) error {
+	return wrap(ctx, "delete task", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+		return affected(res, err, "task")
+	}))
+}
+
+func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.TaskFilter, page store.Page) ([]store.Task, int, error) {
+	if err := checkPage(page); err != nil {
+		return nil, 0, err
+	}
+	where := `workspace_id = ?`
+	args := []any{workspaceID}
+	if filter.ProjectID != "" {
+		where += ` AND project_id = ?`
+		args = append(args, filter.ProjectID)
+	}
+	if filter.Status != "" {
+		where += ` AND status = ?`
+		args = append(args, filter.Status)
+	}
+	var out []store.Task
+	var total int
+	err := s.db.Read(ctx, func(ctx context.Context, tx engine.ReadTx) error {
+		if filter.ProjectID != "" {
+			// In the same snapshot as the list, so that a project deleted in
+			// between cannot turn NotFound into an empty page.
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM projects WHERE workspace_id = ? AND id = ?`,
+				workspaceID, filter.ProjectID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.NotFound("project")
+			}
+			if err != nil {
+				return err
+			}
+		}
+		var err error
+		total, err = count(ctx, tx, `SELECT count(*) FROM tasks WHERE `+where, args...)
+		if err != nil {
+			return err
+		}
+		out, err = list(ctx, tx, scanTask, `SELECT `+taskCols+` FROM tasks WHERE `+where+`
+			ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, append(args, page.Limit, page.Offset)...)
+		return err
+	})
+	if err != nil {
+		return nil, 0, wrap(ctx, "list tasks", err)
+	}
+	return out, total, nil
+}
