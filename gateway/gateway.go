@@ -26,7 +26,6 @@ import (
 	"github.com/example/workspace/gen/openapi"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/middleware/accesslog"
-	"github.com/example/workspace/middleware/requestid"
 	"github.com/example/workspace/service/admission"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/idempotency"
@@ -146,13 +145,11 @@ func recordRoute(ctx context.Context, _ *http.Request) metadata.MD {
 	return nil
 }
 
-// ServeHTTP settles the request id, answers what is not the API's, enforces the
-// body's type and limit before any decoding, and hands the rest to
-// grpc-gateway (a HEAD as its GET).
+// ServeHTTP answers what is not the API's, enforces the body's type and limit
+// before any decoding, and hands the rest to grpc-gateway (a HEAD as its GET).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := requestid.Ensure(r.Header.Get("X-Request-Id"))
-	r.Header.Set("X-Request-Id", id)
-	w.Header().Set("X-Request-Id", id)
+	// The request id is settled in front of the gateway, by accesslog.HTTP,
+	// which writes the request's one log line.
 	w.Header().Set("Content-Type", "application/json")
 
 	if r.URL.Path != "/v1" && !strings.HasPrefix(r.URL.Path, "/v1/") {
