@@ -26,7 +26,10 @@ const (
 	// CodeIdempotencyKeyReused: an Idempotency-Key sent again with another
 	// request than the one it was first used for (IETF Idempotency-Key draft).
 	CodeIdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED"
-	CodePayloadTooLarge      Code = "PAYLOAD_TOO_LARGE"
+	// CodePreconditionFailed: an If-Match (or a request's etag field) that
+	// does not match the resource's current ETag (RFC 9110 §13.1.1).
+	CodePreconditionFailed Code = "PRECONDITION_FAILED"
+	CodePayloadTooLarge    Code = "PAYLOAD_TOO_LARGE"
 	// CodeUnsupportedMediaType: a body whose Content-Type is not JSON.
 	CodeUnsupportedMediaType Code = "UNSUPPORTED_MEDIA_TYPE"
 	// CodeHeadersTooLarge: a request line and headers over the server's
@@ -59,6 +62,10 @@ var table = map[Code]row{
 	// The key is bound to another request: retrying cannot succeed until the
 	// client changes the key or the request, which is FAILED_PRECONDITION.
 	CodeIdempotencyKeyReused: {codes.FailedPrecondition, http.StatusUnprocessableEntity},
+	// AIP-154's code for a stale etag. It shares FAILED_PRECONDITION with
+	// IDEMPOTENCY_KEY_REUSED: ErrorInfo's reason (the code string) tells
+	// them apart, on gRPC as in REST's error.code.
+	CodePreconditionFailed:   {codes.FailedPrecondition, http.StatusPreconditionFailed},
 	CodePayloadTooLarge:      {codes.ResourceExhausted, http.StatusRequestEntityTooLarge},
 	CodeUnsupportedMediaType: {codes.InvalidArgument, http.StatusUnsupportedMediaType},
 	CodeHeadersTooLarge:      {codes.ResourceExhausted, http.StatusRequestHeaderFieldsTooLarge},

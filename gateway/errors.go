@@ -53,6 +53,10 @@ func writeError(w http.ResponseWriter, e *apierror.Error) {
 // generated code (bad JSON, bad query value) are bare InvalidArgument statuses,
 // re-examined here to name the field.
 func (g *Gateway) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errNotModified) {
+		writeNotModified(ctx, w)
+		return
+	}
 	copyHeaders(ctx, w)
 	var httpErr *runtime.HTTPStatusError
 	if errors.As(err, &httpErr) {

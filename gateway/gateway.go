@@ -28,6 +28,7 @@ import (
 	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/service/admission"
 	"github.com/example/workspace/service/auth"
+	"github.com/example/workspace/service/etag"
 	"github.com/example/workspace/service/idempotency"
 )
 
@@ -122,8 +123,9 @@ var registrations = map[protoreflect.FullName]func(context.Context, *runtime.Ser
 type requestKey struct{}
 
 type clientRequest struct {
-	body   []byte // the body as read, to name a field that failed to decode
-	method string // the client's method (a PUT is served as PATCH, a HEAD as GET)
+	body        []byte          // the body as read, to name a field that failed to decode
+	method      string          // the client's method (a PUT is served as PATCH, a HEAD as GET)
+	ifNoneMatch *etag.Condition // the request's If-None-Match, if any
 }
 
 func clientRequestFrom(ctx context.Context) clientRequest {
@@ -193,6 +195,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.reject(w, r, admission.CheckAuthorization(values))
 		return
 	}
+	ifNoneMatch, e := checkConditionalHeaders(r)
+	if e != nil {
+		g.reject(w, r, e)
+		return
+	}
 	if e := unsupportedMediaType(r); e != nil {
 		g.reject(w, r, e)
 		return
@@ -201,7 +208,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.reject(w, r, tooLarge(g.maxBody))
 		return
 	}
-	cr := &clientRequest{method: r.Method}
+	cr := &clientRequest{method: r.Method, ifNoneMatch: ifNoneMatch}
 	// The body is read whole, within the limit, before grpc-gateway decodes it:
 	// an oversized body never reaches a decoder, and the bytes stay at hand to
 	// name the offending field if decoding fails. A request without one (every
@@ -279,9 +286,13 @@ func tooLarge(limit int64) *apierror.Error {
 		"The request body is larger than "+strconv.FormatInt(limit, 10)+" bytes", map[string]string{"limit": strconv.FormatInt(limit, 10)})
 }
 
-// forwardResponse copies the service's headers and answers 201 to creates.
-func (g *Gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+// forwardResponse copies the service's headers, sets the ETag of a resource
+// (or answers 304, see conditional.go) and answers 201 to creates.
+func (g *Gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, msg proto.Message) error {
 	copyHeaders(ctx, w)
+	if err := conditionalResponse(ctx, w, msg); err != nil {
+		return err
+	}
 	if method, ok := runtime.RPCMethod(ctx); ok && g.methods.IsCreate(method) {
 		w.WriteHeader(http.StatusCreated)
 	}

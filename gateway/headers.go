@@ -68,15 +68,19 @@ func first(md metadata.MD, key string) string {
 	return ""
 }
 
-// incomingHeader passes the client's request id and Idempotency-Key to gRPC;
-// Authorization is always passed by grpc-gateway itself. Other headers stay at
-// the edge.
+// incomingHeader passes the client's request id, Idempotency-Key and If-Match
+// to gRPC (the service checks If-Match in the write's transaction; it is the
+// etag field of a gRPC request); Authorization is always passed by
+// grpc-gateway itself. Other headers stay at the edge: If-None-Match is
+// answered here (see conditional.go).
 func incomingHeader(key string) (string, bool) {
 	switch key {
 	case "X-Request-Id":
 		return "x-request-id", true
 	case "Idempotency-Key":
 		return "idempotency-key", true
+	case "If-Match":
+		return "if-match", true
 	}
 	return "", false
 }

@@ -21,7 +21,7 @@ func TestEnvelopes(t *testing.T) {
 	}{
 		"single (pbjson)": {
 			&workspacev1.GetProjectResponse{Project: &workspacev1.Project{Id: "proj_1", Name: "Launch", CreatedAt: created}},
-			`{"success":true,"data":{"project":{"id":"proj_1","name":"Launch","description":"","created_at":"` + created.AsTime().Format("2006-01-02T15:04:05Z") + `","updated_at":null}}}`,
+			`{"success":true,"data":{"project":{"id":"proj_1","name":"Launch","description":"","created_at":"` + created.AsTime().Format("2006-01-02T15:04:05Z") + `","updated_at":null,"etag":""}}}`,
 		},
 		"list (pbjson)": {
 			&workspacev1.ListTasksResponse{Pagination: &workspacev1.Pagination{Total: 0, Limit: 20}},

@@ -106,6 +106,11 @@ func (s *timedStore) DeleteProject(ctx context.Context, workspaceID, id string) 
 	return s.next.DeleteProject(ctx, workspaceID, id)
 }
 
+func (s *timedStore) DeleteProjectIf(ctx context.Context, workspaceID, id string, check func(store.Project) error) error {
+	defer s.since("DeleteProjectIf", time.Now())
+	return s.next.DeleteProjectIf(ctx, workspaceID, id, check)
+}
+
 func (s *timedStore) ListProjects(ctx context.Context, workspaceID string, page store.Page) ([]store.Project, int, error) {
 	defer s.since("ListProjects", time.Now())
 	return s.next.ListProjects(ctx, workspaceID, page)
@@ -129,6 +134,11 @@ func (s *timedStore) UpdateTask(ctx context.Context, workspaceID, id string, upd
 func (s *timedStore) DeleteTask(ctx context.Context, workspaceID, id string) error {
 	defer s.since("DeleteTask", time.Now())
 	return s.next.DeleteTask(ctx, workspaceID, id)
+}
+
+func (s *timedStore) DeleteTaskIf(ctx context.Context, workspaceID, id string, check func(store.Task) error) error {
+	defer s.since("DeleteTaskIf", time.Now())
+	return s.next.DeleteTaskIf(ctx, workspaceID, id, check)
 }
 
 func (s *timedStore) ListTasks(ctx context.Context, workspaceID string, filter store.TaskFilter, page store.Page) ([]store.Task, int, error) {

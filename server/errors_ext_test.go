@@ -48,6 +48,7 @@ func TestErrorTable(t *testing.T) {
 	}
 	fail := func(err error) func() { return func() { spy.FailCreateProject(err) } }
 	heal := func() { spy.FailCreateProject(nil) }
+	var guarded string // the project of the PRECONDITION_FAILED row
 
 	cases := []errorCase{{
 		code: "VALIDATION_ERROR", http: 400, grpc: codes.InvalidArgument, details: map[string]string{"field": "name"},
@@ -92,6 +93,24 @@ func TestErrorTable(t *testing.T) {
 		call: func(ctx context.Context, opts ...grpc.CallOption) error {
 			ctx = metadata.AppendToOutgoingContext(ctx, "idempotency-key", "table-422")
 			_, err := projects.CreateProject(ctx, &workspacev1.CreateProjectRequest{Name: "second"}, opts...)
+			return err
+		},
+	}, {
+		// A stale If-Match (REST) or etag (gRPC): the project is at "1".
+		code: "PRECONDITION_FAILED", http: 412, grpc: codes.FailedPrecondition, details: map[string]string{},
+		setup: func() {
+			r := env.REST("POST", "/v1/projects", env.AdminKey, `{"name":"guarded"}`)
+			if r.Status != 201 {
+				t.Fatalf("create the guarded project: %d %s", r.Status, r.Body)
+			}
+			guarded = r.JSON(t)["data"].(map[string]any)["id"].(string)
+		},
+		rest: func() *servertest.Response {
+			return env.REST("PATCH", "/v1/projects/"+guarded, env.AdminKey, `{"name":"x"}`, "If-Match", `"0"`)
+		},
+		call: func(ctx context.Context, opts ...grpc.CallOption) error {
+			name := "x"
+			_, err := projects.UpdateProject(ctx, &workspacev1.UpdateProjectRequest{Id: guarded, Project: &workspacev1.ProjectUpdate{Name: &name}, Etag: `"0"`}, opts...)
 			return err
 		},
 	}, {

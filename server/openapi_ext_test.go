@@ -106,24 +106,34 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	exercised := map[string]map[int]bool{}
 	errorSchema := doc.Components.Schemas["Error"].Value
 
-	// call sends a request, checks its status, and validates the request
-	// (when it is meant to be valid) and the response against the document.
-	call := func(method, path, key, body string, want int) map[string]any {
+	// call sends a request (with extra headers as name, value pairs), checks
+	// its status, and validates the request (when it is meant to be valid)
+	// and the response against the document. A 304 has no body.
+	call := func(method, path, key, body string, want int, headers ...string) map[string]any {
 		t.Helper()
-		r := env.REST(method, path, key, body)
+		r := env.REST(method, path, key, body, headers...)
 		if r.Status != want {
 			t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
 		}
-		if r.Header.Get("X-Request-Id") == "" || r.Header.Get("Content-Type") != "application/json" {
-			t.Errorf("%s %s: headers %v", method, path, r.Header)
-		}
 		var v map[string]any
-		if err := json.Unmarshal(r.Body, &v); err != nil {
-			t.Fatalf("%s %s: body is not JSON: %s", method, path, r.Body)
+		if want == http.StatusNotModified {
+			if r.Header.Get("X-Request-Id") == "" || len(r.Body) != 0 {
+				t.Errorf("%s %s: 304 with headers %v and body %q", method, path, r.Header, r.Body)
+			}
+		} else {
+			if r.Header.Get("X-Request-Id") == "" || r.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("%s %s: headers %v", method, path, r.Header)
+			}
+			if err := json.Unmarshal(r.Body, &v); err != nil {
+				t.Fatalf("%s %s: body is not JSON: %s", method, path, r.Body)
+			}
 		}
 		req, _ := http.NewRequest(method, env.BaseURL+path, strings.NewReader(body))
 		if body != "" {
 			req.Header.Set("Content-Type", "application/json")
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
 		}
 		if key != "" {
 			req.Header.Set("Authorization", "Bearer "+key)
@@ -187,6 +197,15 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	call("GET", "/v1/tasks/"+task, key, "", 200)
 	call("PUT", "/v1/tasks/"+task, key, `{"status":"completed"}`, 200)
 	call("PATCH", "/v1/tasks/"+task, key, `{"due_at":null,"status":"todo"}`, 200)
+	// Conditional requests: ETag on every answer of one resource, 304 on a
+	// GET whose If-None-Match matches, 412 on a write whose If-Match does not.
+	call("GET", "/v1/projects/"+proj, key, "", 304, "If-None-Match", `"3"`)
+	call("GET", "/v1/tasks/"+task, key, "", 304, "If-None-Match", `"3"`)
+	call("PATCH", "/v1/projects/"+proj, key, `{"name":"Docs 3"}`, 200, "If-Match", `"3"`)
+	call("PUT", "/v1/projects/"+proj, key, `{"name":"stale"}`, 412, "If-Match", `"3"`)
+	call("PATCH", "/v1/tasks/"+task, key, `{"title":"stale"}`, 412, "If-Match", `"1"`)
+	call("DELETE", "/v1/tasks/"+task, key, "", 412, "If-Match", `"1"`)
+	call("DELETE", "/v1/projects/"+proj, key, "", 412, "If-Match", `"1"`)
 	newKey := data(call("POST", "/v1/api-keys", key, `{"name":"ci","scopes":["read","write"],"expires_at":"2030-01-01T00:00:00Z"}`, 201))
 	if newKey["key"] == nil {
 		t.Errorf("create key: no secret in %v", newKey)

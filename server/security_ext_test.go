@@ -30,8 +30,8 @@ import (
 )
 
 // secForbiddenFields are what a client must never set: identity, ownership,
-// server-kept times and the workspace's plan.
-var secForbiddenFields = []string{"id", "workspace_id", "created_at", "updated_at", "plan"}
+// server-kept times and versions (etag), and the workspace's plan.
+var secForbiddenFields = []string{"id", "workspace_id", "created_at", "updated_at", "etag", "plan"}
 
 // secWriteRPC is a create or update RPC as REST sees it.
 type secWriteRPC struct {
@@ -144,7 +144,7 @@ func TestMassAssignment(t *testing.T) {
 				for k, v := range body {
 					with[k] = v
 				}
-				with[field] = map[string]any{"id": "proj_mine", "workspace_id": "ws_other", "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z", "plan": "enterprise"}[field]
+				with[field] = map[string]any{"id": "proj_mine", "workspace_id": "ws_other", "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z", "etag": `"99"`, "plan": "enterprise"}[field]
 				b, _ := protojsonLikeMarshal(with)
 				r := env.REST(verb, path, env.AdminKey, b)
 				if r.Status != 400 {

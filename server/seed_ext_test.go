@@ -73,7 +73,7 @@ func TestSeedExamples(t *testing.T) {
 	if !projectID.MatchString(data["id"].(string)) {
 		t.Errorf("project id = %v", data["id"])
 	}
-	wantProject := map[string]any{"id": data["id"], "name": "My Project", "description": "A new project", "created_at": created, "updated_at": created}
+	wantProject := map[string]any{"id": data["id"], "name": "My Project", "description": "A new project", "created_at": created, "updated_at": created, "etag": `"1"`}
 	if fmt.Sprint(data) != fmt.Sprint(wantProject) {
 		t.Errorf("project = %v, want %v", data, wantProject)
 	}
@@ -102,7 +102,7 @@ func TestSeedExamples(t *testing.T) {
 	}
 	wantTask := map[string]any{
 		"id": task["id"], "project_id": project, "title": "My Task", "description": "", "status": "todo",
-		"due_at": nil, "completed_at": nil, "created_at": created, "updated_at": created,
+		"due_at": nil, "completed_at": nil, "created_at": created, "updated_at": created, "etag": `"1"`,
 	}
 	if fmt.Sprint(task) != fmt.Sprint(wantTask) {
 		t.Errorf("task = %v, want %v", task, wantTask)
@@ -117,7 +117,7 @@ func TestSeedExamples(t *testing.T) {
 	}
 	checkCommonHeaders(t, env, r, 55)
 	got := r.JSON(t)["data"].(map[string]any)
-	wantTask["status"], wantTask["completed_at"], wantTask["updated_at"] = "completed", updated, updated
+	wantTask["status"], wantTask["completed_at"], wantTask["updated_at"], wantTask["etag"] = "completed", updated, updated, `"2"`
 	if fmt.Sprint(got) != fmt.Sprint(wantTask) {
 		t.Errorf("updated task = %v, want %v", got, wantTask)
 	}

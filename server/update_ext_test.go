@@ -58,6 +58,12 @@ func TestPartialUpdates(t *testing.T) {
 					want[k] = v
 				}
 				want["updated_at"] = now
+				// Every update is a new version (README "Conditional requests").
+				var version int
+				if _, err := fmt.Sscanf(fmt.Sprint(before["etag"]), `"%d"`, &version); err != nil {
+					t.Fatalf("etag %v: %v", before["etag"], err)
+				}
+				want["etag"] = fmt.Sprintf(`"%d"`, version+1)
 				if fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Fatalf("%s %s:\n got %v\nwant %v", method, s.body, got, want)
 				}

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
+	"github.com/example/workspace/service/etag"
 	"github.com/example/workspace/store"
 )
 
@@ -38,6 +39,7 @@ func projectPB(p store.Project) *workspacev1.Project {
 		Description: p.Description,
 		CreatedAt:   ts(p.CreatedAt),
 		UpdatedAt:   ts(p.UpdatedAt),
+		Etag:        etag.Of(p.Version),
 	}
 }
 
@@ -52,6 +54,7 @@ func taskPB(t store.Task) *workspacev1.Task {
 		CompletedAt: tsPtr(t.CompletedAt),
 		CreatedAt:   ts(t.CreatedAt),
 		UpdatedAt:   ts(t.UpdatedAt),
+		Etag:        etag.Of(t.Version),
 	}
 }
 

@@ -43,6 +43,7 @@ func (s *projects) CreateProject(ctx context.Context, req *workspacev1.CreatePro
 		Description: req.Description,
 		CreatedAt:   now,
 		UpdatedAt:   now,
+		Version:     1, // what the store stores for a new record
 	}
 	if err := s.Store.CreateProject(ctx, pr); err != nil {
 		return nil, apierror.From(err)
@@ -92,8 +93,17 @@ func (s *projects) UpdateProject(ctx context.Context, req *workspacev1.UpdatePro
 	if err := knownID("project", req.Id); err != nil {
 		return nil, apierror.From(err)
 	}
+	check, err := precondition(ctx, req.Etag, "project")
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	pr, err := s.Store.UpdateProject(ctx, p.WorkspaceID, req.Id, func(pr *store.Project) error {
+		if check != nil {
+			if err := check(pr.Version); err != nil {
+				return err
+			}
+		}
 		if paths["name"] {
 			pr.Name = name
 		}
@@ -117,7 +127,16 @@ func (s *projects) DeleteProject(ctx context.Context, req *workspacev1.DeletePro
 	if err := knownID("project", req.Id); err != nil {
 		return nil, apierror.From(err)
 	}
-	if err := s.Store.DeleteProject(ctx, p.WorkspaceID, req.Id); err != nil {
+	check, err := precondition(ctx, req.Etag, "project")
+	if err != nil {
+		return nil, err
+	}
+	if check == nil {
+		err = s.Store.DeleteProject(ctx, p.WorkspaceID, req.Id)
+	} else {
+		err = s.Store.DeleteProjectIf(ctx, p.WorkspaceID, req.Id, func(pr store.Project) error { return check(pr.Version) })
+	}
+	if err != nil {
 		return nil, apierror.From(err)
 	}
 	return &workspacev1.DeleteProjectResponse{Id: req.Id, Deleted: true}, nil

@@ -89,6 +89,7 @@ func (s *tasks) CreateTask(ctx context.Context, req *workspacev1.CreateTaskReque
 		DueAt:       timePtr(req.DueAt),
 		CreatedAt:   now,
 		UpdatedAt:   now,
+		Version:     1, // what the store stores for a new record
 	}
 	if status == statusCompleted {
 		t.CompletedAt = &now
@@ -161,8 +162,17 @@ func (s *tasks) UpdateTask(ctx context.Context, req *workspacev1.UpdateTaskReque
 			return nil, projectNotFound(err)
 		}
 	}
+	check, err := precondition(ctx, req.Etag, "task")
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	t, err := s.Store.UpdateTask(ctx, p.WorkspaceID, req.Id, func(t *store.Task) error {
+		if check != nil {
+			if err := check(t.Version); err != nil {
+				return err
+			}
+		}
 		if paths["project_id"] {
 			t.ProjectID = u.GetProjectId()
 		}
@@ -203,7 +213,16 @@ func (s *tasks) DeleteTask(ctx context.Context, req *workspacev1.DeleteTaskReque
 	if err := knownID("task", req.Id); err != nil {
 		return nil, apierror.From(err)
 	}
-	if err := s.Store.DeleteTask(ctx, p.WorkspaceID, req.Id); err != nil {
+	check, err := precondition(ctx, req.Etag, "task")
+	if err != nil {
+		return nil, err
+	}
+	if check == nil {
+		err = s.Store.DeleteTask(ctx, p.WorkspaceID, req.Id)
+	} else {
+		err = s.Store.DeleteTaskIf(ctx, p.WorkspaceID, req.Id, func(t store.Task) error { return check(t.Version) })
+	}
+	if err != nil {
 		return nil, apierror.From(err)
 	}
 	return &workspacev1.DeleteTaskResponse{Id: req.Id, Deleted: true}, nil

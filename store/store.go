@@ -50,6 +50,12 @@ type Project struct {
 	Description string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Version is the store's count of the record's states: CreateProject
+	// stores 1 whatever it is given, and every UpdateProject stores one more
+	// than it read, in the same transaction, whatever the callback sets. It
+	// is what the API's ETag says (updated_at's whole seconds cannot tell
+	// two edits apart).
+	Version int64
 }
 
 // Task belongs to a project of the same workspace.
@@ -64,6 +70,9 @@ type Task struct {
 	CompletedAt *time.Time
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Version is Project.Version for tasks: 1 on CreateTask, one more with
+	// every UpdateTask.
+	Version int64
 }
 
 // APIKey is a stored key. Only the SHA-256 hash of the secret is kept.
@@ -150,17 +159,27 @@ type Workspaces interface {
 
 // Projects are a workspace's projects.
 type Projects interface {
-	// CreateProject stores a new project; ErrConflict if the id is taken.
+	// CreateProject stores a new project at Version 1 (p.Version is
+	// ignored); ErrConflict if the id is taken.
 	CreateProject(ctx context.Context, p Project) error
 	// GetProject returns a project of the workspace or NotFound("project").
 	GetProject(ctx context.Context, workspaceID, id string) (Project, error)
 	// UpdateProject reads the project, lets update change it and writes it back,
 	// all in one transaction. An error from update aborts and is returned as is.
 	// ID, WorkspaceID and CreatedAt are kept whatever update does to them.
+	// update sees the stored Version, so a precondition on it (If-Match)
+	// checked there holds for the write; the record written and returned
+	// has Version one more than it read, whatever update sets.
 	UpdateProject(ctx context.Context, workspaceID, id string, update func(*Project) error) (Project, error)
 	// DeleteProject deletes the project and its tasks in one transaction, or
 	// returns NotFound("project").
 	DeleteProject(ctx context.Context, workspaceID, id string) error
+	// DeleteProjectIf is DeleteProject with a precondition: it reads the
+	// project and calls check with it in the transaction that deletes it,
+	// so that what check saw is what is deleted. An error from check aborts
+	// (nothing is deleted) and is returned as is; NotFound("project") comes
+	// before check is called.
+	DeleteProjectIf(ctx context.Context, workspaceID, id string, check func(Project) error) error
 	// ListProjects returns one page of the workspace's projects and how many
 	// there are in all.
 	ListProjects(ctx context.Context, workspaceID string, page Page) ([]Project, int, error)
@@ -168,16 +187,21 @@ type Projects interface {
 
 // Tasks are a workspace's tasks, each in one of its projects.
 type Tasks interface {
-	// CreateTask stores a new task. NotFound("project") if its project is not in
-	// the workspace; ErrConflict if the id is taken.
+	// CreateTask stores a new task at Version 1 (t.Version is ignored).
+	// NotFound("project") if its project is not in the workspace;
+	// ErrConflict if the id is taken.
 	CreateTask(ctx context.Context, t Task) error
 	// GetTask returns a task of the workspace or NotFound("task").
 	GetTask(ctx context.Context, workspaceID, id string) (Task, error)
-	// UpdateTask is UpdateProject for tasks. If update changes ProjectID to a
-	// project that is not in the workspace, it returns NotFound("project").
+	// UpdateTask is UpdateProject for tasks, Version included. If update
+	// changes ProjectID to a project that is not in the workspace, it
+	// returns NotFound("project").
 	UpdateTask(ctx context.Context, workspaceID, id string, update func(*Task) error) (Task, error)
 	// DeleteTask deletes a task or returns NotFound("task").
 	DeleteTask(ctx context.Context, workspaceID, id string) error
+	// DeleteTaskIf is DeleteProjectIf for tasks: check sees the task in the
+	// transaction that deletes it, and an error from it deletes nothing.
+	DeleteTaskIf(ctx context.Context, workspaceID, id string, check func(Task) error) error
 	// ListTasks returns one page of the workspace's tasks matching filter and how
 	// many match in all. NotFound("project") if filter.ProjectID is set and is not
 	// a project of the workspace.

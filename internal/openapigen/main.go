@@ -14,6 +14,11 @@
 //     error codes of package apierror;
 //   - 201 for creates (gateway.forwardResponse);
 //   - the X-RateLimit-*, Retry-After and X-Request-Id headers;
+//   - conditional requests (gateway/conditional.go): the ETag header of every
+//     answer that carries one resource, If-None-Match and 304 on its GET,
+//     If-Match and 412 on the writes whose request has an etag field (which
+//     REST spells If-Match, never as the query parameter
+//     protoc-gen-openapiv2 makes of it);
 //   - bearer authentication, and GET /v1/openapi.json itself without it;
 //   - what protojson's options in gateway/marshal.go put on the wire: every
 //     field present, well-known message fields (timestamps, wrappers) null
@@ -293,7 +298,7 @@ const wholeSecondsUTC = `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z
 var errorCodes = []apierror.Code{
 	apierror.CodeValidation, apierror.CodeUnauthorized, apierror.CodeForbidden,
 	apierror.CodeNotFound, apierror.CodeMethodNotAllowed, apierror.CodeConflict,
-	apierror.CodePayloadTooLarge, apierror.CodeUnsupportedMediaType, apierror.CodeHeadersTooLarge,
+	apierror.CodePreconditionFailed, apierror.CodePayloadTooLarge, apierror.CodeUnsupportedMediaType, apierror.CodeHeadersTooLarge,
 	apierror.CodeRateLimited, apierror.CodeInternal, apierror.CodeUnavailable,
 }
 
@@ -314,6 +319,7 @@ var errorResponses = []errorResponse{
 	{403, "Forbidden", apierror.CodeForbidden, "The key lacks the scope (details.required_scope).", true},
 	{404, "NotFound", apierror.CodeNotFound, "No such resource in this workspace.", true},
 	{409, "Conflict", apierror.CodeConflict, "The write conflicts with the current state.", true},
+	{412, "PreconditionFailed", apierror.CodePreconditionFailed, "If-Match does not match the resource's current ETag: it changed since it was read; nothing was changed.", true},
 	{413, "PayloadTooLarge", apierror.CodePayloadTooLarge, "The body is over the limit (1 MiB by default).", true},
 	{415, "UnsupportedMediaType", apierror.CodeUnsupportedMediaType, "The body's Content-Type is not JSON (application/json or application/*+json, charset utf-8 if any); a body without one is taken as JSON.", true},
 	{431, "HeadersTooLarge", apierror.CodeHeadersTooLarge, "The request line and headers are over the limit (64 KiB, plus the 4 KiB net/http allows on top): refused before the key is read.", false},
@@ -372,8 +378,19 @@ func addErrorComponents(c *openapi3.Components) {
 			Required:    true,
 			Schema:      &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"string"}}},
 		}}},
+		"ETag": {Value: &openapi3.Header{Parameter: openapi3.Parameter{
+			Description: "The resource's strong entity-tag, quotes included (\"3\"): the same as its etag field, changed by every change. Send it back in If-Match (writes) or If-None-Match (GET).",
+			Required:    true,
+			Schema:      &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"string"}, Pattern: `^"[0-9]+"$`}},
+		}}},
 	}
 	c.Responses = openapi3.ResponseBodies{}
+	notModified := responseHeaders(true, false)
+	notModified["ETag"] = &openapi3.HeaderRef{Ref: "#/components/headers/ETag"}
+	c.Responses["NotModified"] = &openapi3.ResponseRef{Value: &openapi3.Response{
+		Description: ptr("If-None-Match matches the resource's current ETag: the copy the client holds is current. No body."),
+		Headers:     notModified,
+	}}
 	for _, e := range errorResponses {
 		c.Responses[e.name] = &openapi3.ResponseRef{Value: &openapi3.Response{
 			Description: ptr(fmt.Sprintf("%s (error.code %s).", e.description, e.code)),
@@ -454,13 +471,26 @@ func rewriteOperation(comps *openapi3.Components, path, method string, op *opena
 	if d := ok.Value.Description; d != nil && *d != "A successful response." {
 		desc = *d
 	}
+	// A resource's answers carry its ETag; a write whose request has an
+	// etag field takes it as If-Match (see gateway/conditional.go).
+	tagged := md.Fields().ByName("etag") != nil
+	conditionalWrite := slices.ContainsFunc(op.Parameters, func(p *openapi3.ParameterRef) bool {
+		return p.Value != nil && p.Value.In == "query" && p.Value.Name == "etag"
+	})
+	okHeaders := responseHeaders(true, false)
+	if tagged {
+		okHeaders["ETag"] = &openapi3.HeaderRef{Ref: "#/components/headers/ETag"}
+	}
 	responses := openapi3.NewResponses()
 	responses.Delete("default")
 	responses.Set(status, &openapi3.ResponseRef{Value: &openapi3.Response{
 		Description: &desc,
-		Headers:     responseHeaders(true, false),
+		Headers:     okHeaders,
 		Content:     openapi3.NewContentWithJSONSchemaRef(&openapi3.SchemaRef{Ref: "#/components/schemas/" + envelopeName}),
 	}})
+	if tagged && method == "GET" {
+		responses.Set("304", &openapi3.ResponseRef{Ref: "#/components/responses/NotModified"})
+	}
 	hasBody := op.RequestBody != nil
 	hasID := strings.Contains(path, "{")
 	write := method != "GET"
@@ -473,6 +503,10 @@ func rewriteOperation(comps *openapi3.Components, path, method string, op *opena
 			}
 		case 409:
 			if !write {
+				continue
+			}
+		case 412:
+			if !conditionalWrite {
 				continue
 			}
 		case 413, 415:
@@ -489,6 +523,26 @@ func rewriteOperation(comps *openapi3.Components, path, method string, op *opena
 	op.Parameters = slices.DeleteFunc(op.Parameters, func(p *openapi3.ParameterRef) bool {
 		return p.Value != nil && p.Value.Name == "update_mask"
 	})
+	// The gRPC request's etag field is REST's If-Match header; the gateway
+	// refuses it in the query.
+	op.Parameters = slices.DeleteFunc(op.Parameters, func(p *openapi3.ParameterRef) bool {
+		return p.Value != nil && p.Value.In == "query" && p.Value.Name == "etag"
+	})
+	conditionHeader := func(name, desc string) *openapi3.ParameterRef {
+		return &openapi3.ParameterRef{Value: &openapi3.Parameter{
+			Name: name, In: "header", Description: desc,
+			Schema: &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"string"}}},
+		}}
+	}
+	if conditionalWrite {
+		op.Parameters = append(op.Parameters, conditionHeader("If-Match",
+			"Make the write conditional (RFC 9110 §13.1.1): * or a comma-separated list of entity-tags as the ETag header gives them (\"3\", quotes included). "+
+				"If none matches the resource's current ETag (strong comparison: a W/ tag never matches), the answer is 412 PRECONDITION_FAILED and nothing changes. A malformed value is a 400."))
+	}
+	if tagged && method == "GET" {
+		op.Parameters = append(op.Parameters, conditionHeader("If-None-Match",
+			"* or a comma-separated list of entity-tags (weak comparison, RFC 9110 §13.1.2). If one matches the resource's current ETag, the answer is 304 with no body. A malformed value is a 400."))
+	}
 	if hasBody && op.RequestBody.Value != nil {
 		op.RequestBody.Value.Required = true
 	}

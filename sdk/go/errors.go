@@ -24,6 +24,10 @@ const (
 	CodeUnavailable      = "UNAVAILABLE"
 	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
 	CodePayloadTooLarge  = "PAYLOAD_TOO_LARGE"
+
+	// CodePreconditionFailed: the etag given with IfMatch is not the
+	// resource's current one (gRPC FailedPrecondition; REST 412).
+	CodePreconditionFailed = "PRECONDITION_FAILED"
 )
 
 // RateLimit is what the server said about the workspace's quota: the window

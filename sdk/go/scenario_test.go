@@ -58,6 +58,10 @@ type scenario struct {
 		Scopes []string `json:"scopes"`
 	} `json:"read_only_key"`
 	FreePlanPerMinute int `json:"free_plan_per_minute"`
+	ConditionalUpdate struct {
+		Name      string `json:"name"`
+		StaleName string `json:"stale_name"`
+	} `json:"conditional_update"`
 }
 
 func loadScenario(t *testing.T) scenario {
@@ -212,5 +216,29 @@ func TestScenario(t *testing.T) {
 	apiError(t, err, codes.ResourceExhausted, sdk.CodeRateLimited)
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("a retry beyond the budget waited %v", d)
+	}
+
+	// 9. Conditional update (ETag): with the project's current etag it
+	// succeeds and the etag changes; with the one it had, now stale, it fails
+	// and changes nothing.
+	read, err := c.Projects.Get(ctx, p.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := read.GetEtag()
+	if first == "" || first != p.GetEtag() {
+		t.Fatalf("etag of the project: got %q, created with %q", first, p.GetEtag())
+	}
+	renamed, err := c.Projects.Update(ctx, p.GetId(), &sdk.ProjectUpdate{Name: proto.String(sc.ConditionalUpdate.Name)}, sdk.IfMatch(first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renamed.GetName() != sc.ConditionalUpdate.Name || renamed.GetEtag() == first || renamed.GetEtag() == "" {
+		t.Fatalf("conditional update: %v", renamed)
+	}
+	_, err = c.Projects.Update(ctx, p.GetId(), &sdk.ProjectUpdate{Name: proto.String(sc.ConditionalUpdate.StaleName)}, sdk.IfMatch(first))
+	apiError(t, err, codes.FailedPrecondition, sdk.CodePreconditionFailed)
+	if after, err := c.Projects.Get(ctx, p.GetId()); err != nil || after.GetName() != sc.ConditionalUpdate.Name || after.GetEtag() != renamed.GetEtag() {
+		t.Fatalf("after the stale update: %v, %v", after, err)
 	}
 }

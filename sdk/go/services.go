@@ -60,6 +60,26 @@ func (o *ListOptions) offset() *int32 {
 	return proto.Int32(int32(o.Offset))
 }
 
+// WriteOption conditions an Update or a Delete.
+type WriteOption func(*writeOptions)
+
+type writeOptions struct{ etag string }
+
+func collect(opts []WriteOption) writeOptions {
+	var o writeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// IfMatch makes an Update or Delete happen only if the resource has not
+// changed since etag was read: pass its GetEtag() (or "*", any version).
+// Otherwise the call fails with an *Error of status FailedPrecondition and
+// code CodePreconditionFailed, and nothing changes. The check is made in the
+// write's own transaction, so of two writers with the same etag one wins.
+func IfMatch(etag string) WriteOption { return func(o *writeOptions) { o.etag = etag } }
+
 // ProjectsService is /v1/projects.
 type ProjectsService struct {
 	rpc workspacev1.ProjectServiceClient
@@ -91,15 +111,16 @@ func (s *ProjectsService) Get(ctx context.Context, id string) (*Project, error) 
 	return r.GetProject(), err
 }
 
-// Update changes the fields set in u and leaves the others alone.
-func (s *ProjectsService) Update(ctx context.Context, id string, u *ProjectUpdate) (*Project, error) {
-	r, err := s.rpc.UpdateProject(ctx, &workspacev1.UpdateProjectRequest{Id: id, Project: u})
+// Update changes the fields set in u and leaves the others alone; IfMatch
+// makes it conditional.
+func (s *ProjectsService) Update(ctx context.Context, id string, u *ProjectUpdate, opts ...WriteOption) (*Project, error) {
+	r, err := s.rpc.UpdateProject(ctx, &workspacev1.UpdateProjectRequest{Id: id, Project: u, Etag: collect(opts).etag})
 	return r.GetProject(), err
 }
 
-// Delete deletes a project and its tasks.
-func (s *ProjectsService) Delete(ctx context.Context, id string) error {
-	_, err := s.rpc.DeleteProject(ctx, &workspacev1.DeleteProjectRequest{Id: id})
+// Delete deletes a project and its tasks; IfMatch makes it conditional.
+func (s *ProjectsService) Delete(ctx context.Context, id string, opts ...WriteOption) error {
+	_, err := s.rpc.DeleteProject(ctx, &workspacev1.DeleteProjectRequest{Id: id, Etag: collect(opts).etag})
 	return err
 }
 
@@ -154,14 +175,15 @@ func (s *TasksService) Get(ctx context.Context, id string) (*Task, error) {
 // Update changes the fields set in u and leaves the others alone — the seed's
 // PUT /v1/tasks/{id} {"status":"completed"} is
 // Update(ctx, id, &sdk.TaskUpdate{Status: proto.String("completed")}).
-func (s *TasksService) Update(ctx context.Context, id string, u *TaskUpdate) (*Task, error) {
-	r, err := s.rpc.UpdateTask(ctx, &workspacev1.UpdateTaskRequest{Id: id, Task: u})
+// IfMatch makes it conditional.
+func (s *TasksService) Update(ctx context.Context, id string, u *TaskUpdate, opts ...WriteOption) (*Task, error) {
+	r, err := s.rpc.UpdateTask(ctx, &workspacev1.UpdateTaskRequest{Id: id, Task: u, Etag: collect(opts).etag})
 	return r.GetTask(), err
 }
 
-// Delete deletes a task.
-func (s *TasksService) Delete(ctx context.Context, id string) error {
-	_, err := s.rpc.DeleteTask(ctx, &workspacev1.DeleteTaskRequest{Id: id})
+// Delete deletes a task; IfMatch makes it conditional.
+func (s *TasksService) Delete(ctx context.Context, id string, opts ...WriteOption) error {
+	_, err := s.rpc.DeleteTask(ctx, &workspacev1.DeleteTaskRequest{Id: id, Etag: collect(opts).etag})
 	return err
 }
 

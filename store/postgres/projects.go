@@ -8,11 +8,11 @@ import (
 	"github.com/example/workspace/store"
 )
 
-const projectCols = "id, workspace_id, name, description, created_at, updated_at"
+const projectCols = "id, workspace_id, name, description, created_at, updated_at, version"
 
 func scanProject(row pgx.Row) (store.Project, error) {
 	var p store.Project
-	if err := row.Scan(&p.ID, &p.WorkspaceID, &p.Name, &p.Description, &p.CreatedAt, &p.UpdatedAt); err != nil {
+	if err := row.Scan(&p.ID, &p.WorkspaceID, &p.Name, &p.Description, &p.CreatedAt, &p.UpdatedAt, &p.Version); err != nil {
 		return store.Project{}, err
 	}
 	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
@@ -24,7 +24,7 @@ func collectProject(row pgx.CollectableRow) (store.Project, error) { return scan
 // CreateProject stores a new project; NotFound("workspace") if its workspace
 // does not exist.
 func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO projects ("+projectCols+") VALUES ($1, $2, $3, $4, $5, $6)",
+	_, err := s.pool.Exec(ctx, "INSERT INTO projects ("+projectCols+") VALUES ($1, $2, $3, $4, $5, $6, 1)",
 		p.ID, p.WorkspaceID, p.Name, p.Description, ts(p.CreatedAt), ts(p.UpdatedAt))
 	if err != nil {
 		return dbError(ctx, "create project", err)
@@ -44,7 +44,8 @@ func (s *Store) GetProject(ctx context.Context, workspaceID, id string) (store.P
 
 // UpdateProject locks the project's row, lets update change a copy and writes
 // it back in the same transaction, so concurrent updates apply one after the
-// other instead of overwriting each other.
+// other instead of overwriting each other; the version is incremented by the
+// statement itself, from the locked row.
 func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, update func(*store.Project) error) (store.Project, error) {
 	var out store.Project
 	err := s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
@@ -58,7 +59,7 @@ func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, updat
 			return err
 		}
 		out, err = scanProject(tx.QueryRow(ctx,
-			"UPDATE projects SET name = $3, description = $4, updated_at = $5"+
+			"UPDATE projects SET name = $3, description = $4, updated_at = $5, version = version + 1"+
 				" WHERE workspace_id = $1 AND id = $2 RETURNING "+projectCols,
 			cur.WorkspaceID, cur.ID, p.Name, p.Description, ts(p.UpdatedAt)))
 		if err != nil {
@@ -83,6 +84,25 @@ func (s *Store) DeleteProject(ctx context.Context, workspaceID, id string) error
 		return store.NotFound("project")
 	}
 	return nil
+}
+
+// DeleteProjectIf locks the project's row, checks it and deletes it in one
+// transaction, so that no update slips in between the check and the delete.
+func (s *Store) DeleteProjectIf(ctx context.Context, workspaceID, id string, check func(store.Project) error) error {
+	return s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		cur, err := scanProject(tx.QueryRow(ctx,
+			"SELECT "+projectCols+" FROM projects WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspaceID, id))
+		if err != nil {
+			return rowError(ctx, "delete project: read", "project", err)
+		}
+		if err := check(cur); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM projects WHERE workspace_id = $1 AND id = $2", workspaceID, id); err != nil {
+			return dbError(ctx, "delete project", err)
+		}
+		return nil
+	})
 }
 
 // ListProjects returns one page of the workspace's projects and their total,

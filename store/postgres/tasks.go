@@ -10,12 +10,12 @@ import (
 	"github.com/example/workspace/store"
 )
 
-const taskCols = "id, workspace_id, project_id, title, description, status, due_at, completed_at, created_at, updated_at"
+const taskCols = "id, workspace_id, project_id, title, description, status, due_at, completed_at, created_at, updated_at, version"
 
 func scanTask(row pgx.Row) (store.Task, error) {
 	var t store.Task
 	if err := row.Scan(&t.ID, &t.WorkspaceID, &t.ProjectID, &t.Title, &t.Description, &t.Status,
-		&t.DueAt, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		&t.DueAt, &t.CompletedAt, &t.CreatedAt, &t.UpdatedAt, &t.Version); err != nil {
 		return store.Task{}, err
 	}
 	t.DueAt, t.CompletedAt = utcPtr(t.DueAt), utcPtr(t.CompletedAt)
@@ -28,7 +28,7 @@ func collectTask(row pgx.CollectableRow) (store.Task, error) { return scanTask(r
 // CreateTask stores a new task. The composite foreign key rejects a project
 // that is missing or in another workspace alike, as NotFound("project").
 func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO tasks ("+taskCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+	_, err := s.pool.Exec(ctx, "INSERT INTO tasks ("+taskCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)",
 		t.ID, t.WorkspaceID, t.ProjectID, t.Title, t.Description, t.Status,
 		tsPtr(t.DueAt), tsPtr(t.CompletedAt), ts(t.CreatedAt), ts(t.UpdatedAt))
 	if err != nil {
@@ -63,7 +63,7 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 		}
 		out, err = scanTask(tx.QueryRow(ctx,
 			"UPDATE tasks SET project_id = $3, title = $4, description = $5, status = $6,"+
-				" due_at = $7, completed_at = $8, updated_at = $9"+
+				" due_at = $7, completed_at = $8, updated_at = $9, version = version + 1"+
 				" WHERE workspace_id = $1 AND id = $2 RETURNING "+taskCols,
 			cur.WorkspaceID, cur.ID, t.ProjectID, t.Title, t.Description, t.Status,
 			tsPtr(t.DueAt), tsPtr(t.CompletedAt), ts(t.UpdatedAt)))
@@ -88,6 +88,24 @@ func (s *Store) DeleteTask(ctx context.Context, workspaceID, id string) error {
 		return store.NotFound("task")
 	}
 	return nil
+}
+
+// DeleteTaskIf is DeleteProjectIf for tasks.
+func (s *Store) DeleteTaskIf(ctx context.Context, workspaceID, id string, check func(store.Task) error) error {
+	return s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		cur, err := scanTask(tx.QueryRow(ctx,
+			"SELECT "+taskCols+" FROM tasks WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspaceID, id))
+		if err != nil {
+			return rowError(ctx, "delete task: read", "task", err)
+		}
+		if err := check(cur); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM tasks WHERE workspace_id = $1 AND id = $2", workspaceID, id); err != nil {
+			return dbError(ctx, "delete task", err)
+		}
+		return nil
+	})
 }
 
 // ListTasks returns one page of the workspace's tasks matching filter and how

@@ -9,12 +9,12 @@ import (
 	"github.com/example/workspace/store/sqlite/engine"
 )
 
-const projectCols = `id, workspace_id, name, description, created_at, updated_at`
+const projectCols = `id, workspace_id, name, description, created_at, updated_at, version`
 
 func scanProject(sc engine.Scanner) (store.Project, error) {
 	var p store.Project
 	var created, updated int64
-	if err := sc.Scan(&p.ID, &p.WorkspaceID, &p.Name, &p.Description, &created, &updated); err != nil {
+	if err := sc.Scan(&p.ID, &p.WorkspaceID, &p.Name, &p.Description, &created, &updated, &p.Version); err != nil {
 		return store.Project{}, err
 	}
 	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -28,7 +28,7 @@ func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
 		return e.err
 	}
 	return wrap(ctx, "create project", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO projects (`+projectCols+`) VALUES (?, ?, ?, ?, ?, ?)`, args...)
+		_, err := tx.ExecContext(ctx, `INSERT INTO projects (`+projectCols+`) VALUES (?, ?, ?, ?, ?, ?, 1)`, args...)
 		switch {
 		case isUnique(err):
 			return conflict("project id already exists")
@@ -66,13 +66,14 @@ func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, updat
 			return updateErr
 		}
 		next.ID, next.WorkspaceID, next.CreatedAt = cur.ID, cur.WorkspaceID, cur.CreatedAt
+		next.Version = cur.Version + 1
 		var e encoder
-		args := []any{next.Name, next.Description, e.micros(next.UpdatedAt), workspaceID, id}
+		args := []any{next.Name, next.Description, e.micros(next.UpdatedAt), next.Version, workspaceID, id}
 		if e.err != nil {
 			return e.err
 		}
 		res, err := tx.ExecContext(ctx,
-			`UPDATE projects SET name = ?, description = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`, args...)
+			`UPDATE projects SET name = ?, description = ?, updated_at = ?, version = ? WHERE workspace_id = ? AND id = ?`, args...)
 		if err := affected(res, err, "project"); err != nil {
 			return err
 		}
@@ -102,6 +103,27 @@ func (s *Store) DeleteProject(ctx context.Context, workspaceID, id string) error
 		res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE workspace_id = ? AND id = ?`, workspaceID, id)
 		return affected(res, err, "project")
 	}))
+}
+
+// DeleteProjectIf reads the project and deletes it in one write transaction:
+// SQLite's single writer keeps anything from changing it in between.
+func (s *Store) DeleteProjectIf(ctx context.Context, workspaceID, id string, check func(store.Project) error) error {
+	var checkErr error
+	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+		cur, err := getProject(ctx, tx, workspaceID, id)
+		if err != nil {
+			return err
+		}
+		if checkErr = check(cur); checkErr != nil {
+			return checkErr
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+		return affected(res, err, "project")
+	})
+	if checkErr != nil {
+		return checkErr
+	}
+	return wrap(ctx, "delete project", err)
 }
 
 func (s *Store) ListProjects(ctx context.Context, workspaceID string, page store.Page) ([]store.Project, int, error) {

@@ -51,7 +51,8 @@ func TestReopen(t *testing.T) {
 	path := filepath.Join(dir, "workspace.db")
 	created := time.Date(2025, 1, 2, 3, 4, 5, 6000, time.UTC)
 	ws := store.Workspace{ID: "ws_1", Name: "One", Plan: "free", CreatedAt: created}
-	p := store.Project{ID: "proj_1", WorkspaceID: ws.ID, Name: "P", CreatedAt: created, UpdatedAt: created}
+	// Version 1: what a new record is stored at.
+	p := store.Project{ID: "proj_1", WorkspaceID: ws.ID, Name: "P", CreatedAt: created, UpdatedAt: created, Version: 1}
 
 	s, err := Open(ctx, path)
 	if err != nil {

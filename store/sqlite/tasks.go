@@ -10,14 +10,14 @@ import (
 	"github.com/example/workspace/store/sqlite/engine"
 )
 
-const taskCols = `id, workspace_id, project_id, title, description, status, due_at, completed_at, created_at, updated_at`
+const taskCols = `id, workspace_id, project_id, title, description, status, due_at, completed_at, created_at, updated_at, version`
 
 func scanTask(sc engine.Scanner) (store.Task, error) {
 	var t store.Task
 	var due, completed sql.NullInt64
 	var created, updated int64
 	if err := sc.Scan(&t.ID, &t.WorkspaceID, &t.ProjectID, &t.Title, &t.Description, &t.Status,
-		&due, &completed, &created, &updated); err != nil {
+		&due, &completed, &created, &updated, &t.Version); err != nil {
 		return store.Task{}, err
 	}
 	t.DueAt, t.CompletedAt = fromOptMicros(due), fromOptMicros(completed)
@@ -36,7 +36,7 @@ func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
 		return e.err
 	}
 	return wrap(ctx, "create task", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		_, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`, args...)
 		switch {
 		case isUnique(err):
 			return conflict("task id already exists")
@@ -74,14 +74,15 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 			return updateErr
 		}
 		next.ID, next.WorkspaceID, next.CreatedAt = cur.ID, cur.WorkspaceID, cur.CreatedAt
+		next.Version = cur.Version + 1
 		var e encoder
 		args := []any{next.ProjectID, next.Title, next.Description, next.Status,
-			e.optMicros(next.DueAt), e.optMicros(next.CompletedAt), e.micros(next.UpdatedAt), workspaceID, id}
+			e.optMicros(next.DueAt), e.optMicros(next.CompletedAt), e.micros(next.UpdatedAt), next.Version, workspaceID, id}
 		if e.err != nil {
 			return e.err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE tasks SET project_id = ?, title = ?, description = ?, status = ?,
-			due_at = ?, completed_at = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`, args...)
+			due_at = ?, completed_at = ?, updated_at = ?, version = ? WHERE workspace_id = ? AND id = ?`, args...)
 		if isForeignKey(err) {
 			return store.NotFound("project")
 		}
@@ -121,6 +122,26 @@ func (s *Store) DeleteTask(ctx context.Context, workspaceID, id string) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE workspace_id = ? AND id = ?`, workspaceID, id)
 		return affected(res, err, "task")
 	}))
+}
+
+// DeleteTaskIf is DeleteProjectIf for tasks.
+func (s *Store) DeleteTaskIf(ctx context.Context, workspaceID, id string, check func(store.Task) error) error {
+	var checkErr error
+	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+		cur, err := getTask(ctx, tx, workspaceID, id)
+		if err != nil {
+			return err
+		}
+		if checkErr = check(cur); checkErr != nil {
+			return checkErr
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+		return affected(res, err, "task")
+	})
+	if checkErr != nil {
+		return checkErr
+	}
+	return wrap(ctx, "delete task", err)
 }
 
 func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.TaskFilter, page store.Page) ([]store.Task, int, error) {

@@ -78,6 +78,12 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Concurrency/Projects", testConcurrentProjects},
 		{"Concurrency/UpdateProject", testConcurrentUpdateProject},
 		{"Concurrency/Once", testConcurrentOnce},
+		{"Concurrency/ConditionalUpdates", testConcurrentConditionalUpdates},
+
+		{"Version/Project", testProjectVersion},
+		{"Version/Task", testTaskVersion},
+		{"Version/ProjectDeleteIf", testProjectDeleteIf},
+		{"Version/TaskDeleteIf", testTaskDeleteIf},
 
 		{"Ping", testPing},
 		{"Close", testClose},

@@ -36,7 +36,12 @@ type Project struct {
 	// When the project was created (RFC 3339, UTC, whole seconds).
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// When the project was last changed (RFC 3339, UTC, whole seconds).
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The entity-tag of this version of the project, quotes included ("3"; the same
+	// value as REST's ETag header): strong, and changed by every change. Send it
+	// back as the update's or delete's etag (REST: If-Match) to make the change
+	// conditional on the project not having changed since (AIP-154).
+	Etag          string `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -104,6 +109,13 @@ func (x *Project) GetUpdatedAt() *timestamppb.Timestamp {
 		return x.UpdatedAt
 	}
 	return nil
+}
+
+func (x *Project) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
 }
 
 // The writable fields of a project, as sent to UpdateProject. Only the fields that
@@ -475,7 +487,13 @@ type UpdateProjectRequest struct {
 	// Which fields of project to change. Over REST it is derived from the fields
 	// present in the body. Over gRPC it may be left empty, and then every field that
 	// is set in project is changed.
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// If set, the update happens only if the project's current etag matches:
+	// an entity-tag as the project's etag field gives it, a comma-separated list
+	// of them, or "*" (any current version); otherwise FAILED_PRECONDITION
+	// (PRECONDITION_FAILED) and nothing changes. Over REST this is the If-Match
+	// header, not a query parameter.
+	Etag          string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -531,6 +549,13 @@ func (x *UpdateProjectRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+func (x *UpdateProjectRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // Response of UpdateProject.
 type UpdateProjectResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -581,7 +606,11 @@ func (x *UpdateProjectResponse) GetProject() *Project {
 type DeleteProjectRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The project's id.
-	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// If set, the project (and its tasks) are deleted only if its current etag
+	// matches, as UpdateProjectRequest.etag. Over REST this is the If-Match
+	// header, not a query parameter.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -619,6 +648,13 @@ func (*DeleteProjectRequest) Descriptor() ([]byte, []int) {
 func (x *DeleteProjectRequest) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteProjectRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
 	}
 	return ""
 }
@@ -682,7 +718,7 @@ var File_workspace_v1_project_proto protoreflect.FileDescriptor
 
 const file_workspace_v1_project_proto_rawDesc = "" +
 	"\n" +
-	"\x1aworkspace/v1/project.proto\x12\fworkspace.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19workspace/v1/common.proto\x1a\x1aworkspace/v1/options.proto\"\xd4\x01\n" +
+	"\x1aworkspace/v1/project.proto\x12\fworkspace.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19workspace/v1/common.proto\x1a\x1aworkspace/v1/options.proto\"\xe8\x01\n" +
 	"\aProject\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -690,7 +726,8 @@ const file_workspace_v1_project_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tcreatedAt\x12>\n" +
 	"\n" +
-	"updated_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tupdatedAt\"h\n" +
+	"updated_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tupdatedAt\x12\x12\n" +
+	"\x04etag\x18\x06 \x01(\tR\x04etag\"h\n" +
 	"\rProjectUpdate\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12%\n" +
 	"\vdescription\x18\x02 \x01(\tH\x01R\vdescription\x88\x01\x01B\a\n" +
@@ -714,16 +751,18 @@ const file_workspace_v1_project_proto_rawDesc = "" +
 	"\x11GetProjectRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"E\n" +
 	"\x12GetProjectResponse\x12/\n" +
-	"\aproject\x18\x01 \x01(\v2\x15.workspace.v1.ProjectR\aproject\"\xa4\x01\n" +
+	"\aproject\x18\x01 \x01(\v2\x15.workspace.v1.ProjectR\aproject\"\xb8\x01\n" +
 	"\x14UpdateProjectRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12:\n" +
 	"\aproject\x18\x02 \x01(\v2\x1b.workspace.v1.ProjectUpdateB\x03\xe0A\x02R\aproject\x12;\n" +
 	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"H\n" +
+	"updateMask\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\"H\n" +
 	"\x15UpdateProjectResponse\x12/\n" +
-	"\aproject\x18\x01 \x01(\v2\x15.workspace.v1.ProjectR\aproject\"+\n" +
+	"\aproject\x18\x01 \x01(\v2\x15.workspace.v1.ProjectR\aproject\"?\n" +
 	"\x14DeleteProjectRequest\x12\x13\n" +
-	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"A\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"A\n" +
 	"\x15DeleteProjectResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\adeleted\x18\x02 \x01(\bR\adeleted2\xdf\x05\n" +

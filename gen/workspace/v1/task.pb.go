@@ -45,7 +45,12 @@ type Task struct {
 	// When the task was created (RFC 3339, UTC, whole seconds).
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// When the task was last changed (RFC 3339, UTC, whole seconds).
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The entity-tag of this version of the task, quotes included ("3"; the same
+	// value as REST's ETag header): strong, and changed by every change. Send it
+	// back as the update's or delete's etag (REST: If-Match) to make the change
+	// conditional on the task not having changed since (AIP-154).
+	Etag          string `protobuf:"bytes,10,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -141,6 +146,13 @@ func (x *Task) GetUpdatedAt() *timestamppb.Timestamp {
 		return x.UpdatedAt
 	}
 	return nil
+}
+
+func (x *Task) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
 }
 
 // The writable fields of a task, as sent to UpdateTask. Only the fields that are
@@ -585,7 +597,13 @@ type UpdateTaskRequest struct {
 	// Which fields of task to change. Over REST it is derived from the fields present
 	// in the body. Over gRPC it may be left empty, and then every field that is set
 	// in task is changed; name due_at in it to clear the due date.
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// If set, the update happens only if the task's current etag matches: an
+	// entity-tag as the task's etag field gives it, a comma-separated list of
+	// them, or "*" (any current version); otherwise FAILED_PRECONDITION
+	// (PRECONDITION_FAILED) and nothing changes. Over REST this is the If-Match
+	// header, not a query parameter.
+	Etag          string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -641,6 +659,13 @@ func (x *UpdateTaskRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+func (x *UpdateTaskRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // Response of UpdateTask.
 type UpdateTaskResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -691,7 +716,11 @@ func (x *UpdateTaskResponse) GetTask() *Task {
 type DeleteTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The task's id.
-	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// If set, the task is deleted only if its current etag matches, as
+	// UpdateTaskRequest.etag. Over REST this is the If-Match header, not a query
+	// parameter.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -729,6 +758,13 @@ func (*DeleteTaskRequest) Descriptor() ([]byte, []int) {
 func (x *DeleteTaskRequest) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteTaskRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
 	}
 	return ""
 }
@@ -792,7 +828,7 @@ var File_workspace_v1_task_proto protoreflect.FileDescriptor
 
 const file_workspace_v1_task_proto_rawDesc = "" +
 	"\n" +
-	"\x17workspace/v1/task.proto\x12\fworkspace.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\x1a\x19workspace/v1/common.proto\x1a\x1aworkspace/v1/options.proto\"\xa7\x03\n" +
+	"\x17workspace/v1/task.proto\x12\fworkspace.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\x1a\x19workspace/v1/common.proto\x1a\x1aworkspace/v1/options.proto\"\xbb\x03\n" +
 	"\x04Task\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x1d\n" +
 	"\n" +
@@ -805,7 +841,9 @@ const file_workspace_v1_task_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tcreatedAt\x12>\n" +
 	"\n" +
-	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tupdatedAt\"\x9c\x02\n" +
+	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tupdatedAt\x12\x12\n" +
+	"\x04etag\x18\n" +
+	" \x01(\tR\x04etag\"\x9c\x02\n" +
 	"\n" +
 	"TaskUpdate\x12\"\n" +
 	"\n" +
@@ -843,16 +881,18 @@ const file_workspace_v1_task_proto_rawDesc = "" +
 	"\x0eGetTaskRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"9\n" +
 	"\x0fGetTaskResponse\x12&\n" +
-	"\x04task\x18\x01 \x01(\v2\x12.workspace.v1.TaskR\x04task\"\x98\x01\n" +
+	"\x04task\x18\x01 \x01(\v2\x12.workspace.v1.TaskR\x04task\"\xac\x01\n" +
 	"\x11UpdateTaskRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x121\n" +
 	"\x04task\x18\x02 \x01(\v2\x18.workspace.v1.TaskUpdateB\x03\xe0A\x02R\x04task\x12;\n" +
 	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"<\n" +
+	"updateMask\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\"<\n" +
 	"\x12UpdateTaskResponse\x12&\n" +
-	"\x04task\x18\x01 \x01(\v2\x12.workspace.v1.TaskR\x04task\"(\n" +
+	"\x04task\x18\x01 \x01(\v2\x12.workspace.v1.TaskR\x04task\"<\n" +
 	"\x11DeleteTaskRequest\x12\x13\n" +
-	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\">\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\">\n" +
 	"\x12DeleteTaskResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\adeleted\x18\x02 \x01(\bR\adeleted2\x88\x05\n" +

@@ -7,6 +7,8 @@ export interface Project {
   description: string;
   created_at: string;
   updated_at: string;
+  /** The entity-tag of this version, quotes included ("3"); pass it as ifMatch. */
+  etag: string;
 }
 
 export type TaskStatus = "todo" | "in_progress" | "completed";
@@ -22,6 +24,8 @@ export interface Task {
   completed_at: string | null;
   created_at: string;
   updated_at: string;
+  /** The entity-tag of this version, quotes included ("3"); pass it as ifMatch. */
+  etag: string;
 }
 
 export type Scope = "read" | "write" | "delete" | "admin";
@@ -131,6 +135,10 @@ export interface ClientOptions {
 export interface RequestOptions {
   /** Sent as the Idempotency-Key header. */
   idempotencyKey?: string;
+  /** Sent as the If-Match header: an update or delete then happens only if the
+   * resource's etag is still this one (or "*"); otherwise an ApiError with
+   * status 412 and code PRECONDITION_FAILED, and nothing changes. */
+  ifMatch?: string;
   signal?: AbortSignal;
 }
 
@@ -207,6 +215,7 @@ export class Client {
     const headers: Record<string, string> = { Authorization: `Bearer ${this.apiKey}`, Accept: "application/json" };
     if (init.body !== undefined) headers["Content-Type"] = "application/json";
     if (init.idempotencyKey) headers["Idempotency-Key"] = init.idempotencyKey;
+    if (init.ifMatch) headers["If-Match"] = init.ifMatch;
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
 
     let waited = 0;

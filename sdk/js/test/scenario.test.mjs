@@ -98,4 +98,17 @@ test("the SDK scenario", async () => {
   const start = Date.now();
   await rejectsWith(short.workspace.get(), RateLimitError, 429, "RATE_LIMITED");
   assert.ok(Date.now() - start < 2000);
+
+  // 9. Conditional update (ETag): the current etag succeeds and changes it;
+  // the first one, now stale, is a 412 that changes nothing.
+  const read = await client.projects.get(project.id);
+  assert.ok(read.etag);
+  assert.equal(read.etag, project.etag);
+  const renamed = await client.projects.update(project.id, { name: sc.conditional_update.name }, { ifMatch: read.etag });
+  assert.equal(renamed.name, sc.conditional_update.name);
+  assert.ok(renamed.etag && renamed.etag !== read.etag);
+  await rejectsWith(client.projects.update(project.id, { name: sc.conditional_update.stale_name }, { ifMatch: read.etag }), ApiError, 412, "PRECONDITION_FAILED");
+  const after = await client.projects.get(project.id);
+  assert.equal(after.name, sc.conditional_update.name);
+  assert.equal(after.etag, renamed.etag);
 });

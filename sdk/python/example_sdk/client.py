@@ -58,8 +58,14 @@ class Client:
         self.workspace = WorkspaceResource(self)
 
     def request(self, method: str, path: str, *, query: Optional[Dict[str, Any]] = None,
-                body: Any = None, idempotency_key: Optional[str] = None) -> Dict[str, Any]:
-        """Sends one request and returns the decoded envelope; raises ApiError."""
+                body: Any = None, idempotency_key: Optional[str] = None,
+                if_match: Optional[str] = None) -> Dict[str, Any]:
+        """Sends one request and returns the decoded envelope; raises ApiError.
+
+        if_match is sent as the If-Match header: an update or delete then
+        happens only if the resource's etag is still that one (or "*");
+        otherwise ApiError with status 412 and code PRECONDITION_FAILED, and
+        nothing changes."""
         url = self._base_url + path
         q = {k: v for k, v in (query or {}).items() if v is not None}
         if q:
@@ -71,6 +77,8 @@ class Client:
             headers["Content-Type"] = "application/json"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if if_match:
+            headers["If-Match"] = if_match
 
         waited = 0.0
         attempt = 0
@@ -167,14 +175,17 @@ class Projects(_Resource):
         return Project.from_dict(self._one("GET", f"/projects/{_quote(id)}"))
 
     def update(self, id: str, *, name: Optional[str] = None, description: Optional[str] = None,
-               idempotency_key: Optional[str] = None) -> Project:
-        """PUT: changes the fields given, leaves the others alone."""
+               idempotency_key: Optional[str] = None, if_match: Optional[str] = None) -> Project:
+        """PUT: changes the fields given, leaves the others alone; if_match (a
+        project's etag) makes it conditional."""
         body = {k: v for k, v in (("name", name), ("description", description)) if v is not None}
-        return Project.from_dict(self._one("PUT", f"/projects/{_quote(id)}", body=body, idempotency_key=idempotency_key))
+        return Project.from_dict(self._one("PUT", f"/projects/{_quote(id)}", body=body,
+                                           idempotency_key=idempotency_key, if_match=if_match))
 
-    def delete(self, id: str, *, idempotency_key: Optional[str] = None) -> Deleted:
-        """Deletes the project and its tasks."""
-        return Deleted(**self._one("DELETE", f"/projects/{_quote(id)}", idempotency_key=idempotency_key))
+    def delete(self, id: str, *, idempotency_key: Optional[str] = None, if_match: Optional[str] = None) -> Deleted:
+        """Deletes the project and its tasks; if_match makes it conditional."""
+        return Deleted(**self._one("DELETE", f"/projects/{_quote(id)}", idempotency_key=idempotency_key,
+                                   if_match=if_match))
 
 
 class Tasks(_Resource):
@@ -207,16 +218,20 @@ class Tasks(_Resource):
 
     def update(self, id: str, *, project_id: Optional[str] = None, title: Optional[str] = None,
                description: Optional[str] = None, status: Optional[str] = None,
-               due_at: Any = _UNSET, idempotency_key: Optional[str] = None) -> Task:
-        """PUT: the seed's update(id, status="completed"); due_at=None clears the due date."""
+               due_at: Any = _UNSET, idempotency_key: Optional[str] = None,
+               if_match: Optional[str] = None) -> Task:
+        """PUT: the seed's update(id, status="completed"); due_at=None clears the due date;
+        if_match (a task's etag) makes it conditional."""
         body: Dict[str, Any] = {k: v for k, v in (("project_id", project_id), ("title", title),
                                                   ("description", description), ("status", status)) if v is not None}
         if due_at is not _UNSET:
             body["due_at"] = format_time(due_at)
-        return Task.from_dict(self._one("PUT", f"/tasks/{_quote(id)}", body=body, idempotency_key=idempotency_key))
+        return Task.from_dict(self._one("PUT", f"/tasks/{_quote(id)}", body=body,
+                                        idempotency_key=idempotency_key, if_match=if_match))
 
-    def delete(self, id: str, *, idempotency_key: Optional[str] = None) -> Deleted:
-        return Deleted(**self._one("DELETE", f"/tasks/{_quote(id)}", idempotency_key=idempotency_key))
+    def delete(self, id: str, *, idempotency_key: Optional[str] = None, if_match: Optional[str] = None) -> Deleted:
+        return Deleted(**self._one("DELETE", f"/tasks/{_quote(id)}", idempotency_key=idempotency_key,
+                                   if_match=if_match))
 
 
 class ApiKeys(_Resource):

@@ -43,6 +43,8 @@ class Project:
     description: str = ""
     created_at: Optional[datetime] = None
     updated_at: Optional[datetime] = None
+    # The entity-tag of this version, quotes included ('"3"'): pass it as if_match.
+    etag: str = ""
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "Project":
@@ -60,6 +62,8 @@ class Task:
     completed_at: Optional[datetime] = None
     created_at: Optional[datetime] = None
     updated_at: Optional[datetime] = None
+    # The entity-tag of this version, quotes included ('"3"'): pass it as if_match.
+    etag: str = ""
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "Task":

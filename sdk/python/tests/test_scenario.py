@@ -108,6 +108,21 @@ class ScenarioTest(unittest.TestCase):
         self.assertApiError(ctx, RateLimitError, 429, "RATE_LIMITED")
         self.assertLess(time.time() - start, 2)
 
+        # 9. Conditional update (ETag): the current etag succeeds and changes
+        # it; the first one, now stale, is a 412 that changes nothing.
+        cu = sc["conditional_update"]
+        read = client.projects.get(project.id)
+        self.assertTrue(read.etag)
+        self.assertEqual(read.etag, project.etag)
+        renamed = client.projects.update(project.id, name=cu["name"], if_match=read.etag)
+        self.assertEqual(renamed.name, cu["name"])
+        self.assertTrue(renamed.etag and renamed.etag != read.etag)
+        with self.assertRaises(ApiError) as ctx:
+            client.projects.update(project.id, name=cu["stale_name"], if_match=read.etag)
+        self.assertApiError(ctx, ApiError, 412, "PRECONDITION_FAILED")
+        after = client.projects.get(project.id)
+        self.assertEqual((after.name, after.etag), (cu["name"], renamed.etag))
+
     def test_retry_within_budget(self):
         """A 429 is retried once, after waiting until its reset (a fake sleep here)."""
         _, key = self.srv.new_workspace("Retry", "free")

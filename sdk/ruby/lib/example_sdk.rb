@@ -14,9 +14,10 @@ module ExampleSdk
   # The rate-limit headers of an answer: the window that runs out first.
   RateLimit = Struct.new(:limit, :remaining, :reset_at, keyword_init: true)
 
-  Project = Struct.new(:id, :name, :description, :created_at, :updated_at, keyword_init: true)
+  # etag: the entity-tag of this version, quotes included ('"3"'); pass it as if_match.
+  Project = Struct.new(:id, :name, :description, :created_at, :updated_at, :etag, keyword_init: true)
   Task = Struct.new(:id, :project_id, :title, :description, :status, :due_at, :completed_at,
-                    :created_at, :updated_at, keyword_init: true)
+                    :created_at, :updated_at, :etag, keyword_init: true)
   ApiKey = Struct.new(:id, :name, :scopes, :prefix, :created_at, :last_used_at, :expires_at,
                       :revoked_at, :key, keyword_init: true)
   UsageWindow = Struct.new(:limit, :used, :remaining, :reset_at, keyword_init: true)
@@ -107,7 +108,10 @@ module ExampleSdk
     end
 
     # Sends one request and returns the decoded envelope; raises ApiError.
-    def request(method, path, query: nil, body: nil, idempotency_key: nil)
+    # if_match is sent as If-Match: an update or delete then happens only if
+    # the resource's etag is still that one (or "*"); otherwise ApiError with
+    # status 412 and code PRECONDITION_FAILED, and nothing changes.
+    def request(method, path, query: nil, body: nil, idempotency_key: nil, if_match: nil)
       uri = URI(@base.to_s + path)
       q = (query || {}).reject { |_, v| v.nil? }
       uri.query = URI.encode_www_form(q) unless q.empty?
@@ -118,6 +122,7 @@ module ExampleSdk
         headers["Content-Type"] = "application/json"
       end
       headers["Idempotency-Key"] = idempotency_key if idempotency_key
+      headers["If-Match"] = if_match if if_match
 
       waited = 0.0
       attempt = 0
@@ -244,14 +249,17 @@ module ExampleSdk
       Convert.struct(Project, one("GET", "/projects/#{esc(id)}"))
     end
 
-    # PUT: changes the fields given, leaves the others alone.
-    def update(id, idempotency_key: nil, **fields)
-      Convert.struct(Project, one("PUT", "/projects/#{esc(id)}", body: fields, idempotency_key: idempotency_key))
+    # PUT: changes the fields given, leaves the others alone; if_match (a
+    # project's etag) makes it conditional.
+    def update(id, idempotency_key: nil, if_match: nil, **fields)
+      Convert.struct(Project, one("PUT", "/projects/#{esc(id)}", body: fields, idempotency_key: idempotency_key,
+                                                                  if_match: if_match))
     end
 
-    # Deletes the project and its tasks.
-    def delete(id, idempotency_key: nil)
-      Convert.struct(Deleted, one("DELETE", "/projects/#{esc(id)}", idempotency_key: idempotency_key))
+    # Deletes the project and its tasks; if_match makes it conditional.
+    def delete(id, idempotency_key: nil, if_match: nil)
+      Convert.struct(Deleted, one("DELETE", "/projects/#{esc(id)}", idempotency_key: idempotency_key,
+                                                                    if_match: if_match))
     end
   end
 
@@ -275,14 +283,17 @@ module ExampleSdk
       Convert.struct(Task, one("GET", "/tasks/#{esc(id)}"))
     end
 
-    # PUT: the seed's update(id, status: "completed"); due_at: nil clears the due date.
-    def update(id, idempotency_key: nil, **fields)
+    # PUT: the seed's update(id, status: "completed"); due_at: nil clears the due date;
+    # if_match (a task's etag) makes it conditional.
+    def update(id, idempotency_key: nil, if_match: nil, **fields)
       fields[:due_at] = Convert.iso(fields[:due_at]) if fields.key?(:due_at)
-      Convert.struct(Task, one("PUT", "/tasks/#{esc(id)}", body: fields, idempotency_key: idempotency_key))
+      Convert.struct(Task, one("PUT", "/tasks/#{esc(id)}", body: fields, idempotency_key: idempotency_key,
+                                                            if_match: if_match))
     end
 
-    def delete(id, idempotency_key: nil)
-      Convert.struct(Deleted, one("DELETE", "/tasks/#{esc(id)}", idempotency_key: idempotency_key))
+    def delete(id, idempotency_key: nil, if_match: nil)
+      Convert.struct(Deleted, one("DELETE", "/tasks/#{esc(id)}", idempotency_key: idempotency_key,
+                                                               if_match: if_match))
     end
   end
 

@@ -95,6 +95,21 @@ class ScenarioTest < Minitest::Test
     start = Time.now
     assert_api_error(ExampleSdk::RateLimitError, 429, "RATE_LIMITED") { short.workspace.get }
     assert_operator Time.now - start, :<, 2
+
+    # 9. Conditional update (ETag): the current etag succeeds and changes it;
+    # the first one, now stale, is a 412 that changes nothing.
+    cu = sc["conditional_update"]
+    read = client.projects.get(project.id)
+    refute_empty read.etag.to_s
+    assert_equal project.etag, read.etag
+    renamed = client.projects.update(project.id, name: cu["name"], if_match: read.etag)
+    assert_equal cu["name"], renamed.name
+    refute_equal read.etag, renamed.etag
+    assert_api_error(ExampleSdk::ApiError, 412, "PRECONDITION_FAILED") do
+      client.projects.update(project.id, name: cu["stale_name"], if_match: read.etag)
+    end
+    after = client.projects.get(project.id)
+    assert_equal [cu["name"], renamed.etag], [after.name, after.etag]
   end
 
   def test_retry_waits_until_reset
