@@ -58,7 +58,8 @@ type Gateway struct {
 	maxBody   int64
 	admission *admission.Admission
 	methods   *apimethod.Table
-	routes    routes // for the Allow header of a 405
+	routes    routes     // for the Allow header of a 405
+	queries   queryRules // what each route takes in its query string
 }
 
 // New returns the REST handler calling the API over conn.
@@ -69,7 +70,7 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 	if opts.Methods == nil {
 		return nil, errors.New("gateway: no method table")
 	}
-	g := &Gateway{maxBody: opts.MaxBodyBytes, admission: opts.Admission, methods: opts.Methods, routes: newRoutes(opts.Methods.Services())}
+	g := &Gateway{maxBody: opts.MaxBodyBytes, admission: opts.Admission, methods: opts.Methods, routes: newRoutes(opts.Methods.Services()), queries: newQueryRules(opts.Methods.Services())}
 	g.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newEnvelopeMarshaler()),
 		runtime.WithErrorHandler(g.handleError),
@@ -79,6 +80,8 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 		runtime.WithOutgoingHeaderMatcher(dropHeader),
 		runtime.WithOutgoingTrailerMatcher(dropHeader),
 		runtime.WithMetadata(recordRoute),
+		// Once a route has matched: its query string, strictly.
+		runtime.WithMiddlewares(g.strictQuery),
 		// No method games: a form-encoded POST is not a GET, and
 		// X-HTTP-Method-Override does not turn a GET into a DELETE.
 		runtime.WithDisablePathLengthFallback(),
@@ -164,7 +167,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The API's own description is public and counts against no limit, so it
 	// is answered here, before grpc-gateway and the interceptors that would
-	// ask for a key. Other methods on it are 405, also without a key.
+	// ask for a key. Other methods on it are 405, also without a key. Its
+	// query string is ignored, as a file server's would be: the document is
+	// the same whatever it says (a cache-buster such as ?v=2 is common), and
+	// the document describes it as taking no parameters and always answering
+	// 200, which refusing them would make untrue.
 	if r.URL.Path == SpecPath {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", g.routes.allow(SpecPath))
@@ -243,6 +250,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.mux.ServeHTTP(w, r)
 }
+
+// Allow is the methods the API takes on path (as a 405's Allow header names
+// them), "" for a path it does not have: read from the HTTP bindings, for
+// CORS preflights (middleware/cors).
+func (g *Gateway) Allow(path string) string { return g.routes.allow(path) }
 
 // credentialParams are query parameters that clients and libraries use to
 // pass credentials in a URL.

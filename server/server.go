@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/example/workspace/gateway"
 	"github.com/example/workspace/metrics"
 	"github.com/example/workspace/middleware/accesslog"
+	"github.com/example/workspace/middleware/cors"
 	"github.com/example/workspace/middleware/httpguard"
 	"github.com/example/workspace/middleware/wire"
 	"github.com/example/workspace/server/inproc"
@@ -72,6 +74,12 @@ type Config struct {
 	DrainDelay time.Duration // default 0
 	// MaxBodyBytes is the REST body limit.
 	MaxBodyBytes int64 // default 1 MiB
+	// CORSOrigins are the web origins (scheme://host[:port], or "*" for
+	// any) whose pages may call the REST API from a browser; see
+	// middleware/cors. Entries may be comma lists themselves (the flag's
+	// form); empty ones are skipped. None, the default
+	// (DefaultCORSOrigins), sends no CORS header at all.
+	CORSOrigins []string
 	// AdminAddr is the operators' listener: /metrics, /healthz, /readyz and
 	// /debug/pprof/. Empty means no admin listener (the zero Config stays off
 	// the network beyond its two API ports); workspaced defaults it to
@@ -118,6 +126,9 @@ const (
 	DefaultDatabase          = "workspace.db"
 	DefaultShutdownTimeout   = 15 * time.Second
 	DefaultReadinessInterval = 5 * time.Second
+	// DefaultCORSOrigins is the --cors-origins of workspaced: none, so that
+	// only pages the operator names can call the API from a browser.
+	DefaultCORSOrigins = ""
 )
 
 func (c *Config) setDefaults() {
@@ -284,9 +295,16 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
+	origins, err := cors.ParseOrigins(strings.Join(cfg.CORSOrigins, ","))
+	if err != nil {
+		return nil, err
+	}
+	// Browsers' preflights are answered in front of the gateway, before any
+	// key or limit, and logged like every request.
+	api := cors.New(gw, cors.Options{Origins: origins, Methods: gw.Allow})
 	s.http = &http.Server{
 		// One log line per REST request, written here with the status sent.
-		Handler:           accesslog.HTTP(cfg.Logger, s.publicHandler(gw)),
+		Handler:           accesslog.HTTP(cfg.Logger, s.publicHandler(api)),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,

@@ -35,6 +35,7 @@ func TestHelpExitsZero(t *testing.T) {
 		`--log-format (env WORKSPACE_LOG_FORMAT, default "text")`,
 		`--shutdown-timeout (env WORKSPACE_SHUTDOWN_TIMEOUT, default "15s")`,
 		`--drain-delay (env WORKSPACE_DRAIN_DELAY, default "0s")`,
+		`--cors-origins (env WORKSPACE_CORS_ORIGINS, default "")`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("serve --help lacks %q:\n%s", want, out)

@@ -32,6 +32,7 @@ func TestFirstStartThatCannotServeCreatesNothing(t *testing.T) {
 		{"gRPC port taken", []string{"--grpc-addr", taken}, "gRPC listener"},
 		{"admin port taken", []string{"--admin-addr", taken}, "admin listener"},
 		{"bad Redis URL", []string{"--redis", "notredis://x"}, "redis"},
+		{"bad CORS origin", []string{"--cors-origins", "https://app.example/settings"}, "CORS origin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := t.TempDir() + "/workspace.db"

@@ -7,67 +7,14 @@
 // UPDATE_DOCS_SCREENSHOT=1 the README's docs/settings-api.png is rewritten.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { mkdtempSync, mkdirSync, rmSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { until, startServer, launchBrowser, root } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../../..');
 const shots = process.env.SCREENSHOT_DIR || path.join(here, 'artifacts', 'screenshots');
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-
-// until polls cond (a condition, not a delay) until it returns a truthy value.
-async function until(cond, what, timeout = 15000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await cond();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error('timed out waiting for ' + what + ' (last: ' + last + ')');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-// startServer builds workspaced and runs it, resolving once it has printed
-// the first start's admin key and the "serving" line.
-async function startServer(dir) {
-  const bin = path.join(dir, 'workspaced');
-  execFileSync('go', ['build', '-o', bin, './cmd/workspaced'], { cwd: root, stdio: 'inherit' });
-  const proc = spawn(bin, ['serve', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0',
-    '--admin-addr', '127.0.0.1:0', '--log-format', 'text', '--database', path.join(dir, 'workspace.db')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, WORKSPACE_REDIS_URL: '' },
-  });
-  const log = [];
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  const ready = new Promise((resolve, reject) => {
-    let key = '';
-    createInterface({ input: proc.stderr }).on('line', (line) => {
-      log.push(line);
-      if (/^wsk_\w+$/.test(line)) key = line;
-      const m = line.match(/msg=serving http=(\S+) grpc=(\S+) admin=(\S+)/);
-      if (m) {
-        if (!key) reject(new Error('serving, but no admin key was printed:\n' + log.join('\n')));
-        resolve({ base: 'http://' + m[1], admin: 'http://' + m[3], key });
-      }
-    });
-    exited.then(({ code }) => reject(new Error('workspaced exited (' + code + ') before serving:\n' + log.join('\n'))));
-  });
-  const timeout = setTimeout(() => proc.kill('SIGKILL'), 60000);
-  try {
-    return { proc, exited, log, ...(await ready) };
-  } finally {
-    clearTimeout(timeout);
-  }
-}
 
 // shown reports which parts of the page a person sees — rendered with a box,
 // not merely present in the DOM (a CSS display rule can override the hidden
@@ -108,13 +55,7 @@ test('Settings > API: sign in, generate, copy, use, revoke, refused', async (t) 
   mkdirSync(shots, { recursive: true });
   const dir = mkdtempSync(path.join(tmpdir(), 'ws-settings-e2e-'));
   const srv = await startServer(dir);
-  const browser = await chromium.launchPersistentContext(path.join(dir, 'chromium-profile'), {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1200, height: 1000 },
-  });
+  const browser = await launchBrowser(dir);
   t.after(async () => {
     await browser.close();
     srv.proc.kill('SIGTERM');
