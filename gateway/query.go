@@ -136,6 +136,10 @@ func newQueryRule(input protoreflect.MessageDescriptor, method, template, body s
 			// body's members; the parameter is a gRPC notion, which the
 			// OpenAPI document leaves out too (internal/openapigen).
 			continue
+		case name == "etag" && fd.Kind() == protoreflect.StringKind:
+			// A request's etag (AIP-154) is REST's If-Match header
+			// (gateway/conditional.go), which refuses ?etag= itself.
+			continue
 		}
 		q.addParam(fd, name, 0)
 	}
