@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,14 @@ type scenario struct {
 		Scopes []string `json:"scopes"`
 	} `json:"read_only_key"`
 	FreePlanPerMinute int `json:"free_plan_per_minute"`
+	Lists             struct {
+		Status       string   `json:"status"`
+		Query        string   `json:"query"`
+		OrderBy      string   `json:"order_by"`
+		PageSize     int      `json:"page_size"`
+		Titles       []string `json:"titles"`
+		OtherOrderBy string   `json:"other_order_by"`
+	} `json:"lists"`
 }
 
 func loadScenario(t *testing.T) scenario {
@@ -212,5 +221,28 @@ func TestScenario(t *testing.T) {
 	apiError(t, err, codes.ResourceExhausted, sdk.CodeRateLimited)
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("a retry beyond the budget waited %v", d)
+	}
+
+	// 9. Lists: filters, order, cursors.
+	lf := sdk.TaskFilter{ProjectID: p.GetId(), Status: sc.Lists.Status, Query: sc.Lists.Query, OrderBy: sc.Lists.OrderBy}
+	var titles []string
+	for task, err := range c.Tasks.All(ctx, lf, sc.Lists.PageSize) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		titles = append(titles, task.GetTitle())
+	}
+	if !slices.Equal(titles, sc.Lists.Titles) {
+		t.Fatalf("lists: %q, want %q", titles, sc.Lists.Titles)
+	}
+	_, lpg, err := c.Tasks.List(ctx, lf, &sdk.ListOptions{Limit: sc.Lists.PageSize})
+	if err != nil || lpg.GetNextCursor() == "" {
+		t.Fatalf("lists: first page %v, %v; want a next cursor", lpg, err)
+	}
+	other := lf
+	other.OrderBy = sc.Lists.OtherOrderBy
+	_, _, err = c.Tasks.List(ctx, other, &sdk.ListOptions{Limit: sc.Lists.PageSize, Cursor: lpg.GetNextCursor()})
+	if e := apiError(t, err, codes.InvalidArgument, sdk.CodeValidation); e.Details["field"] != "cursor" {
+		t.Fatalf("lists: a cursor with another order: details %v", e.Details)
 	}
 }

@@ -95,6 +95,18 @@ class ScenarioTest < Minitest::Test
     start = Time.now
     assert_api_error(ExampleSdk::RateLimitError, 429, "RATE_LIMITED") { short.workspace.get }
     assert_operator Time.now - start, :<, 2
+
+    # 9. Lists: filters, order, cursors.
+    ls = sc["lists"]
+    lf = { project_id: project.id, status: ls["status"], q: ls["query"], order_by: ls["order_by"] }
+    titles = client.tasks.all(page_size: ls["page_size"], **lf).map(&:title)
+    assert_equal ls["titles"], titles
+    first = client.tasks.list(limit: ls["page_size"], **lf)
+    refute_nil first.pagination.next_cursor
+    misused = assert_api_error(ExampleSdk::ApiError, 400, "VALIDATION_ERROR") do
+      client.tasks.list(limit: ls["page_size"], cursor: first.pagination.next_cursor, **lf.merge(order_by: ls["other_order_by"]))
+    end
+    assert_equal "cursor", misused.details["field"]
   end
 
   def test_retry_waits_until_reset
