@@ -35,7 +35,7 @@ func BenchmarkListDepth(b *testing.B) {
 	if err := s.CreateProject(ctx, store.Project{ID: "proj_1", WorkspaceID: "ws_1", Name: "p", CreatedAt: now, UpdatedAt: now}); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO tasks (`+taskCols+`)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO tasks (id, workspace_id, project_id, title, description, status, due_at, completed_at, created_at, updated_at)
 		SELECT 'task_' || lpad(i::text, 8, '0'), 'ws_1', 'proj_1', 'task ' || i, '', 'todo',
 			CASE WHEN i % 5 = 0 THEN NULL ELSE $1::timestamptz + (i % 977) * interval '1 hour' END, NULL,
 			$1::timestamptz + i * interval '1 millisecond', $1::timestamptz + i * interval '1 millisecond'

@@ -33,7 +33,8 @@ func BenchmarkListDepth(b *testing.B) {
 				due = now.Add(time.Duration(i%977) * time.Hour).UnixMicro()
 			}
 			at := now.Add(time.Duration(i) * time.Millisecond).UnixMicro()
-			if _, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`) VALUES (?, 'ws_1', 'proj_1', ?, '', 'todo', ?, NULL, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO tasks (id, workspace_id, project_id, title, description, status, due_at, completed_at, created_at, updated_at)
+				VALUES (?, 'ws_1', 'proj_1', ?, '', 'todo', ?, NULL, ?, ?)`,
 				fmt.Sprintf("task_%08d", i), fmt.Sprintf("task %d", i), due, at, at); err != nil {
 				return err
 			}
