@@ -44,8 +44,8 @@ func (q *Query) Time(t time.Time) string { return q.Arg(q.d.Time(t)) }
 // And adds a condition.
 func (q *Query) And(cond string) { q.conds = append(q.conds, cond) }
 
-// Where is the conditions joined by AND ("TRUE"-free: there is always one,
-// the workspace's).
+// Where is the conditions joined by AND; every list has at least one, the
+// workspace's.
 func (q *Query) Where() string { return strings.Join(q.conds, " AND ") }
 
 // Args are the arguments of Where, in placeholder order.
