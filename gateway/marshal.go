@@ -7,6 +7,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/internal/pbjson"
@@ -53,7 +54,8 @@ func (m *envelopeMarshaler) Marshal(v any) ([]byte, error) {
 		return json.Marshal(v)
 	}
 	out := make([]byte, 0, 512)
-	if _, list := msg.(listResponse); list {
+	if lr, list := msg.(listResponse); list {
+		msg = restList(lr)
 		out = append(out, listPrefix...)
 		out, err := m.appendJSON(out, msg)
 		if err != nil {
@@ -69,6 +71,32 @@ func (m *envelopeMarshaler) Marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(out, '}'), nil
+}
+
+// restList moves a list response's next_page_token (gRPC's, AIP-158) to
+// where REST clients read it, pagination.next_cursor: the envelope has only
+// data and pagination. Only the pagination is copied; data is shared.
+func restList(lr listResponse) proto.Message {
+	r := lr.ProtoReflect()
+	tokenFd := r.Descriptor().Fields().ByName("next_page_token")
+	if tokenFd == nil || !r.Has(tokenFd) {
+		return lr
+	}
+	token := r.Get(tokenFd).String()
+	pg := proto.CloneOf(lr.GetPagination())
+	if pg == nil {
+		pg = &workspacev1.Pagination{}
+	}
+	pg.NextCursor = &token
+	out := r.New()
+	r.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd != tokenFd {
+			out.Set(fd, v)
+		}
+		return true
+	})
+	out.Set(r.Descriptor().Fields().ByName("pagination"), protoreflect.ValueOfMessage(pg.ProtoReflect()))
+	return out.Interface()
 }
 
 // appendJSON appends msg's JSON to b: pbjson's, or protojson's for what

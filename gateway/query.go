@@ -168,10 +168,15 @@ func (q *queryRule) addParam(fd protoreflect.FieldDescriptor, name string, depth
 		}
 		return
 	}
-	q.params[name] = queryParam{repeated: fd.IsList()}
-	if depth == 0 && fd.JSONName() != name {
+	if depth == 0 && fd.JSONName() != defaultJSONName(name) {
+		// A field that declares its own json_name (page_token, "cursor") is
+		// documented under it on REST (internal/openapigen), and only under it.
+		q.json[name] = fd.JSONName()
+		name = fd.JSONName()
+	} else if depth == 0 && fd.JSONName() != name {
 		q.json[fd.JSONName()] = name
 	}
+	q.params[name] = queryParam{repeated: fd.IsList()}
 }
 
 // check refuses the first parameter (in name order) that the route does not
@@ -251,4 +256,24 @@ func (g *Gateway) queryRuleOf(r *http.Request) *queryRule {
 		}
 	}
 	return &queryRule{method: r.Method, template: r.URL.Path}
+}
+
+// defaultJSONName is protoc's json_name for a field that declares none
+// (lowerCamelCase), as internal/openapigen computes it.
+func defaultJSONName(name string) string {
+	var b strings.Builder
+	upper := false
+	for _, r := range name {
+		switch {
+		case r == '_':
+			upper = true
+		case upper && 'a' <= r && r <= 'z':
+			b.WriteRune(r - 'a' + 'A')
+			upper = false
+		default:
+			b.WriteRune(r)
+			upper = false
+		}
+	}
+	return b.String()
 }

@@ -111,9 +111,9 @@ func (s *timedStore) DeleteProjectIf(ctx context.Context, workspaceID, id string
 	return s.next.DeleteProjectIf(ctx, workspaceID, id, check)
 }
 
-func (s *timedStore) ListProjects(ctx context.Context, workspaceID string, page store.Page) ([]store.Project, int, error) {
+func (s *timedStore) ListProjects(ctx context.Context, workspaceID string, filter store.ProjectFilter, page store.Page) ([]store.Project, int, error) {
 	defer s.since("ListProjects", time.Now())
-	return s.next.ListProjects(ctx, workspaceID, page)
+	return s.next.ListProjects(ctx, workspaceID, filter, page)
 }
 
 func (s *timedStore) CreateTask(ctx context.Context, t store.Task) error {

@@ -168,7 +168,7 @@ func TestStrictQueryWording(t *testing.T) {
 
 	// The issue's typo: no longer every task of the workspace.
 	r := env.REST("GET", "/v1/tasks?projectid="+p.GetId()+"&statuss=done", key, "")
-	strictRefused(t, "?projectid&statuss", r, "projectid", "takes limit, offset, project_id, status")
+	strictRefused(t, "?projectid&statuss", r, "projectid", "takes cursor, due_after, due_before, limit, offset, order_by, project_id, q, status, updated_after")
 
 	// A json_name (which grpc-gateway would take) is not the documented name.
 	strictRefused(t, "?projectId", env.REST("GET", "/v1/tasks?projectId="+p.GetId(), key, ""), "projectId", `did you mean "project_id"?`)

@@ -17,11 +17,12 @@ type apiKeys struct {
 }
 
 func (s *apiKeys) ListApiKeys(ctx context.Context, req *workspacev1.ListApiKeysRequest) (*workspacev1.ListApiKeysResponse, error) {
-	data, pg, err := listPage(ctx, req.Limit, req.Offset, s.Store.ListAPIKeys, apiKeyPB)
+	lr := listRequest{limit: req.Limit, offset: req.Offset, pageToken: req.PageToken}
+	data, pg, next, err := listPage(ctx, lr, apiKeyList, "", s.Store.ListAPIKeys, apiKeyPB)
 	if err != nil {
 		return nil, apierror.From(err)
 	}
-	return &workspacev1.ListApiKeysResponse{Data: data, Pagination: pg}, nil
+	return &workspacev1.ListApiKeysResponse{Data: data, Pagination: pg, NextPageToken: next}, nil
 }
 
 func (s *apiKeys) CreateApiKey(ctx context.Context, req *workspacev1.CreateApiKeyRequest) (*workspacev1.CreateApiKeyResponse, error) {

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"context"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -69,30 +68,6 @@ func apiKeyPB(k store.APIKey) *workspacev1.ApiKey {
 		ExpiresAt:  tsPtr(k.ExpiresAt),
 		RevokedAt:  tsPtr(k.RevokedAt),
 	}
-}
-
-// listPage is every List RPC: the caller's workspace, the page the request
-// asks for (or a validation error), one page from the store, converted.
-func listPage[R, P any](ctx context.Context, limit, offset *int32,
-	list func(ctx context.Context, workspaceID string, pg store.Page) ([]R, int, error), convert func(R) P,
-) ([]P, *workspacev1.Pagination, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	pg, err := page(limit, offset)
-	if err != nil {
-		return nil, nil, err
-	}
-	rows, total, err := list(ctx, p.WorkspaceID, pg)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make([]P, len(rows))
-	for i, r := range rows {
-		out[i] = convert(r)
-	}
-	return out, pagination(pg, len(rows), total), nil
 }
 
 func pagination(p store.Page, n, total int) *workspacev1.Pagination {

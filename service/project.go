@@ -16,11 +16,19 @@ type projects struct {
 }
 
 func (s *projects) ListProjects(ctx context.Context, req *workspacev1.ListProjectsRequest) (*workspacev1.ListProjectsResponse, error) {
-	data, pg, err := listPage(ctx, req.Limit, req.Offset, s.Store.ListProjects, projectPB)
+	filter, filterKey, err := projectFilter(req)
+	if err != nil {
+		return nil, err
+	}
+	list := func(ctx context.Context, workspaceID string, pg store.Page) ([]store.Project, int, error) {
+		return s.Store.ListProjects(ctx, workspaceID, filter, pg)
+	}
+	lr := listRequest{limit: req.Limit, offset: req.Offset, pageToken: req.PageToken, orderBy: req.OrderBy}
+	data, pg, next, err := listPage(ctx, lr, projectList, filterKey, list, projectPB)
 	if err != nil {
 		return nil, apierror.From(err)
 	}
-	return &workspacev1.ListProjectsResponse{Data: data, Pagination: pg}, nil
+	return &workspacev1.ListProjectsResponse{Data: data, Pagination: pg, NextPageToken: next}, nil
 }
 
 func (s *projects) CreateProject(ctx context.Context, req *workspacev1.CreateProjectRequest) (*workspacev1.CreateProjectResponse, error) {

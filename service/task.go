@@ -27,12 +27,10 @@ func projectNotFound(err error) error {
 }
 
 func (s *tasks) ListTasks(ctx context.Context, req *workspacev1.ListTasksRequest) (*workspacev1.ListTasksResponse, error) {
-	if req.Status != "" {
-		if err := checkStatus("status", req.Status); err != nil {
-			return nil, err
-		}
+	filter, filterKey, err := taskFilter(req)
+	if err != nil {
+		return nil, err
 	}
-	filter := store.TaskFilter{ProjectID: req.ProjectId, Status: req.Status}
 	list := func(ctx context.Context, workspaceID string, pg store.Page) ([]store.Task, int, error) {
 		// Here, after the page is checked, where the store would have
 		// answered NotFound for an unknown project.
@@ -43,11 +41,12 @@ func (s *tasks) ListTasks(ctx context.Context, req *workspacev1.ListTasksRequest
 		}
 		return s.Store.ListTasks(ctx, workspaceID, filter, pg)
 	}
-	data, pg, err := listPage(ctx, req.Limit, req.Offset, list, taskPB)
+	lr := listRequest{limit: req.Limit, offset: req.Offset, pageToken: req.PageToken, orderBy: req.OrderBy}
+	data, pg, next, err := listPage(ctx, lr, taskList, filterKey, list, taskPB)
 	if err != nil {
 		return nil, projectNotFound(err)
 	}
-	return &workspacev1.ListTasksResponse{Data: data, Pagination: pg}, nil
+	return &workspacev1.ListTasksResponse{Data: data, Pagination: pg, NextPageToken: next}, nil
 }
 
 func (s *tasks) CreateTask(ctx context.Context, req *workspacev1.CreateTaskRequest) (*workspacev1.CreateTaskResponse, error) {

@@ -104,18 +104,76 @@ type IdempotencyKey struct {
 	CompletedAt *time.Time
 }
 
-// Page selects a slice of a list ordered newest first (created_at, then id,
-// both descending). Limit is at least 1; Offset at least 0.
+// Page selects a slice of a list in Order (newest first, created_at then id
+// descending, when Order is zero). Limit is at least 1; Offset at least 0.
+// After, when set, is a keyset position: the page holds the rows that follow
+// it in Order (Offset must then be 0), so that a page costs the same at any
+// depth. A backend refuses an Order its list does not support with an error
+// (a caller's mistake, not a domain error).
 type Page struct {
 	Limit  int
 	Offset int
+	Order  Order
+	After  *Position
 }
 
-// TaskFilter narrows ListTasks; empty fields do not filter.
-type TaskFilter struct {
-	ProjectID string
-	Status    string
+// Sort keys of Order.By. Tasks take all three; projects created_at and
+// updated_at; API keys only the default.
+const (
+	SortCreatedAt = "created_at"
+	SortUpdatedAt = "updated_at"
+	SortDueAt     = "due_at"
+)
+
+// Order is a list's order: by one time column, ties broken by id in the same
+// direction. Its zero value is the default, created_at descending. Rows
+// without the key (tasks without a due date) come last in both directions,
+// among themselves by id in the direction asked.
+type Order struct {
+	By        string // one of the Sort* constants; "" is SortCreatedAt
+	Ascending bool
 }
+
+// Field returns the sort key, SortCreatedAt for the zero Order.
+func (o Order) Field() string {
+	if o.By == "" {
+		return SortCreatedAt
+	}
+	return o.By
+}
+
+// Position is a row's place in an Order: its sort key (nil when the row has
+// none: a task without a due date) and its id.
+type Position struct {
+	Key *time.Time
+	ID  string
+}
+
+// TaskFilter narrows ListTasks; empty fields do not filter, and every field
+// set must hold. Status is one status; Statuses any of several (both may be
+// set, and then both must hold). DueBefore and DueAfter bound due_at
+// (exclusive; a task without a due date matches neither), UpdatedAfter
+// updated_at (exclusive). Query is a case-insensitive substring of the title
+// or of the description, at least three characters (a trigram: what both
+// backends' indexes can answer); a shorter one is an error.
+type TaskFilter struct {
+	ProjectID    string
+	Status       string
+	Statuses     []string
+	DueBefore    *time.Time
+	DueAfter     *time.Time
+	UpdatedAfter *time.Time
+	Query        string
+}
+
+// ProjectFilter narrows ListProjects: Query is TaskFilter.Query for the
+// project's name or description.
+type ProjectFilter struct {
+	Query string
+}
+
+// MinQueryLength is the shortest Query the stores accept, in characters.
+const MinQueryLength = 3
 
 // Store is the persistence contract: every role below, as one backend
 // implements them. Every method that takes a workspaceID only ever sees records
@@ -180,9 +238,9 @@ type Projects interface {
 	// (nothing is deleted) and is returned as is; NotFound("project") comes
 	// before check is called.
 	DeleteProjectIf(ctx context.Context, workspaceID, id string, check func(Project) error) error
-	// ListProjects returns one page of the workspace's projects and how many
-	// there are in all.
-	ListProjects(ctx context.Context, workspaceID string, page Page) ([]Project, int, error)
+		// ListProjects returns one page of the workspace's projects matching
+	// filter and how many match in all (whatever page.After is).
+	ListProjects(ctx context.Context, workspaceID string, filter ProjectFilter, page Page) ([]Project, int, error)
 }
 
 // Tasks are a workspace's tasks, each in one of its projects.
@@ -203,8 +261,8 @@ type Tasks interface {
 	// transaction that deletes it, and an error from it deletes nothing.
 	DeleteTaskIf(ctx context.Context, workspaceID, id string, check func(Task) error) error
 	// ListTasks returns one page of the workspace's tasks matching filter and how
-	// many match in all. NotFound("project") if filter.ProjectID is set and is not
-	// a project of the workspace.
+	// many match in all (whatever page.After is). NotFound("project") if
+	// filter.ProjectID is set and is not a project of the workspace.
 	ListTasks(ctx context.Context, workspaceID string, filter TaskFilter, page Page) ([]Task, int, error)
 }
 
@@ -217,7 +275,8 @@ type APIKeys interface {
 	// GetAPIKey returns a key by id, whatever its workspace, or NotFound("api_key").
 	// It is for operators (the CLI), never for API callers.
 	GetAPIKey(ctx context.Context, id string) (APIKey, error)
-	// ListAPIKeys returns one page of the workspace's keys, revoked ones included.
+	// ListAPIKeys returns one page of the workspace's keys, revoked ones
+	// included; only the default Order.
 	ListAPIKeys(ctx context.Context, workspaceID string, page Page) ([]APIKey, int, error)
 	// RevokeAPIKey sets RevokedAt to at unless the key is already revoked (then
 	// the first time is kept), and returns the key; NotFound("api_key") if it is

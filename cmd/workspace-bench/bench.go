@@ -39,6 +39,7 @@ type tenant struct {
 	tasks   []string
 	md      context.Context // carries the key for gRPC
 	task    string          // body of a create-task request
+	cursor  string          // the cursor of its second page of tasks (list-tasks-cursor)
 }
 
 type proc struct {
@@ -89,6 +90,12 @@ func newBench(ctx context.Context, o options, out io.Writer) (*bench, error) {
 	if err := b.seed(ctx); err != nil {
 		b.close()
 		return nil, err
+	}
+	if contains(o.scenarios, "list-tasks-cursor") {
+		if err := b.seedCursors(ctx); err != nil {
+			b.close()
+			return nil, fmt.Errorf("seeding cursors: %w", err)
+		}
 	}
 	return b, nil
 }
@@ -290,6 +297,8 @@ func scenarioRequest(name string, t *tenant, r *rand.Rand) request {
 		return createTask
 	case "update-task":
 		return updateTask
+	case "list-tasks-cursor":
+		return cursorRequest(t)
 	}
 	// mixed: 80% reads.
 	switch n := r.IntN(10); {

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -46,7 +47,13 @@ type options struct {
 	workspaced string // binary to start; built from the repo when empty
 }
 
-var allScenarios = []string{"get-project", "list-tasks", "create-task", "update-task", "mixed"}
+var (
+	// defaultScenarios run unless --scenarios says otherwise.
+	defaultScenarios = []string{"get-project", "list-tasks", "create-task", "update-task", "mixed"}
+	// allScenarios adds those run on request: list-tasks-cursor, the page
+	// after a cursor (limit 10, after the first 10 of a tenant's 20 tasks).
+	allScenarios = append(slices.Clone(defaultScenarios), "list-tasks-cursor")
+)
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) > 0 && args[0] == "baseline" {
@@ -61,7 +68,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.concurrency, "c", 50, "concurrent requests (REST: keep-alive HTTP/1.1 connections)")
 	fs.IntVar(&o.grpcConns, "grpc-conns", 4, "gRPC connections the concurrent streams share")
 	fs.IntVar(&o.workspaces, "workspaces", 1500, "enterprise workspaces to spread load over (1,000 requests a minute each)")
-	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "scenarios to run: "+strings.Join(allScenarios, ", "))
+	scen := fs.String("scenarios", strings.Join(defaultScenarios, ","), "scenarios to run: "+strings.Join(allScenarios, ", "))
 	surf := fs.String("surfaces", "rest,grpc", "surfaces to load: rest, grpc")
 	fs.IntVar(&o.runs, "runs", 1, "repeat the whole measurement this many times")
 	fs.BoolVar(&o.pin, "pin", true, "pin the server to core 0 and the load to the last core (taskset)")

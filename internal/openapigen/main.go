@@ -543,10 +543,61 @@ func rewriteOperation(comps *openapi3.Components, path, method string, op *opena
 		op.Parameters = append(op.Parameters, conditionHeader("If-None-Match",
 			"* or a comma-separated list of entity-tags (weak comparison, RFC 9110 §13.1.2). If one matches the resource's current ETag, the answer is 304 with no body. A malformed value is a 400."))
 	}
+	// A field with a json_name of its own (page_token, json_name "cursor") is
+	// a query parameter under that name: the gateway takes both, and REST
+	// documents the REST one.
+	for _, p := range op.Parameters {
+		if p.Value != nil && p.Value.In == "query" {
+			if name, ok := queryNames()[p.Value.Name]; ok {
+				p.Value.Name = name
+			}
+		}
+	}
 	if hasBody && op.RequestBody.Value != nil {
 		op.RequestBody.Value.Required = true
 	}
 	return nil
+}
+
+// defaultJSONName is protoc's json_name for a field that declares none.
+func defaultJSONName(name string) string {
+	var b strings.Builder
+	upper := false
+	for _, r := range name {
+		switch {
+		case r == '_':
+			upper = true
+		case upper && 'a' <= r && r <= 'z':
+			b.WriteRune(r - 'a' + 'A')
+			upper = false
+		default:
+			b.WriteRune(r)
+			upper = false
+		}
+	}
+	return b.String()
+}
+
+// queryNames maps the request fields of protoPackage that declare a json_name
+// to it.
+func queryNames() map[string]string {
+	names := map[string]string{}
+	protoregistry.GlobalFiles.RangeFilesByPackage(protoPackage, func(fd protoreflect.FileDescriptor) bool {
+		msgs := fd.Messages()
+		for i := 0; i < msgs.Len(); i++ {
+			fields := msgs.Get(i).Fields()
+			for j := 0; j < fields.Len(); j++ {
+				// protoc records a json_name for every field: its own is one
+				// that is not the lowerCamelCase default.
+				f := fields.Get(j)
+				if f.JSONName() != defaultJSONName(string(f.Name())) && strings.HasSuffix(string(msgs.Get(i).Name()), "Request") {
+					names[string(f.Name())] = f.JSONName()
+				}
+			}
+		}
+		return true
+	})
+	return names
 }
 
 // specTag groups the operation that serves this document.

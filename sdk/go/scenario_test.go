@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,14 @@ type scenario struct {
 		Name      string `json:"name"`
 		StaleName string `json:"stale_name"`
 	} `json:"conditional_update"`
+	Lists struct {
+		Status       string   `json:"status"`
+		Query        string   `json:"query"`
+		OrderBy      string   `json:"order_by"`
+		PageSize     int      `json:"page_size"`
+		Titles       []string `json:"titles"`
+		OtherOrderBy string   `json:"other_order_by"`
+	} `json:"lists"`
 }
 
 func loadScenario(t *testing.T) scenario {
@@ -240,5 +249,27 @@ func TestScenario(t *testing.T) {
 	apiError(t, err, codes.FailedPrecondition, sdk.CodePreconditionFailed)
 	if after, err := c.Projects.Get(ctx, p.GetId()); err != nil || after.GetName() != sc.ConditionalUpdate.Name || after.GetEtag() != renamed.GetEtag() {
 		t.Fatalf("after the stale update: %v, %v", after, err)
+	}
+	// 10. Lists: filters, order, cursors.
+	lf := sdk.TaskFilter{ProjectID: p.GetId(), Status: sc.Lists.Status, Query: sc.Lists.Query, OrderBy: sc.Lists.OrderBy}
+	var titles []string
+	for task, err := range c.Tasks.All(ctx, lf, sc.Lists.PageSize) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		titles = append(titles, task.GetTitle())
+	}
+	if !slices.Equal(titles, sc.Lists.Titles) {
+		t.Fatalf("lists: %q, want %q", titles, sc.Lists.Titles)
+	}
+	_, lpg, err := c.Tasks.List(ctx, lf, &sdk.ListOptions{Limit: sc.Lists.PageSize})
+	if err != nil || lpg.GetNextCursor() == "" {
+		t.Fatalf("lists: first page %v, %v; want a next cursor", lpg, err)
+	}
+	other := lf
+	other.OrderBy = sc.Lists.OtherOrderBy
+	_, _, err = c.Tasks.List(ctx, other, &sdk.ListOptions{Limit: sc.Lists.PageSize, Cursor: lpg.GetNextCursor()})
+	if e := apiError(t, err, codes.InvalidArgument, sdk.CodeValidation); e.Details["field"] != "cursor" {
+		t.Fatalf("lists: a cursor with another order: details %v", e.Details)
 	}
 }

@@ -12,16 +12,18 @@ import (
 )
 
 // pages yields every item of a list, fetching pageSize at a time (0: the
-// server's default), until has_more is false or the caller stops.
-func pages[T any](ctx context.Context, pageSize int, fetch func(ctx context.Context, limit, offset *int32) ([]T, *Pagination, error)) iter.Seq2[T, error] {
+// server's default), following each page's next_page_token until a page has
+// none or the caller stops: a cursor walk costs the same at any depth and
+// neither skips nor repeats a row when rows are added meanwhile.
+func pages[T any](ctx context.Context, pageSize int, fetch func(ctx context.Context, limit *int32, pageToken string) ([]T, *string, error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var limit *int32
 		if pageSize > 0 {
 			limit = proto.Int32(int32(pageSize))
 		}
-		offset := int32(0)
+		token := ""
 		for {
-			items, page, err := fetch(ctx, limit, proto.Int32(offset))
+			items, next, err := fetch(ctx, limit, token)
 			if err != nil {
 				var zero T
 				yield(zero, err)
@@ -32,18 +34,49 @@ func pages[T any](ctx context.Context, pageSize int, fetch func(ctx context.Cont
 					return
 				}
 			}
-			if !page.GetHasMore() || len(items) == 0 {
+			if next == nil || *next == "" {
 				return
 			}
-			offset += int32(len(items))
+			token = *next
 		}
 	}
 }
 
-// ListOptions selects one page of a list.
+// ListOptions selects one page of a list: by Offset, or after the Cursor of
+// a previous page (its NextCursor; not both), in OrderBy.
 type ListOptions struct {
 	Limit  int // 1–100; 0: the server's default, 20
 	Offset int
+	// Cursor is a previous page's next_page_token; it must come with the
+	// filters and order of that page.
+	Cursor string
+	// OrderBy is "created_at", "updated_at" or "due_at" (tasks only), with
+	// " asc" or " desc"; "" leaves the filter's (or "created_at desc"). API
+	// keys take none.
+	OrderBy string
+}
+
+// withCursor puts gRPC's next_page_token where the REST SDKs find it,
+// Pagination.NextCursor, so that a page reads alike in every SDK.
+func withCursor(p *Pagination, next string) *Pagination {
+	if p != nil && next != "" {
+		p.NextCursor = &next
+	}
+	return p
+}
+
+func (o *ListOptions) cursor() string {
+	if o == nil {
+		return ""
+	}
+	return o.Cursor
+}
+
+func (o *ListOptions) orderBy() string {
+	if o == nil {
+		return ""
+	}
+	return o.OrderBy
 }
 
 func (o *ListOptions) limit() *int32 {
@@ -85,17 +118,42 @@ type ProjectsService struct {
 	rpc workspacev1.ProjectServiceClient
 }
 
-// List returns one page of projects, newest first.
+// ProjectFilter narrows and orders a list of projects.
+type ProjectFilter struct {
+	// Query finds projects whose name or description contains it, ignoring
+	// case (3–200 characters).
+	Query string
+	// OrderBy is "created_at" or "updated_at", with " asc" or " desc"; "" is
+	// "created_at desc" (newest first).
+	OrderBy string
+}
+
+// List returns one page of projects, newest first (opts.OrderBy may say
+// otherwise); the page's Pagination.NextCursor is the cursor of the next.
 func (s *ProjectsService) List(ctx context.Context, opts *ListOptions) ([]*Project, *Pagination, error) {
-	r, err := s.rpc.ListProjects(ctx, &workspacev1.ListProjectsRequest{Limit: opts.limit(), Offset: opts.offset()})
-	return r.GetData(), r.GetPagination(), err
+	return s.ListMatching(ctx, ProjectFilter{}, opts)
+}
+
+// ListMatching is List for the projects matching f.
+func (s *ProjectsService) ListMatching(ctx context.Context, f ProjectFilter, opts *ListOptions) ([]*Project, *Pagination, error) {
+	if o := opts.orderBy(); o != "" {
+		f.OrderBy = o
+	}
+	r, err := s.rpc.ListProjects(ctx, &workspacev1.ListProjectsRequest{Limit: opts.limit(), Offset: opts.offset(),
+		PageToken: opts.cursor(), OrderBy: f.OrderBy, Q: f.Query})
+	return r.GetData(), withCursor(r.GetPagination(), r.GetNextPageToken()), err
 }
 
 // All iterates over every project, pageSize at a time (0: 20).
 func (s *ProjectsService) All(ctx context.Context, pageSize int) iter.Seq2[*Project, error] {
-	return pages(ctx, pageSize, func(ctx context.Context, limit, offset *int32) ([]*Project, *Pagination, error) {
-		r, err := s.rpc.ListProjects(ctx, &workspacev1.ListProjectsRequest{Limit: limit, Offset: offset})
-		return r.GetData(), r.GetPagination(), err
+	return s.AllMatching(ctx, ProjectFilter{}, pageSize)
+}
+
+// AllMatching iterates over every project matching f, in f.OrderBy.
+func (s *ProjectsService) AllMatching(ctx context.Context, f ProjectFilter, pageSize int) iter.Seq2[*Project, error] {
+	return pages(ctx, pageSize, func(ctx context.Context, limit *int32, token string) ([]*Project, *string, error) {
+		r, err := s.rpc.ListProjects(ctx, &workspacev1.ListProjectsRequest{Limit: limit, PageToken: token, OrderBy: f.OrderBy, Q: f.Query})
+		return r.GetData(), r.NextPageToken, err
 	})
 }
 
@@ -127,23 +185,53 @@ func (s *ProjectsService) Delete(ctx context.Context, id string, opts ...WriteOp
 // TasksService is /v1/tasks.
 type TasksService struct{ rpc workspacev1.TaskServiceClient }
 
-// TaskFilter narrows a list of tasks.
+// TaskFilter narrows a list of tasks; every field set must hold.
 type TaskFilter struct {
 	ProjectID string // only this project's tasks
-	Status    string // only tasks with this status: "todo", "in_progress", "completed"
+	// Status is one status ("todo", "in_progress", "completed") or several
+	// separated by commas ("todo,in_progress").
+	Status       string
+	DueBefore    *time.Time // only tasks due before (exclusive)
+	DueAfter     *time.Time // only tasks due after (exclusive)
+	UpdatedAfter *time.Time // only tasks changed after (exclusive)
+	// Query finds tasks whose title or description contains it, ignoring
+	// case (3–200 characters).
+	Query string
+	// OrderBy is "created_at", "updated_at" or "due_at", with " asc" or
+	// " desc"; "" is "created_at desc" (newest first).
+	OrderBy string
 }
 
-// List returns one page of tasks, newest first.
+func (f TaskFilter) request(limit, offset *int32, token string) *workspacev1.ListTasksRequest {
+	return &workspacev1.ListTasksRequest{ProjectId: f.ProjectID, Status: f.Status, Limit: limit, Offset: offset,
+		PageToken: token, OrderBy: f.OrderBy, Q: f.Query,
+		DueBefore: optTimestamp(f.DueBefore), DueAfter: optTimestamp(f.DueAfter), UpdatedAfter: optTimestamp(f.UpdatedAfter)}
+}
+
+func optTimestamp(t *time.Time) *timestamppb.Timestamp {
+	if t == nil {
+		return nil
+	}
+	return timestamppb.New(*t)
+}
+
+// List returns one page of tasks matching f; the page's
+// Pagination.NextCursor is the cursor of the next. opts.OrderBy, when set,
+// overrides f.OrderBy.
 func (s *TasksService) List(ctx context.Context, f TaskFilter, opts *ListOptions) ([]*Task, *Pagination, error) {
-	r, err := s.rpc.ListTasks(ctx, &workspacev1.ListTasksRequest{ProjectId: f.ProjectID, Status: f.Status, Limit: opts.limit(), Offset: opts.offset()})
-	return r.GetData(), r.GetPagination(), err
+	if o := opts.orderBy(); o != "" {
+		f.OrderBy = o
+	}
+	r, err := s.rpc.ListTasks(ctx, f.request(opts.limit(), opts.offset(), opts.cursor()))
+	return r.GetData(), withCursor(r.GetPagination(), r.GetNextPageToken()), err
 }
 
-// All iterates over every task matching f, pageSize at a time (0: 20).
+// All iterates over every task matching f, in f.OrderBy, pageSize at a time
+// (0: 20).
 func (s *TasksService) All(ctx context.Context, f TaskFilter, pageSize int) iter.Seq2[*Task, error] {
-	return pages(ctx, pageSize, func(ctx context.Context, limit, offset *int32) ([]*Task, *Pagination, error) {
-		r, err := s.rpc.ListTasks(ctx, &workspacev1.ListTasksRequest{ProjectId: f.ProjectID, Status: f.Status, Limit: limit, Offset: offset})
-		return r.GetData(), r.GetPagination(), err
+	return pages(ctx, pageSize, func(ctx context.Context, limit *int32, token string) ([]*Task, *string, error) {
+		r, err := s.rpc.ListTasks(ctx, f.request(limit, nil, token))
+		return r.GetData(), r.NextPageToken, err
 	})
 }
 
@@ -192,17 +280,18 @@ type APIKeysService struct {
 	rpc workspacev1.ApiKeyServiceClient
 }
 
-// List returns one page of keys, without their secrets.
+// List returns one page of keys, without their secrets, newest first; the
+// page's Pagination.NextCursor is the cursor of the next.
 func (s *APIKeysService) List(ctx context.Context, opts *ListOptions) ([]*APIKey, *Pagination, error) {
-	r, err := s.rpc.ListApiKeys(ctx, &workspacev1.ListApiKeysRequest{Limit: opts.limit(), Offset: opts.offset()})
-	return r.GetData(), r.GetPagination(), err
+	r, err := s.rpc.ListApiKeys(ctx, &workspacev1.ListApiKeysRequest{Limit: opts.limit(), Offset: opts.offset(), PageToken: opts.cursor()})
+	return r.GetData(), withCursor(r.GetPagination(), r.GetNextPageToken()), err
 }
 
 // All iterates over every key.
 func (s *APIKeysService) All(ctx context.Context, pageSize int) iter.Seq2[*APIKey, error] {
-	return pages(ctx, pageSize, func(ctx context.Context, limit, offset *int32) ([]*APIKey, *Pagination, error) {
-		r, err := s.rpc.ListApiKeys(ctx, &workspacev1.ListApiKeysRequest{Limit: limit, Offset: offset})
-		return r.GetData(), r.GetPagination(), err
+	return pages(ctx, pageSize, func(ctx context.Context, limit *int32, token string) ([]*APIKey, *string, error) {
+		r, err := s.rpc.ListApiKeys(ctx, &workspacev1.ListApiKeysRequest{Limit: limit, PageToken: token})
+		return r.GetData(), r.NextPageToken, err
 	})
 }
 

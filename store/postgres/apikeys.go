@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/internal/keyset"
 )
 
 const apiKeyCols = "id, workspace_id, name, scopes, prefix, hash, created_at, last_used_at, expires_at, revoked_at"
@@ -52,16 +53,16 @@ func (s *Store) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) 
 // ListAPIKeys returns one page of the workspace's keys, revoked ones
 // included, and their total, both read from one snapshot.
 func (s *Store) ListAPIKeys(ctx context.Context, workspaceID string, page store.Page) ([]store.APIKey, int, error) {
-	if err := checkPage(page); err != nil {
-		return nil, 0, err
-	}
+	base := keyset.New(sqlDialect)
+	base.And("workspace_id = " + base.Arg(workspaceID))
 	var (
 		items []store.APIKey
 		total int
 	)
 	err := s.inSnapshot(ctx, func(tx pgx.Tx) error {
 		var err error
-		items, total, err = listPage(ctx, tx, apiKeyCols, "api_keys", "workspace_id = $1", []any{workspaceID}, page, collectAPIKey)
+		items, total, err = listPage(ctx, tx, apiKeyCols, "api_keys", base, keyset.KeySort, page, collectAPIKey,
+			func() (int, error) { return count(ctx, tx, "api_keys", base) })
 		if err != nil {
 			return dbError(ctx, "list api keys", err)
 		}

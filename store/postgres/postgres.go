@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/internal/keyset"
 )
 
 // defaultConnectTimeout bounds a connection attempt unless the URL's
@@ -135,37 +137,70 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// checkPage rejects what the contract rules out rather than letting
-// PostgreSQL fail on a negative LIMIT or OFFSET with a less clear error.
-func checkPage(page store.Page) error {
-	if page.Limit < 1 || page.Offset < 0 {
-		return fmt.Errorf("postgres: invalid page: limit %d, offset %d", page.Limit, page.Offset)
-	}
-	return nil
+// sqlDialect is PostgreSQL's for package keyset: $n placeholders, timestamptz.
+var sqlDialect = keyset.Dialect{
+	Param: func(n int) string { return "$" + strconv.Itoa(n) },
+	Time:  func(t time.Time) any { return ts(t) },
 }
 
-// listPage reads one page and the total of a list in tx. whereSQL and args
-// select the rows ($1… are args); the page is ordered newest first.
-func listPage[T any](ctx context.Context, tx pgx.Tx, cols, table, whereSQL string, args []any, page store.Page, scan func(pgx.CollectableRow) (T, error)) ([]T, int, error) {
-	n := len(args)
-	pageArgs := append(append(make([]any, 0, n+2), args...), page.Limit, page.Offset)
-	rows, err := tx.Query(ctx, "SELECT "+cols+" FROM "+table+" WHERE "+whereSQL+
-		" ORDER BY created_at DESC, id DESC LIMIT $"+strconv.Itoa(n+1)+" OFFSET $"+strconv.Itoa(n+2), pageArgs...)
+// likeSearch answers a search with ILIKE '%text%' on each column, which the
+// pg_trgm GIN indexes of migration 0006 serve: a substring, case-insensitive,
+// as the SQLite store's trigram FTS5 phrase.
+func likeSearch(cols ...string) keyset.Search {
+	return func(q *keyset.Query, text string) string {
+		p := q.Arg("%" + likeEscaper.Replace(text) + "%")
+		conds := make([]string, len(cols))
+		for i, c := range cols {
+			conds[i] = c + " ILIKE " + p
+		}
+		return "(" + strings.Join(conds, " OR ") + ")"
+	}
+}
+
+// likeEscaper quotes LIKE's wildcards and its escape character (backslash).
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// listPage reads one page of the rows of table that base selects, and their
+// total: from total(), unless the page itself tells it.
+func listPage[T any](ctx context.Context, tx pgx.Tx, cols, table string, base *keyset.Query, sort keyset.Sort, page store.Page,
+	scan func(pgx.CollectableRow) (T, error), total func() (int, error)) ([]T, int, error) {
+	parts, err := keyset.Parts(base, sort, page)
 	if err != nil {
 		return nil, 0, err
 	}
-	items, err := pgx.CollectRows(rows, scan)
+	items, err := keyset.Fetch(parts, page.Limit, page.Offset,
+		func(p keyset.Part, limit, offset int) ([]T, error) {
+			rows, err := tx.Query(ctx, "SELECT "+cols+" FROM "+table+" WHERE "+p.Where()+
+				" ORDER BY "+p.OrderBy+" LIMIT "+p.Next(1)+" OFFSET "+p.Next(2), append(p.Args(), limit, offset)...)
+			if err != nil {
+				return nil, err
+			}
+			return pgx.CollectRows(rows, scan)
+		},
+		func(p keyset.Part) (int, error) {
+			var n int
+			err := tx.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE "+p.Where(), p.Args()...).Scan(&n)
+			return n, err
+		})
 	if err != nil {
 		return nil, 0, err
 	}
 	// A short page that is not empty, or the first page, already tells the
-	// total; only otherwise does counting cost a second query.
-	if len(items) < page.Limit && (len(items) > 0 || page.Offset == 0) {
+	// total, unless it starts after a position; only otherwise does counting
+	// cost a second query.
+	if page.After == nil && len(items) < page.Limit && (len(items) > 0 || page.Offset == 0) {
 		return items, page.Offset + len(items), nil
 	}
-	var total int
-	if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE "+whereSQL, args...).Scan(&total); err != nil {
+	n, err := total()
+	if err != nil {
 		return nil, 0, err
 	}
-	return items, total, nil
+	return items, n, nil
+}
+
+// count counts the rows of table that q selects.
+func count(ctx context.Context, tx pgx.Tx, table string, q *keyset.Query) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE "+q.Where(), q.Args()...).Scan(&n)
+	return n, err
 }

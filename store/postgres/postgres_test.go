@@ -188,7 +188,7 @@ func TestListPages(t *testing.T) {
 	slices.Reverse(want)
 	for limit := 1; limit <= n+1; limit++ {
 		for offset := 0; offset <= n+1; offset++ {
-			ps, total, err := s.ListProjects(ctx, "w", store.Page{Limit: limit, Offset: offset})
+			ps, total, err := s.ListProjects(ctx, "w", store.ProjectFilter{}, store.Page{Limit: limit, Offset: offset})
 			must(t, "ListProjects", err)
 			var ids []string
 			for _, p := range ps {
@@ -200,7 +200,7 @@ func TestListPages(t *testing.T) {
 			}
 		}
 	}
-	if _, _, err := s.ListProjects(ctx, "w", store.Page{Limit: 0}); err == nil {
+	if _, _, err := s.ListProjects(ctx, "w", store.ProjectFilter{}, store.Page{Limit: 0}); err == nil {
 		t.Error("ListProjects with Limit 0: no error")
 	}
 }
@@ -315,7 +315,10 @@ func TestUnreachableIsUnavailable(t *testing.T) {
 
 	calls := map[string]func() error{
 		"GetWorkspace": func() error { _, err := s.GetWorkspace(ctx, "w"); return err },
-		"ListProjects": func() error { _, _, err := s.ListProjects(ctx, "w", store.Page{Limit: 20}); return err },
+		"ListProjects": func() error {
+			_, _, err := s.ListProjects(ctx, "w", store.ProjectFilter{}, store.Page{Limit: 20})
+			return err
+		},
 		"CreateProject": func() error {
 			return s.CreateProject(ctx, store.Project{ID: "p", WorkspaceID: "w", CreatedAt: at, UpdatedAt: at})
 		},

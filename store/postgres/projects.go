@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/internal/keyset"
 )
 
 const projectCols = "id, workspace_id, name, description, created_at, updated_at, version"
@@ -105,19 +106,21 @@ func (s *Store) DeleteProjectIf(ctx context.Context, workspaceID, id string, che
 	})
 }
 
-// ListProjects returns one page of the workspace's projects and their total,
-// both read from one snapshot.
-func (s *Store) ListProjects(ctx context.Context, workspaceID string, page store.Page) ([]store.Project, int, error) {
-	if err := checkPage(page); err != nil {
+// ListProjects returns one page of the workspace's projects matching filter
+// and their total, both read from one snapshot.
+func (s *Store) ListProjects(ctx context.Context, workspaceID string, filter store.ProjectFilter, page store.Page) ([]store.Project, int, error) {
+	base, err := keyset.Projects(sqlDialect, workspaceID, filter, likeSearch("name", "description"))
+	if err != nil {
 		return nil, 0, err
 	}
 	var (
 		items []store.Project
 		total int
 	)
-	err := s.inSnapshot(ctx, func(tx pgx.Tx) error {
+	err = s.inSnapshot(ctx, func(tx pgx.Tx) error {
 		var err error
-		items, total, err = listPage(ctx, tx, projectCols, "projects", "workspace_id = $1", []any{workspaceID}, page, collectProject)
+		items, total, err = listPage(ctx, tx, projectCols, "projects", base, keyset.ProjectSort, page, collectProject,
+			func() (int, error) { return count(ctx, tx, "projects", base) })
 		if err != nil {
 			return dbError(ctx, "list projects", err)
 		}

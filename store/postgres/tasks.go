@@ -2,12 +2,11 @@ package postgres
 
 import (
 	"context"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/internal/keyset"
 )
 
 const taskCols = "id, workspace_id, project_id, title, description, status, due_at, completed_at, created_at, updated_at, version"
@@ -112,26 +111,17 @@ func (s *Store) DeleteTaskIf(ctx context.Context, workspaceID, id string, check 
 // many match, all from one snapshot, including the check that the filter's
 // project exists.
 func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.TaskFilter, page store.Page) ([]store.Task, int, error) {
-	if err := checkPage(page); err != nil {
-		return nil, 0, err
-	}
 	// Only the filters in use become conditions, rather than "$2 = '' OR …",
 	// so that each combination gets a plan that uses its index.
-	where := []string{"workspace_id = $1"}
-	args := []any{workspaceID}
-	if filter.ProjectID != "" {
-		args = append(args, filter.ProjectID)
-		where = append(where, "project_id = $"+strconv.Itoa(len(args)))
-	}
-	if filter.Status != "" {
-		args = append(args, filter.Status)
-		where = append(where, "status = $"+strconv.Itoa(len(args)))
+	base, err := keyset.Tasks(sqlDialect, workspaceID, filter, likeSearch("title", "description"))
+	if err != nil {
+		return nil, 0, err
 	}
 	var (
 		items []store.Task
 		total int
 	)
-	err := s.inSnapshot(ctx, func(tx pgx.Tx) error {
+	err = s.inSnapshot(ctx, func(tx pgx.Tx) error {
 		if filter.ProjectID != "" {
 			var exists bool
 			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM projects WHERE workspace_id = $1 AND id = $2)",
@@ -143,7 +133,8 @@ func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.
 			}
 		}
 		var err error
-		items, total, err = listPage(ctx, tx, taskCols, "tasks", strings.Join(where, " AND "), args, page, collectTask)
+		items, total, err = listPage(ctx, tx, taskCols, "tasks", base, keyset.TaskSort, page, collectTask,
+			func() (int, error) { return taskTotal(ctx, tx, workspaceID, filter) })
 		if err != nil {
 			return dbError(ctx, "list tasks", err)
 		}
@@ -153,4 +144,14 @@ func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.
 		return nil, 0, err
 	}
 	return items, total, nil
+}
+
+// taskTotal counts the workspace's tasks matching filter: the one place a
+// list's total is computed.
+func taskTotal(ctx context.Context, tx pgx.Tx, workspaceID string, filter store.TaskFilter) (int, error) {
+	q, err := keyset.Tasks(sqlDialect, workspaceID, filter, likeSearch("title", "description"))
+	if err != nil {
+		return 0, err
+	}
+	return count(ctx, tx, "tasks", q)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/internal/keyset"
 	"github.com/example/workspace/store/sqlite/engine"
 )
 
@@ -68,19 +69,17 @@ func (s *Store) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) 
 }
 
 func (s *Store) ListAPIKeys(ctx context.Context, workspaceID string, page store.Page) ([]store.APIKey, int, error) {
-	if err := checkPage(page); err != nil {
-		return nil, 0, err
-	}
 	var out []store.APIKey
 	var total int
 	err := s.db.Read(ctx, func(ctx context.Context, tx engine.ReadTx) error {
+		base := keyset.New(sqlDialect)
+		base.And("workspace_id = " + base.Arg(workspaceID))
 		var err error
-		total, err = count(ctx, tx, `SELECT count(*) FROM api_keys WHERE workspace_id = ?`, workspaceID)
+		out, err = listParts(ctx, tx, scanAPIKey, apiKeyCols, "api_keys", base, keyset.KeySort, page)
 		if err != nil {
 			return err
 		}
-		out, err = list(ctx, tx, scanAPIKey, `SELECT `+apiKeyCols+` FROM api_keys WHERE workspace_id = ?
-			ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, workspaceID, page.Limit, page.Offset)
+		total, err = count(ctx, tx, `SELECT count(*) FROM api_keys WHERE workspace_id = ?`, workspaceID)
 		return err
 	})
 	if err != nil {

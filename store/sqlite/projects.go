@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/internal/keyset"
 	"github.com/example/workspace/store/sqlite/engine"
 )
 
@@ -126,20 +127,19 @@ func (s *Store) DeleteProjectIf(ctx context.Context, workspaceID, id string, che
 	return wrap(ctx, "delete project", err)
 }
 
-func (s *Store) ListProjects(ctx context.Context, workspaceID string, page store.Page) ([]store.Project, int, error) {
-	if err := checkPage(page); err != nil {
-		return nil, 0, err
-	}
+func (s *Store) ListProjects(ctx context.Context, workspaceID string, filter store.ProjectFilter, page store.Page) ([]store.Project, int, error) {
 	var out []store.Project
 	var total int
 	err := s.db.Read(ctx, func(ctx context.Context, tx engine.ReadTx) error {
-		var err error
-		total, err = count(ctx, tx, `SELECT count(*) FROM projects WHERE workspace_id = ?`, workspaceID)
+		base, err := keyset.Projects(sqlDialect, workspaceID, filter, ftsSearch("projects_fts"))
 		if err != nil {
 			return err
 		}
-		out, err = list(ctx, tx, scanProject, `SELECT `+projectCols+` FROM projects WHERE workspace_id = ?
-			ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, workspaceID, page.Limit, page.Offset)
+		out, err = listParts(ctx, tx, scanProject, projectCols, "projects", base, keyset.ProjectSort, page)
+		if err != nil {
+			return err
+		}
+		total, err = count(ctx, tx, `SELECT count(*) FROM projects WHERE `+base.Where(), base.Args()...)
 		return err
 	})
 	if err != nil {

@@ -55,13 +55,6 @@ func (s *Store) Ping(ctx context.Context) error {
 // the file; closing twice is harmless. No write may start after Close.
 func (s *Store) Close() error { return s.db.Close() }
 
-func checkPage(p store.Page) error {
-	if p.Limit < 1 || p.Offset < 0 {
-		return fmt.Errorf("sqlite: invalid page: limit %d, offset %d", p.Limit, p.Offset)
-	}
-	return nil
-}
-
 // affected turns an UPDATE or DELETE that matched no row into
 // NotFound(resource).
 func affected(res sql.Result, err error, resource string) error {

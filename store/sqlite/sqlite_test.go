@@ -241,7 +241,7 @@ func TestMigrateTimesToMicroseconds(t *testing.T) {
 	if err != nil || !ws.CreatedAt.Equal(want[4]) {
 		t.Errorf("workspace created_at = %s, %v; want %s", ws.CreatedAt, err, want[4])
 	}
-	projects, _, err := s.ListProjects(ctx, "ws_1", store.Page{Limit: 100})
+	projects, _, err := s.ListProjects(ctx, "ws_1", store.ProjectFilter{}, store.Page{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestReadsAfterClose(t *testing.T) {
 	if _, err := s.GetWorkspace(ctx, "ws_1"); !errors.Is(err, engine.ErrClosed) {
 		t.Fatalf("GetWorkspace after Close: %v, want ErrClosed", err)
 	}
-	if _, _, err := s.ListProjects(ctx, "ws_1", store.Page{Limit: 10}); !errors.Is(err, engine.ErrClosed) {
+	if _, _, err := s.ListProjects(ctx, "ws_1", store.ProjectFilter{}, store.Page{Limit: 10}); !errors.Is(err, engine.ErrClosed) {
 		t.Fatalf("ListProjects after Close: %v, want ErrClosed", err)
 	}
 	if err := s.Close(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/internal/keyset"
 	"github.com/example/workspace/store/sqlite/engine"
 )
 
@@ -145,22 +146,13 @@ func (s *Store) DeleteTaskIf(ctx context.Context, workspaceID, id string, check 
 }
 
 func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.TaskFilter, page store.Page) ([]store.Task, int, error) {
-	if err := checkPage(page); err != nil {
-		return nil, 0, err
-	}
-	where := `workspace_id = ?`
-	args := []any{workspaceID}
-	if filter.ProjectID != "" {
-		where += ` AND project_id = ?`
-		args = append(args, filter.ProjectID)
-	}
-	if filter.Status != "" {
-		where += ` AND status = ?`
-		args = append(args, filter.Status)
-	}
 	var out []store.Task
 	var total int
 	err := s.db.Read(ctx, func(ctx context.Context, tx engine.ReadTx) error {
+		base, err := keyset.Tasks(sqlDialect, workspaceID, filter, ftsSearch("tasks_fts"))
+		if err != nil {
+			return err
+		}
 		if filter.ProjectID != "" {
 			// In the same snapshot as the list, so that a project deleted in
 			// between cannot turn NotFound into an empty page.
@@ -174,17 +166,25 @@ func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.
 				return err
 			}
 		}
-		var err error
-		total, err = count(ctx, tx, `SELECT count(*) FROM tasks WHERE `+where, args...)
+		out, err = listParts(ctx, tx, scanTask, taskCols, "tasks", base, keyset.TaskSort, page)
 		if err != nil {
 			return err
 		}
-		out, err = list(ctx, tx, scanTask, `SELECT `+taskCols+` FROM tasks WHERE `+where+`
-			ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, append(args, page.Limit, page.Offset)...)
+		total, err = taskTotal(ctx, tx, workspaceID, filter)
 		return err
 	})
 	if err != nil {
 		return nil, 0, wrap(ctx, "list tasks", err)
 	}
 	return out, total, nil
+}
+
+// taskTotal counts the workspace's tasks matching filter: the one place a
+// list's total is computed.
+func taskTotal(ctx context.Context, q engine.Querier, workspaceID string, filter store.TaskFilter) (int, error) {
+	base, err := keyset.Tasks(sqlDialect, workspaceID, filter, ftsSearch("tasks_fts"))
+	if err != nil {
+		return 0, err
+	}
+	return count(ctx, q, `SELECT count(*) FROM tasks WHERE `+base.Where(), base.Args()...)
 }

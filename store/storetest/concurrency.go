@@ -407,7 +407,7 @@ func testConcurrentProjects(t *testing.T, s store.Store) {
 			// lies within the total, and a short one ends exactly at it.
 			// (Pages apart may disagree: the list changes between them.)
 			for offset := 0; ; offset += 7 {
-				got, total, err := s.ListProjects(ctx, ws.ID, store.Page{Limit: 7, Offset: offset})
+				got, total, err := s.ListProjects(ctx, ws.ID, store.ProjectFilter{}, store.Page{Limit: 7, Offset: offset})
 				if err != nil {
 					t.Errorf("ListProjects during writes: %v", err)
 					return
@@ -442,10 +442,10 @@ func testConcurrentProjects(t *testing.T, s store.Store) {
 	}
 	want = newestFirst(want, projectKey)
 	checkPages(t, "ListProjects after the concurrent writes", mapIDs(want, projectID), func(pg store.Page) ([]string, int, error) {
-		got, total, err := s.ListProjects(ctx, ws.ID, pg)
+		got, total, err := s.ListProjects(ctx, ws.ID, store.ProjectFilter{}, pg)
 		return mapIDs(got, projectID), total, err
 	})
-	got, total, err := s.ListProjects(ctx, ws.ID, store.Page{Limit: 1000})
+	got, total, err := s.ListProjects(ctx, ws.ID, store.ProjectFilter{}, store.Page{Limit: 1000})
 	if err != nil || total != len(want) {
 		t.Fatalf("ListProjects: total %d, %v; want %d", total, err, len(want))
 	}

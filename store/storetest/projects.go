@@ -52,7 +52,7 @@ func testProjectConflict(t *testing.T, s store.Store) {
 	_, err = s.GetProject(ctx, b.ID, orig.ID)
 	checkNotFound(t, "GetProject in the other workspace", err, "project")
 	for _, ws := range []string{a.ID, b.ID} {
-		ps, total, err := s.ListProjects(ctx, ws, store.Page{Limit: 10})
+		ps, total, err := s.ListProjects(ctx, ws, store.ProjectFilter{}, store.Page{Limit: 10})
 		if err != nil {
 			t.Fatalf("ListProjects: %v", err)
 		}
@@ -144,7 +144,7 @@ func testProjectUpdateKeepsIdentity(t *testing.T, s store.Store) {
 		_, err := s.GetProject(ctx, probe.ws, probe.id)
 		checkNotFound(t, fmt.Sprintf("GetProject(%s, %s)", probe.ws, probe.id), err, "project")
 	}
-	if _, total, err := s.ListProjects(ctx, b.ID, store.Page{Limit: 10}); err != nil || total != 0 {
+	if _, total, err := s.ListProjects(ctx, b.ID, store.ProjectFilter{}, store.Page{Limit: 10}); err != nil || total != 0 {
 		t.Errorf("ListProjects(other workspace): total %d, err %v; want 0, nil", total, err)
 	}
 }
@@ -213,7 +213,7 @@ func testProjectDelete(t *testing.T, s store.Store) {
 		t.Errorf("ListTasks: total %d, want 1", total)
 	}
 	checkRecords(t, "tasks after DeleteProject", tasks, []store.Task{stays}, taskID, checkTask)
-	ps, total, err := s.ListProjects(ctx, ws.ID, store.Page{Limit: 10})
+	ps, total, err := s.ListProjects(ctx, ws.ID, store.ProjectFilter{}, store.Page{Limit: 10})
 	if err != nil {
 		t.Fatalf("ListProjects: %v", err)
 	}
@@ -271,7 +271,7 @@ func testProjectList(t *testing.T, s store.Store) {
 	mustProject(t, s, b.ID, "proj_other", at(6))
 	want := newestFirst(ps, projectKey)
 
-	got, total, err := s.ListProjects(ctx, a.ID, store.Page{Limit: 100})
+	got, total, err := s.ListProjects(ctx, a.ID, store.ProjectFilter{}, store.Page{Limit: 100})
 	if err != nil {
 		t.Fatalf("ListProjects: %v", err)
 	}
@@ -280,11 +280,11 @@ func testProjectList(t *testing.T, s store.Store) {
 	}
 	checkRecords(t, "ListProjects", got, want, projectID, checkProject)
 	checkPages(t, "ListProjects", mapIDs(want, projectID), func(p store.Page) ([]string, int, error) {
-		got, total, err := s.ListProjects(ctx, a.ID, p)
+		got, total, err := s.ListProjects(ctx, a.ID, store.ProjectFilter{}, p)
 		return mapIDs(got, projectID), total, err
 	})
 	checkPages(t, "ListProjects(empty workspace)", nil, func(p store.Page) ([]string, int, error) {
-		got, total, err := s.ListProjects(ctx, "ws_C", p)
+		got, total, err := s.ListProjects(ctx, "ws_C", store.ProjectFilter{}, p)
 		return mapIDs(got, projectID), total, err
 	})
 }

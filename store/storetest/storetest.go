@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Project/UpdateAborts", testProjectUpdateAborts},
 		{"Project/Delete", testProjectDelete},
 		{"Project/List", testProjectList},
+		{"Project/ListOrders", testProjectListOrders},
 
 		{"Task/CreateGet", testTaskCreateGet},
 		{"Task/CreateConflict", testTaskCreateConflict},
@@ -54,6 +55,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Task/Delete", testTaskDelete},
 		{"Task/List", testTaskList},
 		{"Task/ListFilters", testTaskListFilters},
+		{"Task/ListOrders", testTaskListOrders},
+		{"Task/ListMoreFilters", testTaskListMoreFilters},
+		{"List/Refusals", testListRefusals},
 
 		{"APIKey/CreateGet", testAPIKeyCreateGet},
 		{"APIKey/CreateErrors", testAPIKeyCreateErrors},

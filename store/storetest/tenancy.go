@@ -46,7 +46,7 @@ func checkTenant(t *testing.T, s store.Store, what string, tn tenant) {
 	checkWorkspace(t, what+": workspace", ws, tn.ws)
 
 	page := store.Page{Limit: 100}
-	ps, total, err := s.ListProjects(ctx, tn.ws.ID, page)
+	ps, total, err := s.ListProjects(ctx, tn.ws.ID, store.ProjectFilter{}, page)
 	if err != nil {
 		t.Fatalf("%s: ListProjects: %v", what, err)
 	}

@@ -101,7 +101,7 @@ func testTimesRFC3339Range(t *testing.T, s store.Store) {
 		t.Fatalf("rfc3339Times are not in increasing order: %q", wantProjects)
 	}
 	checkPages(t, "ListProjects", wantProjects, func(pg store.Page) ([]string, int, error) {
-		got, total, err := s.ListProjects(ctx, ws, pg)
+		got, total, err := s.ListProjects(ctx, ws, store.ProjectFilter{}, pg)
 		return mapIDs(got, projectID), total, err
 	})
 	checkPages(t, "ListTasks", mapIDs(newestFirst(tasks, taskKey), taskID), func(pg store.Page) ([]string, int, error) {

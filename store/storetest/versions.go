@@ -52,7 +52,7 @@ func testProjectVersion(t *testing.T, s store.Store) {
 	checkProjectVersion(t, s, ws.ID, p.ID, "after an aborted update", 4)
 
 	// A list shows the same version as a get.
-	ps, _, err := s.ListProjects(ctx, ws.ID, store.Page{Limit: 10})
+	ps, _, err := s.ListProjects(ctx, ws.ID, store.ProjectFilter{}, store.Page{Limit: 10})
 	if err != nil || len(ps) != 1 || ps[0].Version != 4 {
 		t.Errorf("ListProjects = %+v, %v; want the project at version 4", ps, err)
 	}

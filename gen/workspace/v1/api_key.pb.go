@@ -148,7 +148,12 @@ type ListApiKeysRequest struct {
 	// Page size, 1–100; 20 when absent.
 	Limit *int32 `protobuf:"varint,1,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
 	// Number of items to skip, 0 or more; 0 when absent.
-	Offset        *int32 `protobuf:"varint,2,opt,name=offset,proto3,oneof" json:"offset,omitempty"`
+	Offset *int32 `protobuf:"varint,2,opt,name=offset,proto3,oneof" json:"offset,omitempty"`
+	// The cursor of the page to read: the previous page's next_page_token
+	// (REST: pagination.next_cursor, sent back as ?cursor=). It is bound to the
+	// filters and order it was issued with; reused with others, garbled, edited,
+	// or combined with offset, it is refused (VALIDATION_ERROR naming cursor).
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=cursor,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -197,13 +202,23 @@ func (x *ListApiKeysRequest) GetOffset() int32 {
 	return 0
 }
 
+func (x *ListApiKeysRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // Response of ListApiKeys.
 type ListApiKeysResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The page of keys, newest first.
 	Data []*ApiKey `protobuf:"bytes,1,rep,name=data,proto3" json:"data,omitempty"`
 	// Where this page sits in the whole list.
-	Pagination    *Pagination `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+	Pagination *Pagination `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+	// The cursor of the next page, absent on the last page. REST moves it into
+	// pagination.next_cursor.
+	NextPageToken *string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3,oneof" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -250,6 +265,13 @@ func (x *ListApiKeysResponse) GetPagination() *Pagination {
 		return x.Pagination
 	}
 	return nil
+}
+
+func (x *ListApiKeysResponse) GetNextPageToken() string {
+	if x != nil && x.NextPageToken != nil {
+		return *x.NextPageToken
+	}
+	return ""
 }
 
 // Request of CreateApiKey.
@@ -482,17 +504,21 @@ const file_workspace_v1_api_key_proto_rawDesc = "" +
 	"\n" +
 	"revoked_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\trevokedAt\x12\x1a\n" +
 	"\x03key\x18\t \x01(\tB\x03\xe0A\x03H\x00R\x03key\x88\x01\x01B\x06\n" +
-	"\x04_key\"a\n" +
+	"\x04_key\"}\n" +
 	"\x12ListApiKeysRequest\x12\x19\n" +
 	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12\x1b\n" +
-	"\x06offset\x18\x02 \x01(\x05H\x01R\x06offset\x88\x01\x01B\b\n" +
+	"\x06offset\x18\x02 \x01(\x05H\x01R\x06offset\x88\x01\x01\x12\x1a\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\x06cursorB\b\n" +
 	"\x06_limitB\t\n" +
-	"\a_offset\"y\n" +
+	"\a_offset\"\xba\x01\n" +
 	"\x13ListApiKeysResponse\x12(\n" +
 	"\x04data\x18\x01 \x03(\v2\x14.workspace.v1.ApiKeyR\x04data\x128\n" +
 	"\n" +
 	"pagination\x18\x02 \x01(\v2\x18.workspace.v1.PaginationR\n" +
-	"pagination\"\xa4\x01\n" +
+	"pagination\x12+\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tH\x00R\rnextPageToken\x88\x01\x01B\x12\n" +
+	"\x10_next_page_token\"\xa4\x01\n" +
 	"\x13CreateApiKeyRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12>\n" +
 	"\x06scopes\x18\x02 \x03(\tB&\x92A \xf2\x02\x04read\xf2\x02\x05write\xf2\x02\x06delete\xf2\x02\x05admin\xe0A\x02R\x06scopes\x129\n" +
@@ -568,6 +594,7 @@ func file_workspace_v1_api_key_proto_init() {
 	file_workspace_v1_options_proto_init()
 	file_workspace_v1_api_key_proto_msgTypes[0].OneofWrappers = []any{}
 	file_workspace_v1_api_key_proto_msgTypes[1].OneofWrappers = []any{}
+	file_workspace_v1_api_key_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -28,10 +28,15 @@ type Pagination struct {
 	Total int32 `protobuf:"varint,1,opt,name=total,proto3" json:"total,omitempty"`
 	// Page size that was applied (1–100, default 20).
 	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
-	// Number of items skipped before this page (default 0).
+	// Number of items skipped before this page (default 0); 0 on a page read by
+	// cursor.
 	Offset int32 `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
-	// True when offset + the number of items on this page is less than total.
-	HasMore       bool `protobuf:"varint,4,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	// True when a next page exists: on a page read by offset, when offset + the
+	// number of items on this page is less than total.
+	HasMore bool `protobuf:"varint,4,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	// REST only: the cursor of the next page (send it back as ?cursor=), absent
+	// on the last page. gRPC responses carry it as next_page_token.
+	NextCursor    *string `protobuf:"bytes,5,opt,name=next_cursor,json=nextCursor,proto3,oneof" json:"next_cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -94,17 +99,27 @@ func (x *Pagination) GetHasMore() bool {
 	return false
 }
 
+func (x *Pagination) GetNextCursor() string {
+	if x != nil && x.NextCursor != nil {
+		return *x.NextCursor
+	}
+	return ""
+}
+
 var File_workspace_v1_common_proto protoreflect.FileDescriptor
 
 const file_workspace_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x19workspace/v1/common.proto\x12\fworkspace.v1\"k\n" +
+	"\x19workspace/v1/common.proto\x12\fworkspace.v1\"\xa1\x01\n" +
 	"\n" +
 	"Pagination\x12\x14\n" +
 	"\x05total\x18\x01 \x01(\x05R\x05total\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x16\n" +
 	"\x06offset\x18\x03 \x01(\x05R\x06offset\x12\x19\n" +
-	"\bhas_more\x18\x04 \x01(\bR\ahasMoreB;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
+	"\bhas_more\x18\x04 \x01(\bR\ahasMore\x12$\n" +
+	"\vnext_cursor\x18\x05 \x01(\tH\x00R\n" +
+	"nextCursor\x88\x01\x01B\x0e\n" +
+	"\f_next_cursorB;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
 
 var (
 	file_workspace_v1_common_proto_rawDescOnce sync.Once
@@ -135,6 +150,7 @@ func file_workspace_v1_common_proto_init() {
 	if File_workspace_v1_common_proto != nil {
 		return
 	}
+	file_workspace_v1_common_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -180,7 +180,19 @@ type ListProjectsRequest struct {
 	// Page size, 1–100; 20 when absent.
 	Limit *int32 `protobuf:"varint,1,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
 	// Number of items to skip, 0 or more; 0 when absent.
-	Offset        *int32 `protobuf:"varint,2,opt,name=offset,proto3,oneof" json:"offset,omitempty"`
+	Offset *int32 `protobuf:"varint,2,opt,name=offset,proto3,oneof" json:"offset,omitempty"`
+	// The order (AIP-132): "created_at" or "updated_at", optionally followed by
+	// " asc" or " desc"; a field alone is ascending. Ties are broken by id in the
+	// same direction. "created_at desc" (newest first) when absent.
+	OrderBy string `protobuf:"bytes,3,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// The cursor of the page to read: the previous page's next_page_token
+	// (REST: pagination.next_cursor, sent back as ?cursor=). It is bound to the
+	// filters and order it was issued with; reused with others, garbled, edited,
+	// or combined with offset, it is refused (VALIDATION_ERROR naming cursor).
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=cursor,proto3" json:"page_token,omitempty"`
+	// Only projects whose name or description contains this text, ignoring case
+	// (a substring, 3–200 characters after trimming surrounding whitespace).
+	Q             string `protobuf:"bytes,5,opt,name=q,proto3" json:"q,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -229,13 +241,37 @@ func (x *ListProjectsRequest) GetOffset() int32 {
 	return 0
 }
 
+func (x *ListProjectsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListProjectsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListProjectsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
 // Response of ListProjects.
 type ListProjectsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The page of projects, newest first.
+	// The page of projects, in the order asked.
 	Data []*Project `protobuf:"bytes,1,rep,name=data,proto3" json:"data,omitempty"`
 	// Where this page sits in the whole list.
-	Pagination    *Pagination `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+	Pagination *Pagination `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+	// The cursor of the next page, absent on the last page. REST moves it into
+	// pagination.next_cursor.
+	NextPageToken *string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3,oneof" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -282,6 +318,13 @@ func (x *ListProjectsResponse) GetPagination() *Pagination {
 		return x.Pagination
 	}
 	return nil
+}
+
+func (x *ListProjectsResponse) GetNextPageToken() string {
+	if x != nil && x.NextPageToken != nil {
+		return *x.NextPageToken
+	}
+	return ""
 }
 
 // Request of CreateProject.
@@ -732,17 +775,23 @@ const file_workspace_v1_project_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12%\n" +
 	"\vdescription\x18\x02 \x01(\tH\x01R\vdescription\x88\x01\x01B\a\n" +
 	"\x05_nameB\x0e\n" +
-	"\f_description\"b\n" +
+	"\f_description\"\xa7\x01\n" +
 	"\x13ListProjectsRequest\x12\x19\n" +
 	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12\x1b\n" +
-	"\x06offset\x18\x02 \x01(\x05H\x01R\x06offset\x88\x01\x01B\b\n" +
+	"\x06offset\x18\x02 \x01(\x05H\x01R\x06offset\x88\x01\x01\x12\x19\n" +
+	"\border_by\x18\x03 \x01(\tR\aorderBy\x12\x1a\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\x06cursor\x12\f\n" +
+	"\x01q\x18\x05 \x01(\tR\x01qB\b\n" +
 	"\x06_limitB\t\n" +
-	"\a_offset\"{\n" +
+	"\a_offset\"\xbc\x01\n" +
 	"\x14ListProjectsResponse\x12)\n" +
 	"\x04data\x18\x01 \x03(\v2\x15.workspace.v1.ProjectR\x04data\x128\n" +
 	"\n" +
 	"pagination\x18\x02 \x01(\v2\x18.workspace.v1.PaginationR\n" +
-	"pagination\"Q\n" +
+	"pagination\x12+\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tH\x00R\rnextPageToken\x88\x01\x01B\x12\n" +
+	"\x10_next_page_token\"Q\n" +
 	"\x14CreateProjectRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\"H\n" +
@@ -847,6 +896,7 @@ func file_workspace_v1_project_proto_init() {
 	file_workspace_v1_options_proto_init()
 	file_workspace_v1_project_proto_msgTypes[1].OneofWrappers = []any{}
 	file_workspace_v1_project_proto_msgTypes[2].OneofWrappers = []any{}
+	file_workspace_v1_project_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -248,8 +248,31 @@ type ListTasksRequest struct {
 	Offset *int32 `protobuf:"varint,2,opt,name=offset,proto3,oneof" json:"offset,omitempty"`
 	// Only tasks of this project.
 	ProjectId string `protobuf:"bytes,3,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	// Only tasks with this status.
-	Status        string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	// Only tasks with this status ("todo", "in_progress" or "completed"), or with
+	// any of several separated by commas ("todo,in_progress").
+	Status string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	// The order (AIP-132): "created_at", "updated_at" or "due_at", optionally
+	// followed by " asc" or " desc"; a field alone is ascending. Ties are broken
+	// by id in the same direction; tasks without a due date come last in both
+	// directions. "created_at desc" (newest first) when absent.
+	OrderBy string `protobuf:"bytes,5,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// The cursor of the page to read: the previous page's next_page_token
+	// (REST: pagination.next_cursor, sent back as ?cursor=). It is bound to the
+	// filters and order it was issued with; reused with others, garbled, edited,
+	// or combined with offset, it is refused (VALIDATION_ERROR naming cursor).
+	PageToken string `protobuf:"bytes,6,opt,name=page_token,json=cursor,proto3" json:"page_token,omitempty"`
+	// Only tasks due before this time (exclusive); tasks without a due date never
+	// match.
+	DueBefore *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=due_before,json=dueBefore,proto3" json:"due_before,omitempty"`
+	// Only tasks due after this time (exclusive); tasks without a due date never
+	// match.
+	DueAfter *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=due_after,json=dueAfter,proto3" json:"due_after,omitempty"`
+	// Only tasks changed after this time (exclusive): what changed since the
+	// last sync.
+	UpdatedAfter *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_after,json=updatedAfter,proto3" json:"updated_after,omitempty"`
+	// Only tasks whose title or description contains this text, ignoring case
+	// (a substring, 3–200 characters after trimming surrounding whitespace).
+	Q             string `protobuf:"bytes,10,opt,name=q,proto3" json:"q,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -312,13 +335,58 @@ func (x *ListTasksRequest) GetStatus() string {
 	return ""
 }
 
+func (x *ListTasksRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListTasksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListTasksRequest) GetDueBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueBefore
+	}
+	return nil
+}
+
+func (x *ListTasksRequest) GetDueAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAfter
+	}
+	return nil
+}
+
+func (x *ListTasksRequest) GetUpdatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAfter
+	}
+	return nil
+}
+
+func (x *ListTasksRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
 // Response of ListTasks.
 type ListTasksResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The page of tasks, newest first.
+	// The page of tasks, in the order asked.
 	Data []*Task `protobuf:"bytes,1,rep,name=data,proto3" json:"data,omitempty"`
 	// Where this page sits in the whole list.
-	Pagination    *Pagination `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+	Pagination *Pagination `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+	// The cursor of the next page, absent on the last page. REST moves it into
+	// pagination.next_cursor.
+	NextPageToken *string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3,oneof" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -365,6 +433,13 @@ func (x *ListTasksResponse) GetPagination() *Pagination {
 		return x.Pagination
 	}
 	return nil
+}
+
+func (x *ListTasksResponse) GetNextPageToken() string {
+	if x != nil && x.NextPageToken != nil {
+		return *x.NextPageToken
+	}
+	return ""
 }
 
 // Request of CreateTask.
@@ -855,20 +930,31 @@ const file_workspace_v1_task_proto_rawDesc = "" +
 	"\v_project_idB\b\n" +
 	"\x06_titleB\x0e\n" +
 	"\f_descriptionB\t\n" +
-	"\a_status\"\xbc\x01\n" +
+	"\a_status\"\x90\x03\n" +
 	"\x10ListTasksRequest\x12\x19\n" +
 	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12\x1b\n" +
 	"\x06offset\x18\x02 \x01(\x05H\x01R\x06offset\x88\x01\x01\x12\x1d\n" +
 	"\n" +
-	"project_id\x18\x03 \x01(\tR\tprojectId\x12<\n" +
-	"\x06status\x18\x04 \x01(\tB$\x92A!\xf2\x02\x04todo\xf2\x02\vin_progress\xf2\x02\tcompletedR\x06statusB\b\n" +
+	"project_id\x18\x03 \x01(\tR\tprojectId\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x12\x19\n" +
+	"\border_by\x18\x05 \x01(\tR\aorderBy\x12\x1a\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\x06cursor\x129\n" +
+	"\n" +
+	"due_before\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tdueBefore\x127\n" +
+	"\tdue_after\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bdueAfter\x12?\n" +
+	"\rupdated_after\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\fupdatedAfter\x12\f\n" +
+	"\x01q\x18\n" +
+	" \x01(\tR\x01qB\b\n" +
 	"\x06_limitB\t\n" +
-	"\a_offset\"u\n" +
+	"\a_offset\"\xb6\x01\n" +
 	"\x11ListTasksResponse\x12&\n" +
 	"\x04data\x18\x01 \x03(\v2\x12.workspace.v1.TaskR\x04data\x128\n" +
 	"\n" +
 	"pagination\x18\x02 \x01(\v2\x18.workspace.v1.PaginationR\n" +
-	"pagination\"\xe5\x01\n" +
+	"pagination\x12+\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tH\x00R\rnextPageToken\x88\x01\x01B\x12\n" +
+	"\x10_next_page_token\"\xe5\x01\n" +
 	"\x11CreateTaskRequest\x12\"\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tB\x03\xe0A\x02R\tprojectId\x12\x19\n" +
@@ -949,29 +1035,32 @@ var file_workspace_v1_task_proto_depIdxs = []int32{
 	12, // 2: workspace.v1.Task.created_at:type_name -> google.protobuf.Timestamp
 	12, // 3: workspace.v1.Task.updated_at:type_name -> google.protobuf.Timestamp
 	12, // 4: workspace.v1.TaskUpdate.due_at:type_name -> google.protobuf.Timestamp
-	0,  // 5: workspace.v1.ListTasksResponse.data:type_name -> workspace.v1.Task
-	13, // 6: workspace.v1.ListTasksResponse.pagination:type_name -> workspace.v1.Pagination
-	12, // 7: workspace.v1.CreateTaskRequest.due_at:type_name -> google.protobuf.Timestamp
-	0,  // 8: workspace.v1.CreateTaskResponse.task:type_name -> workspace.v1.Task
-	0,  // 9: workspace.v1.GetTaskResponse.task:type_name -> workspace.v1.Task
-	1,  // 10: workspace.v1.UpdateTaskRequest.task:type_name -> workspace.v1.TaskUpdate
-	14, // 11: workspace.v1.UpdateTaskRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 12: workspace.v1.UpdateTaskResponse.task:type_name -> workspace.v1.Task
-	2,  // 13: workspace.v1.TaskService.ListTasks:input_type -> workspace.v1.ListTasksRequest
-	4,  // 14: workspace.v1.TaskService.CreateTask:input_type -> workspace.v1.CreateTaskRequest
-	6,  // 15: workspace.v1.TaskService.GetTask:input_type -> workspace.v1.GetTaskRequest
-	8,  // 16: workspace.v1.TaskService.UpdateTask:input_type -> workspace.v1.UpdateTaskRequest
-	10, // 17: workspace.v1.TaskService.DeleteTask:input_type -> workspace.v1.DeleteTaskRequest
-	3,  // 18: workspace.v1.TaskService.ListTasks:output_type -> workspace.v1.ListTasksResponse
-	5,  // 19: workspace.v1.TaskService.CreateTask:output_type -> workspace.v1.CreateTaskResponse
-	7,  // 20: workspace.v1.TaskService.GetTask:output_type -> workspace.v1.GetTaskResponse
-	9,  // 21: workspace.v1.TaskService.UpdateTask:output_type -> workspace.v1.UpdateTaskResponse
-	11, // 22: workspace.v1.TaskService.DeleteTask:output_type -> workspace.v1.DeleteTaskResponse
-	18, // [18:23] is the sub-list for method output_type
-	13, // [13:18] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	12, // 5: workspace.v1.ListTasksRequest.due_before:type_name -> google.protobuf.Timestamp
+	12, // 6: workspace.v1.ListTasksRequest.due_after:type_name -> google.protobuf.Timestamp
+	12, // 7: workspace.v1.ListTasksRequest.updated_after:type_name -> google.protobuf.Timestamp
+	0,  // 8: workspace.v1.ListTasksResponse.data:type_name -> workspace.v1.Task
+	13, // 9: workspace.v1.ListTasksResponse.pagination:type_name -> workspace.v1.Pagination
+	12, // 10: workspace.v1.CreateTaskRequest.due_at:type_name -> google.protobuf.Timestamp
+	0,  // 11: workspace.v1.CreateTaskResponse.task:type_name -> workspace.v1.Task
+	0,  // 12: workspace.v1.GetTaskResponse.task:type_name -> workspace.v1.Task
+	1,  // 13: workspace.v1.UpdateTaskRequest.task:type_name -> workspace.v1.TaskUpdate
+	14, // 14: workspace.v1.UpdateTaskRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 15: workspace.v1.UpdateTaskResponse.task:type_name -> workspace.v1.Task
+	2,  // 16: workspace.v1.TaskService.ListTasks:input_type -> workspace.v1.ListTasksRequest
+	4,  // 17: workspace.v1.TaskService.CreateTask:input_type -> workspace.v1.CreateTaskRequest
+	6,  // 18: workspace.v1.TaskService.GetTask:input_type -> workspace.v1.GetTaskRequest
+	8,  // 19: workspace.v1.TaskService.UpdateTask:input_type -> workspace.v1.UpdateTaskRequest
+	10, // 20: workspace.v1.TaskService.DeleteTask:input_type -> workspace.v1.DeleteTaskRequest
+	3,  // 21: workspace.v1.TaskService.ListTasks:output_type -> workspace.v1.ListTasksResponse
+	5,  // 22: workspace.v1.TaskService.CreateTask:output_type -> workspace.v1.CreateTaskResponse
+	7,  // 23: workspace.v1.TaskService.GetTask:output_type -> workspace.v1.GetTaskResponse
+	9,  // 24: workspace.v1.TaskService.UpdateTask:output_type -> workspace.v1.UpdateTaskResponse
+	11, // 25: workspace.v1.TaskService.DeleteTask:output_type -> workspace.v1.DeleteTaskResponse
+	21, // [21:26] is the sub-list for method output_type
+	16, // [16:21] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_workspace_v1_task_proto_init() }
@@ -983,6 +1072,7 @@ func file_workspace_v1_task_proto_init() {
 	file_workspace_v1_options_proto_init()
 	file_workspace_v1_task_proto_msgTypes[1].OneofWrappers = []any{}
 	file_workspace_v1_task_proto_msgTypes[2].OneofWrappers = []any{}
+	file_workspace_v1_task_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -32,8 +32,8 @@ const (
 //
 // TaskService manages the tasks of the caller's workspace.
 type TaskServiceClient interface {
-	// Lists the workspace's tasks, newest first, optionally filtered by project and
-	// status.
+	// Lists the workspace's tasks, newest first unless order_by says otherwise,
+	// optionally filtered; paged by offset or by cursor.
 	ListTasks(ctx context.Context, in *ListTasksRequest, opts ...grpc.CallOption) (*ListTasksResponse, error)
 	// Creates a task in a project of the workspace. REST answers 201 Created.
 	CreateTask(ctx context.Context, in *CreateTaskRequest, opts ...grpc.CallOption) (*CreateTaskResponse, error)
@@ -110,8 +110,8 @@ func (c *taskServiceClient) DeleteTask(ctx context.Context, in *DeleteTaskReques
 //
 // TaskService manages the tasks of the caller's workspace.
 type TaskServiceServer interface {
-	// Lists the workspace's tasks, newest first, optionally filtered by project and
-	// status.
+	// Lists the workspace's tasks, newest first unless order_by says otherwise,
+	// optionally filtered; paged by offset or by cursor.
 	ListTasks(context.Context, *ListTasksRequest) (*ListTasksResponse, error)
 	// Creates a task in a project of the workspace. REST answers 201 Created.
 	CreateTask(context.Context, *CreateTaskRequest) (*CreateTaskResponse, error)

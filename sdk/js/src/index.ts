@@ -63,6 +63,8 @@ export interface Pagination {
   limit: number;
   offset: number;
   has_more: boolean;
+  /** The cursor of the next page (send it back as `cursor`); absent on the last page. */
+  next_cursor?: string;
 }
 
 /** One page of a list. */
@@ -144,12 +146,31 @@ export interface RequestOptions {
 
 export interface ListParams {
   limit?: number;
+  /** Rows to skip; not with `cursor`. */
   offset?: number;
+  /** A previous page's `pagination.next_cursor`, with that page's filters and order. */
+  cursor?: string;
+}
+
+export interface ProjectListParams extends ListParams {
+  /** "created_at" or "updated_at", optionally with " asc" or " desc"; "created_at desc" when absent. */
+  order_by?: string;
+  /** Projects whose name or description contains this, ignoring case (3–200 characters). */
+  q?: string;
 }
 
 export interface TaskListParams extends ListParams {
   project_id?: string;
-  status?: TaskStatus;
+  /** One status, or several separated by commas ("todo,in_progress"). */
+  status?: TaskStatus | string;
+  /** "created_at", "updated_at" or "due_at", optionally with " asc" or " desc"; "created_at desc" when absent. */
+  order_by?: string;
+  /** RFC 3339 times: due before / due after / changed after (exclusive). */
+  due_before?: string;
+  due_after?: string;
+  updated_after?: string;
+  /** Tasks whose title or description contains this, ignoring case (3–200 characters). */
+  q?: string;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -262,13 +283,14 @@ function toError<T>(res: Response, env: Envelope<T> | undefined): ApiError {
   return new ApiError(res.status, code, message, details, requestId, rl);
 }
 
-async function* pages<T>(fetchPage: (offset: number) => Promise<Page<T>>): AsyncGenerator<T> {
-  let offset = 0;
+/** Every item of a list, following each page's next_cursor until a page has none. */
+async function* pages<T>(fetchPage: (cursor: string | undefined) => Promise<Page<T>>): AsyncGenerator<T> {
+  let cursor: string | undefined;
   for (;;) {
-    const page = await fetchPage(offset);
+    const page = await fetchPage(cursor);
     yield* page.data;
-    if (!page.pagination.has_more || page.data.length === 0) return;
-    offset += page.data.length;
+    cursor = page.pagination.next_cursor;
+    if (!cursor) return;
   }
 }
 
@@ -287,13 +309,14 @@ abstract class Resource {
 
 /** /v1/projects */
 export class Projects extends Resource {
-  /** One page, newest first. */
-  list(params: ListParams = {}, opts?: RequestOptions): Promise<Page<Project>> {
+  /** One page, newest first unless `order_by` says otherwise. */
+  list(params: ProjectListParams = {}, opts?: RequestOptions): Promise<Page<Project>> {
     return this.page("/projects", { ...params }, opts);
   }
-  /** Every project, fetching pageSize at a time: `for await (const p of client.projects.all())`. */
-  all(params: { pageSize?: number } = {}): AsyncGenerator<Project> {
-    return pages((offset) => this.list({ limit: params.pageSize, offset }));
+  /** Every project matching the filters, fetching pageSize at a time: `for await (const p of client.projects.all())`. */
+  all(params: Omit<ProjectListParams, "limit" | "offset" | "cursor"> & { pageSize?: number } = {}): AsyncGenerator<Project> {
+    const { pageSize, ...filters } = params;
+    return pages((cursor) => this.list({ ...filters, limit: pageSize, cursor }));
   }
   create(params: { name: string; description?: string }, opts?: RequestOptions): Promise<Project> {
     return this.one("POST", "/projects", { ...opts, body: params });
@@ -327,9 +350,9 @@ export class Tasks extends Resource {
     return this.page("/tasks", { ...params }, opts);
   }
   /** Every task matching the filters. */
-  all(params: Omit<TaskListParams, "limit" | "offset"> & { pageSize?: number } = {}): AsyncGenerator<Task> {
+  all(params: Omit<TaskListParams, "limit" | "offset" | "cursor"> & { pageSize?: number } = {}): AsyncGenerator<Task> {
     const { pageSize, ...filters } = params;
-    return pages((offset) => this.list({ ...filters, limit: pageSize, offset }));
+    return pages((cursor) => this.list({ ...filters, limit: pageSize, cursor }));
   }
   create(params: NewTask, opts?: RequestOptions): Promise<Task> {
     return this.one("POST", "/tasks", { ...opts, body: params });
@@ -352,7 +375,7 @@ export class ApiKeys extends Resource {
     return this.page("/api-keys", { ...params }, opts);
   }
   all(params: { pageSize?: number } = {}): AsyncGenerator<ApiKey> {
-    return pages((offset) => this.list({ limit: params.pageSize, offset }));
+    return pages((cursor) => this.list({ limit: params.pageSize, cursor }));
   }
   /** The secret is in the result's `key`, this once. */
   create(params: { name?: string; scopes: Scope[]; expires_at?: string }, opts?: RequestOptions): Promise<ApiKey & { key: string }> {

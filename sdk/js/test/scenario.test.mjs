@@ -47,7 +47,10 @@ test("the SDK scenario", async () => {
   assert.deepEqual(seen, [...created].reverse());
   const first = await client.tasks.list({ project_id: project.id, limit: sc.page_size });
   assert.equal(first.data.length, sc.page_size);
-  assert.deepEqual(first.pagination, { total: created.length, limit: sc.page_size, offset: 0, has_more: true });
+  // The seed's pagination, and the cursor of the next page beside it.
+  const { next_cursor: firstCursor, ...seedPagination } = first.pagination;
+  assert.deepEqual(seedPagination, { total: created.length, limit: sc.page_size, offset: 0, has_more: true });
+  assert.ok(firstCursor, "a page with a next one has next_cursor");
 
   // 4. The seed's PUT.
   const updated = await client.tasks.update(created[0], sc.update);
@@ -111,4 +114,15 @@ test("the SDK scenario", async () => {
   const after = await client.projects.get(project.id);
   assert.equal(after.name, sc.conditional_update.name);
   assert.equal(after.etag, renamed.etag);
+  // 10. Lists: filters, order, cursors.
+  const lf = { project_id: project.id, status: sc.lists.status, q: sc.lists.query, order_by: sc.lists.order_by };
+  const titles = [];
+  for await (const t of client.tasks.all({ ...lf, pageSize: sc.lists.page_size })) titles.push(t.title);
+  assert.deepEqual(titles, sc.lists.titles);
+  const listsFirst = await client.tasks.list({ ...lf, limit: sc.lists.page_size });
+  assert.ok(listsFirst.pagination.next_cursor, "no next_cursor on the first page");
+  const misused = await rejectsWith(
+    client.tasks.list({ ...lf, order_by: sc.lists.other_order_by, limit: sc.lists.page_size, cursor: listsFirst.pagination.next_cursor }),
+    ApiError, 400, "VALIDATION_ERROR");
+  assert.equal(misused.details.field, "cursor");
 });

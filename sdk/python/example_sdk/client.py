@@ -128,14 +128,15 @@ def _error(status: int, headers: Any, env: Any) -> ApiError:
     return ApiError(status, code, message, details, request_id, rl)
 
 
-def _pages(fetch: Callable[[int], Page[T]]) -> Iterator[T]:
-    offset = 0
+def _pages(fetch: Callable[[Optional[str]], Page[T]]) -> Iterator[T]:
+    """Every item of a list, following each page's next_cursor until a page has none."""
+    cursor: Optional[str] = None
     while True:
-        page = fetch(offset)
+        page = fetch(cursor)
         yield from page.data
-        if not page.pagination.has_more or not page.data:
+        cursor = page.pagination.next_cursor
+        if not cursor:
             return
-        offset += len(page.data)
 
 
 def _quote(id: str) -> str:
@@ -157,13 +158,18 @@ class _Resource:
 class Projects(_Resource):
     """/v1/projects"""
 
-    def list(self, limit: Optional[int] = None, offset: Optional[int] = None) -> Page[Project]:
-        """One page, newest first."""
-        return self._page("/projects", Project.from_dict, {"limit": limit, "offset": offset})
+    def list(self, limit: Optional[int] = None, offset: Optional[int] = None, *, cursor: Optional[str] = None,
+             order_by: Optional[str] = None, q: Optional[str] = None) -> Page[Project]:
+        """One page, newest first unless order_by ("created_at" or "updated_at", with " asc" or " desc")
+        says otherwise; q searches the name and description, ignoring case. cursor is a previous
+        page's pagination.next_cursor, with that page's filters and order (not with offset)."""
+        return self._page("/projects", Project.from_dict,
+                          {"limit": limit, "offset": offset, "cursor": cursor, "order_by": order_by, "q": q})
 
-    def all(self, page_size: Optional[int] = None) -> Iterator[Project]:
-        """Every project, fetching page_size at a time."""
-        return _pages(lambda offset: self.list(limit=page_size, offset=offset))
+    def all(self, page_size: Optional[int] = None, *, order_by: Optional[str] = None,
+            q: Optional[str] = None) -> Iterator[Project]:
+        """Every project matching q, in order_by, fetching page_size at a time."""
+        return _pages(lambda cursor: self.list(limit=page_size, cursor=cursor, order_by=order_by, q=q))
 
     def create(self, name: str, description: Optional[str] = None, *, idempotency_key: Optional[str] = None) -> Project:
         body = {"name": name}
@@ -192,14 +198,27 @@ class Tasks(_Resource):
     """/v1/tasks"""
 
     def list(self, project_id: Optional[str] = None, status: Optional[str] = None,
-             limit: Optional[int] = None, offset: Optional[int] = None) -> Page[Task]:
-        return self._page("/tasks", Task.from_dict,
-                          {"project_id": project_id, "status": status, "limit": limit, "offset": offset})
+             limit: Optional[int] = None, offset: Optional[int] = None, *, cursor: Optional[str] = None,
+             order_by: Optional[str] = None, due_before: Optional[datetime] = None,
+             due_after: Optional[datetime] = None, updated_after: Optional[datetime] = None,
+             q: Optional[str] = None) -> Page[Task]:
+        """One page of the tasks matching the filters. status is one status or several separated by
+        commas; order_by is "created_at", "updated_at" or "due_at", with " asc" or " desc" (default
+        "created_at desc"); q searches the title and description, ignoring case. cursor is a previous
+        page's pagination.next_cursor, with that page's filters and order (not with offset)."""
+        return self._page("/tasks", Task.from_dict, {
+            "project_id": project_id, "status": status, "limit": limit, "offset": offset, "cursor": cursor,
+            "order_by": order_by, "q": q,
+            "due_before": format_time(due_before) if due_before else None,
+            "due_after": format_time(due_after) if due_after else None,
+            "updated_after": format_time(updated_after) if updated_after else None,
+        })
 
     def all(self, project_id: Optional[str] = None, status: Optional[str] = None,
-            page_size: Optional[int] = None) -> Iterator[Task]:
-        """Every task matching the filters."""
-        return _pages(lambda offset: self.list(project_id, status, limit=page_size, offset=offset))
+            page_size: Optional[int] = None, **filters: Any) -> Iterator[Task]:
+        """Every task matching the filters (those of list: order_by, due_before, due_after,
+        updated_after, q), following the cursors."""
+        return _pages(lambda cursor: self.list(project_id, status, limit=page_size, cursor=cursor, **filters))
 
     def create(self, project_id: str, title: str, *, description: Optional[str] = None,
                status: Optional[str] = None, due_at: Optional[datetime] = None,
@@ -237,11 +256,13 @@ class Tasks(_Resource):
 class ApiKeys(_Resource):
     """/v1/api-keys (admin scope)"""
 
-    def list(self, limit: Optional[int] = None, offset: Optional[int] = None) -> Page[ApiKey]:
-        return self._page("/api-keys", ApiKey.from_dict, {"limit": limit, "offset": offset})
+    def list(self, limit: Optional[int] = None, offset: Optional[int] = None, *,
+             cursor: Optional[str] = None) -> Page[ApiKey]:
+        """One page, newest first; cursor is a previous page's pagination.next_cursor."""
+        return self._page("/api-keys", ApiKey.from_dict, {"limit": limit, "offset": offset, "cursor": cursor})
 
     def all(self, page_size: Optional[int] = None) -> Iterator[ApiKey]:
-        return _pages(lambda offset: self.list(limit=page_size, offset=offset))
+        return _pages(lambda cursor: self.list(limit=page_size, cursor=cursor))
 
     def create(self, scopes: List[str], name: Optional[str] = None, expires_at: Optional[datetime] = None,
                *, idempotency_key: Optional[str] = None) -> ApiKey:

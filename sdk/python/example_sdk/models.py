@@ -121,6 +121,8 @@ class Pagination:
     limit: int
     offset: int
     has_more: bool
+    # The cursor of the next page (pass it back as cursor=); None on the last page.
+    next_cursor: Optional[str] = None
 
 
 @dataclass

@@ -122,6 +122,18 @@ class ScenarioTest(unittest.TestCase):
         self.assertApiError(ctx, ApiError, 412, "PRECONDITION_FAILED")
         after = client.projects.get(project.id)
         self.assertEqual((after.name, after.etag), (cu["name"], renamed.etag))
+        # 10. Lists: filters, order, cursors.
+        ls = sc["lists"]
+        lf = dict(project_id=project.id, status=ls["status"], q=ls["query"], order_by=ls["order_by"])
+        titles = [t.title for t in client.tasks.all(page_size=ls["page_size"], **lf)]
+        self.assertEqual(titles, ls["titles"])
+        first = client.tasks.list(limit=ls["page_size"], **lf)
+        self.assertTrue(first.pagination.next_cursor)
+        lf["order_by"] = ls["other_order_by"]
+        with self.assertRaises(ApiError) as ctx:
+            client.tasks.list(limit=ls["page_size"], cursor=first.pagination.next_cursor, **lf)
+        e = self.assertApiError(ctx, ApiError, 400, "VALIDATION_ERROR")
+        self.assertEqual(e.details["field"], "cursor")
 
     def test_retry_within_budget(self):
         """A 429 is retried once, after waiting until its reset (a fake sleep here)."""

@@ -22,7 +22,8 @@ module ExampleSdk
                       :revoked_at, :key, keyword_init: true)
   UsageWindow = Struct.new(:limit, :used, :remaining, :reset_at, keyword_init: true)
   Workspace = Struct.new(:id, :name, :plan, :created_at, :minute, :day, keyword_init: true)
-  Pagination = Struct.new(:total, :limit, :offset, :has_more, keyword_init: true)
+  # next_cursor: the cursor of the next page (pass it back as cursor:); nil on the last page.
+  Pagination = Struct.new(:total, :limit, :offset, :has_more, :next_cursor, keyword_init: true)
   Page = Struct.new(:data, :pagination, keyword_init: true)
   Deleted = Struct.new(:id, :deleted, keyword_init: true)
 
@@ -203,19 +204,19 @@ module ExampleSdk
       env = @client.request("GET", path, query: query)
       p = env["pagination"]
       Page.new(data: env["data"].map(&parse),
-               pagination: Pagination.new(total: p["total"], limit: p["limit"], offset: p["offset"], has_more: p["has_more"]))
+               pagination: Pagination.new(total: p["total"], limit: p["limit"], offset: p["offset"], has_more: p["has_more"],
+                                          next_cursor: p["next_cursor"]))
     end
 
-    # An Enumerator over every item, fetching page after page.
+    # An Enumerator over every item, following each page's next_cursor until a page has none.
     def pages(&fetch)
       Enumerator.new do |y|
-        offset = 0
+        cursor = nil
         loop do
-          pg = fetch.call(offset)
+          pg = fetch.call(cursor)
           pg.data.each { |item| y << item }
-          break if !pg.pagination.has_more || pg.data.empty?
-
-          offset += pg.data.size
+          cursor = pg.pagination.next_cursor
+          break if cursor.nil? || cursor.empty?
         end
       end
     end
@@ -231,13 +232,16 @@ module ExampleSdk
 
   # /v1/projects
   class Projects < Resource
-    def list(limit: nil, offset: nil)
-      page("/projects", { limit: limit, offset: offset }) { |h| Convert.struct(Project, h) }
+    # One page, newest first unless order_by ("created_at" or "updated_at", with " asc" or " desc")
+    # says otherwise; q searches the name and description, ignoring case; cursor is a previous
+    # page's pagination.next_cursor, with that page's filters and order (not with offset).
+    def list(limit: nil, offset: nil, cursor: nil, order_by: nil, q: nil)
+      page("/projects", { limit: limit, offset: offset, cursor: cursor, order_by: order_by, q: q }) { |h| Convert.struct(Project, h) }
     end
 
     # Every project: client.projects.all.each { |p| … }
-    def all(page_size: nil)
-      pages { |offset| list(limit: page_size, offset: offset) }
+    def all(page_size: nil, order_by: nil, q: nil)
+      pages { |cursor| list(limit: page_size, cursor: cursor, order_by: order_by, q: q) }
     end
 
     def create(name:, description: nil, idempotency_key: nil)
@@ -265,12 +269,20 @@ module ExampleSdk
 
   # /v1/tasks
   class Tasks < Resource
-    def list(project_id: nil, status: nil, limit: nil, offset: nil)
-      page("/tasks", { project_id: project_id, status: status, limit: limit, offset: offset }) { |h| Convert.struct(Task, h) }
+    # One page of the tasks matching the filters: status is one status or several separated by
+    # commas; order_by "created_at", "updated_at" or "due_at", with " asc" or " desc" (default
+    # "created_at desc"); due_before, due_after, updated_after are Times (exclusive); q searches
+    # the title and description, ignoring case; cursor is a previous page's next_cursor.
+    def list(project_id: nil, status: nil, limit: nil, offset: nil, cursor: nil, order_by: nil,
+             due_before: nil, due_after: nil, updated_after: nil, q: nil)
+      page("/tasks", { project_id: project_id, status: status, limit: limit, offset: offset, cursor: cursor,
+                       order_by: order_by, due_before: Convert.iso(due_before), due_after: Convert.iso(due_after),
+                       updated_after: Convert.iso(updated_after), q: q }) { |h| Convert.struct(Task, h) }
     end
 
-    def all(project_id: nil, status: nil, page_size: nil)
-      pages { |offset| list(project_id: project_id, status: status, limit: page_size, offset: offset) }
+    # Every task matching the filters (those of list), following the cursors.
+    def all(page_size: nil, **filters)
+      pages { |cursor| list(limit: page_size, cursor: cursor, **filters) }
     end
 
     def create(project_id:, title:, description: nil, status: nil, due_at: nil, idempotency_key: nil)
@@ -299,12 +311,12 @@ module ExampleSdk
 
   # /v1/api-keys (admin scope)
   class ApiKeys < Resource
-    def list(limit: nil, offset: nil)
-      page("/api-keys", { limit: limit, offset: offset }) { |h| Convert.struct(ApiKey, h) }
+    def list(limit: nil, offset: nil, cursor: nil)
+      page("/api-keys", { limit: limit, offset: offset, cursor: cursor }) { |h| Convert.struct(ApiKey, h) }
     end
 
     def all(page_size: nil)
-      pages { |offset| list(limit: page_size, offset: offset) }
+      pages { |cursor| list(limit: page_size, cursor: cursor) }
     end
 
     # The secret is in the result's key, this once.

@@ -110,6 +110,17 @@ class ScenarioTest < Minitest::Test
     end
     after = client.projects.get(project.id)
     assert_equal [cu["name"], renamed.etag], [after.name, after.etag]
+    # 10. Lists: filters, order, cursors.
+    ls = sc["lists"]
+    lf = { project_id: project.id, status: ls["status"], q: ls["query"], order_by: ls["order_by"] }
+    titles = client.tasks.all(page_size: ls["page_size"], **lf).map(&:title)
+    assert_equal ls["titles"], titles
+    first = client.tasks.list(limit: ls["page_size"], **lf)
+    refute_nil first.pagination.next_cursor
+    misused = assert_api_error(ExampleSdk::ApiError, 400, "VALIDATION_ERROR") do
+      client.tasks.list(limit: ls["page_size"], cursor: first.pagination.next_cursor, **lf.merge(order_by: ls["other_order_by"]))
+    end
+    assert_equal "cursor", misused.details["field"]
   end
 
   def test_retry_waits_until_reset
