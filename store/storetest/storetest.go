@@ -54,6 +54,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Task/Delete", testTaskDelete},
 		{"Task/List", testTaskList},
 		{"Task/ListFilters", testTaskListFilters},
+		{"Task/CreateBatch", testTaskCreateBatch},
+		{"Task/CreateBatchAllOrNothing", testTaskCreateBatchAllOrNothing},
 
 		{"APIKey/CreateGet", testAPIKeyCreateGet},
 		{"APIKey/CreateErrors", testAPIKeyCreateErrors},
@@ -78,6 +80,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Concurrency/Projects", testConcurrentProjects},
 		{"Concurrency/UpdateProject", testConcurrentUpdateProject},
 		{"Concurrency/Once", testConcurrentOnce},
+		{"Concurrency/Batches", testConcurrentBatches},
 
 		{"Ping", testPing},
 		{"Close", testClose},
