@@ -58,6 +58,10 @@ type scenario struct {
 		Scopes []string `json:"scopes"`
 	} `json:"read_only_key"`
 	FreePlanPerMinute int `json:"free_plan_per_minute"`
+	Batch             struct {
+		Titles       []string `json:"titles"`
+		InvalidIndex int      `json:"invalid_index"`
+	} `json:"batch"`
 }
 
 func loadScenario(t *testing.T) scenario {
@@ -212,5 +216,42 @@ func TestScenario(t *testing.T) {
 	apiError(t, err, codes.ResourceExhausted, sdk.CodeRateLimited)
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("a retry beyond the budget waited %v", d)
+	}
+
+	// 9. Batch create: in order, all or nothing.
+	var batch []sdk.NewTask
+	for _, title := range sc.Batch.Titles {
+		batch = append(batch, sdk.NewTask{ProjectID: p.GetId(), Title: title})
+	}
+	made, err := c.Tasks.BatchCreate(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(made) != len(sc.Batch.Titles) {
+		t.Fatalf("batch made %d tasks, want %d", len(made), len(sc.Batch.Titles))
+	}
+	ids := map[string]bool{}
+	for i, task := range made {
+		if task.GetTitle() != sc.Batch.Titles[i] || task.GetStatus() != "todo" || !strings.HasPrefix(task.GetId(), "task_") || ids[task.GetId()] {
+			t.Fatalf("batch task %d: %v", i, task)
+		}
+		ids[task.GetId()] = true
+	}
+	_, pg, err = c.Tasks.List(ctx, sdk.TaskFilter{ProjectID: p.GetId()}, &sdk.ListOptions{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := pg.GetTotal()
+	if want := int32(len(created) - 1 + len(made)); total != want {
+		t.Fatalf("project holds %d tasks after the batch, want %d", total, want)
+	}
+	batch[sc.Batch.InvalidIndex].Title = " "
+	_, err = c.Tasks.BatchCreate(ctx, batch)
+	e = apiError(t, err, codes.InvalidArgument, sdk.CodeValidation)
+	if want := fmt.Sprintf("tasks[%d].title", sc.Batch.InvalidIndex); e.Details["field"] != want {
+		t.Fatalf("invalid batch: details %v, want field %s", e.Details, want)
+	}
+	if _, pg, err = c.Tasks.List(ctx, sdk.TaskFilter{ProjectID: p.GetId()}, &sdk.ListOptions{Limit: 1}); err != nil || pg.GetTotal() != total {
+		t.Fatalf("after the refused batch: %v, %v; want total %d", pg, err, total)
 	}
 }
