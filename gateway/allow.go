@@ -80,12 +80,18 @@ func newRoutes(services []protoreflect.ServiceDescriptor) routes {
 
 // templateSegments splits a path template ("/v1/projects/{id}") into its
 // segments, a variable becoming "*" (one segment of any value). A variable
-// with its own pattern ({name=projects/*}) stands for that pattern.
+// with its own pattern ({name=projects/*}) stands for that pattern. A custom
+// verb stays on the last segment ("/v1/tasks:batchCreate" ends in
+// "tasks:batchCreate"), as it does in the path a client sends.
 func templateSegments(template string) []string {
-	template, _, _ = strings.Cut(template, ":") // a custom verb is no segment
+	template, verb, hasVerb := strings.Cut(template, ":")
 	template = variableWithPattern.ReplaceAllString(template, "$1")
 	template = variable.ReplaceAllString(template, "*")
-	return strings.Split(strings.TrimPrefix(template, "/"), "/")
+	segs := strings.Split(strings.TrimPrefix(template, "/"), "/")
+	if hasVerb {
+		segs[len(segs)-1] += ":" + verb
+	}
+	return segs
 }
 
 var (
@@ -127,9 +133,19 @@ func matches(pattern, segs []string) bool {
 		if p == "**" {
 			return true
 		}
-		if i >= len(segs) || p != "*" && p != segs[i] {
+		if i >= len(segs) || !segmentMatches(p, segs[i]) {
 			return false
 		}
 	}
 	return len(pattern) == len(segs)
+}
+
+// segmentMatches matches one segment: a literal, "*" (any value), or either
+// followed by a custom verb (":batchCreate"), which the path must end in.
+func segmentMatches(pattern, seg string) bool {
+	if p, verb, ok := strings.Cut(pattern, ":"); ok {
+		rest, found := strings.CutSuffix(seg, ":"+verb)
+		return found && (p == "*" && rest != "" || p == rest)
+	}
+	return pattern == "*" || pattern == seg
 }

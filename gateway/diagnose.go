@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/apimethod"
 )
 
 // diagnose finds which part of a request the generated code could not decode,
@@ -71,6 +73,13 @@ func checkBody(body []byte, md protoreflect.MessageDescriptor) *apierror.Error {
 	if err := json.Unmarshal(body, &members); err != nil {
 		return apierror.New(apierror.CodeValidation, "The request body must be a JSON object", nil)
 	}
+	return checkMembers(members, md, "")
+}
+
+// checkMembers names the first member of an object that does not decode into
+// md: an unknown one first, then one of the wrong type. Members are named
+// after at, the path to the object ("" for the body, "tasks[3]." for an item).
+func checkMembers(members map[string]json.RawMessage, md protoreflect.MessageDescriptor, at string) *apierror.Error {
 	names := make([]string, 0, len(members))
 	for name := range members {
 		names = append(names, name)
@@ -78,16 +87,55 @@ func checkBody(body []byte, md protoreflect.MessageDescriptor) *apierror.Error {
 	slices.Sort(names)
 	for _, name := range names {
 		if fieldNamed(md, name) == nil {
-			return apierror.Validation(name, "Unknown field \""+name+"\"")
+			return apierror.Validation(at+name, "Unknown field \""+at+name+"\"")
 		}
 	}
 	for _, name := range names {
 		one, _ := json.Marshal(map[string]json.RawMessage{name: members[name]})
 		if err := protojson.Unmarshal(one, dynamicpb.NewMessage(md)); err != nil {
-			return apierror.Validation(name, name+" must be "+kindOf(fieldNamed(md, name)))
+			fd := fieldNamed(md, name)
+			if e := checkNested(members[name], fd, at+name); e != nil {
+				return e
+			}
+			return apierror.Validation(at+name, at+name+" must be "+kindOf(fd))
 		}
 	}
 	return nil
+}
+
+// checkNested looks inside a member that holds messages of the API (one, or a
+// list of them, such as a batch's tasks) for what does not decode, so that
+// the 400 names "tasks[3].title" rather than all of "tasks". nil if the
+// member is of another kind or nothing inside it is to blame.
+func checkNested(raw json.RawMessage, fd protoreflect.FieldDescriptor, at string) *apierror.Error {
+	if fd == nil || fd.IsMap() || fd.Message() == nil || fd.Message().ParentFile().Package() != apimethod.Package {
+		return nil // scalars and well-known types are one value each
+	}
+	if !fd.IsList() {
+		return checkItem(raw, fd.Message(), at)
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil // not an array: the member itself is to blame
+	}
+	for i, item := range items {
+		if e := checkItem(item, fd.Message(), at+"["+strconv.Itoa(i)+"]"); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// checkItem names what in one message's JSON, at at, does not decode.
+func checkItem(raw json.RawMessage, md protoreflect.MessageDescriptor, at string) *apierror.Error {
+	if protojson.Unmarshal(raw, dynamicpb.NewMessage(md)) == nil {
+		return nil
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil || members == nil {
+		return apierror.Validation(at, at+" must be an object")
+	}
+	return checkMembers(members, md, at+".")
 }
 
 func checkQuery(values url.Values, md protoreflect.MessageDescriptor) *apierror.Error {

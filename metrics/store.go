@@ -121,6 +121,11 @@ func (s *timedStore) CreateTask(ctx context.Context, t store.Task) error {
 	return s.next.CreateTask(ctx, t)
 }
 
+func (s *timedStore) CreateTasks(ctx context.Context, tasks []store.Task) error {
+	defer s.since("CreateTasks", time.Now())
+	return s.next.CreateTasks(ctx, tasks)
+}
+
 func (s *timedStore) GetTask(ctx context.Context, workspaceID, id string) (store.Task, error) {
 	defer s.since("GetTask", time.Now())
 	return s.next.GetTask(ctx, workspaceID, id)

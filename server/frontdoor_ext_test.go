@@ -280,6 +280,7 @@ func TestMethodNotAllowedNamesAllow(t *testing.T) {
 		{"/v1/projects", "GET, HEAD, POST"},
 		{"/v1/projects/proj_00000000000000000000", "GET, HEAD, PUT, PATCH, DELETE"},
 		{"/v1/tasks", "GET, HEAD, POST"},
+		{"/v1/tasks:batchCreate", "POST"},
 		{"/v1/tasks/task_00000000000000000000", "GET, HEAD, PUT, PATCH, DELETE"},
 		{"/v1/api-keys", "GET, HEAD, POST"},
 		{"/v1/api-keys/key_00000000000000000000", "DELETE"},

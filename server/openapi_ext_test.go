@@ -192,6 +192,7 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	call("PATCH", "/v1/projects/"+proj, key, `{"description":""}`, 200)
 	task := data(call("POST", "/v1/tasks", key, `{"title":"T","project_id":"`+proj+`","due_at":"2030-01-02T03:04:05Z"}`, 201))["id"].(string)
 	call("POST", "/v1/tasks", key, `{"title":"U","project_id":"`+proj+`","status":"in_progress"}`, 201)
+	call("POST", "/v1/tasks:batchCreate", key, `{"tasks":[{"title":"B1","project_id":"`+proj+`","due_at":"2030-01-02T03:04:05Z"},{"title":"B2","project_id":"`+proj+`","status":"completed"}]}`, 201)
 	call("GET", "/v1/tasks", key, "", 200)
 	call("GET", "/v1/tasks?project_id="+proj+"&status=todo&limit=5", key, "", 200)
 	call("GET", "/v1/tasks/"+task, key, "", 200)
@@ -232,6 +233,10 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	call("DELETE", "/v1/tasks/"+task, key, "", 404)
 	call("DELETE", "/v1/api-keys/key_nothing0000000000", key, "", 404)
 	call("POST", "/v1/tasks", key, `{"title":"x","project_id":"proj_nothing0000000000"}`, 404)
+	call("POST", "/v1/tasks:batchCreate", key, `{"tasks":[{"title":"x","project_id":"`+proj+`"},{"title":"x","project_id":"proj_nothing0000000000"}]}`, 404)
+	call("POST", "/v1/tasks:batchCreate", key, `{"tasks":[{"title":"x","project_id":"`+proj+`"},{"title":"","project_id":"`+proj+`"}]}`, 400)
+	call("POST", "/v1/tasks:batchCreate", key, `{"tasks":[]}`, 400)
+	call("GET", "/v1/tasks:batchCreate", key, "", 405)
 	call("GET", "/v1/nothing", key, "", 404)
 	call("DELETE", "/v1/projects", key, "", 405)
 	call("POST", "/v1/workspace", key, "", 405)
@@ -239,6 +244,7 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	big := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
 	call("POST", "/v1/projects", key, big, 413)
 	call("PUT", "/v1/tasks/"+task, key, big, 413)
+	call("POST", "/v1/tasks:batchCreate", key, `{"tasks":[{"title":"`+strings.Repeat("x", 1<<20)+`"}]}`, 413)
 	// The rows a healthy store never produces, injected below the service.
 	for fault, status := range map[error]int{store.ErrConflict: 409, servertest.ErrInjected: 500, store.ErrUnavailable: 503} {
 		spy.FailCreateProject(fault)

@@ -267,6 +267,22 @@ var scxTable = map[string]scxEntry{
 			}
 		},
 	},
+	"/workspace.v1.TaskService/BatchCreateTasks": {
+		scope: "write", verbs: []string{"POST"}, template: "/v1/tasks:batchCreate", okStatus: http.StatusCreated,
+		prepare: func(t *testing.T, f *scxFixture) scxCall {
+			title := f.unique("batched task")
+			before := f.taskTotal(t)
+			return scxCall{
+				body: fmt.Sprintf(`{"tasks":[{"project_id":%q,"title":%q},{"project_id":%q,"title":%q}]}`, f.project, title, f.project, title),
+				grpc: func(ctx context.Context) error {
+					_, err := f.c.tasks.BatchCreateTasks(ctx, &workspacev1.BatchCreateTasksRequest{Tasks: []*workspacev1.CreateTaskRequest{
+						{ProjectId: f.project, Title: title}, {ProjectId: f.project, Title: title}}})
+					return err
+				},
+				effect: func(t *testing.T) bool { return f.taskTotal(t) > before },
+			}
+		},
+	},
 	"/workspace.v1.TaskService/GetTask": {
 		scope: "read", verbs: []string{"GET"}, template: "/v1/tasks/{id}", okStatus: http.StatusOK,
 		prepare: func(t *testing.T, f *scxFixture) scxCall {

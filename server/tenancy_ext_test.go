@@ -189,6 +189,19 @@ func TestTenancyForeignIDs(t *testing.T) {
 			},
 		},
 		{
+			// Item 0 in A's own project: A's task count at the end shows it
+			// went with the refused item 1.
+			name: "BatchCreateTasks with B's project in item 1", foreign: pB.GetId(), random: randProj,
+			rest: rest(http.MethodPost, func(string) string { return "/v1/tasks:batchCreate" }, func(id string) string {
+				return fmt.Sprintf(`{"tasks":[{"project_id":%q,"title":"fine"},{"project_id":%q,"title":"planted by A"}]}`, pA.GetId(), id)
+			}),
+			grpc: func(ctx context.Context, id string) error {
+				_, err := c.tasks.BatchCreateTasks(ctx, &workspacev1.BatchCreateTasksRequest{Tasks: []*workspacev1.CreateTaskRequest{
+					{ProjectId: pA.GetId(), Title: "fine"}, {ProjectId: id, Title: "planted by A"}}})
+				return err
+			},
+		},
+		{
 			name: "ListTasks of B's project", foreign: pB.GetId(), random: randProj,
 			rest: rest(http.MethodGet, path("/v1/tasks?project_id="), nil),
 			grpc: func(ctx context.Context, id string) error {

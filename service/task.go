@@ -3,6 +3,9 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/example/workspace/apierror"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
@@ -18,10 +21,14 @@ type tasks struct {
 
 // projectNotFound names the field when a task refers to a project the workspace
 // does not have; the answer is the same for a foreign id and a random one.
-func projectNotFound(err error) error {
+func projectNotFound(err error) error { return projectNotFoundAt(err, "project_id") }
+
+// projectNotFoundAt is projectNotFound naming field: "tasks[3].project_id"
+// for an item of a batch.
+func projectNotFoundAt(err error, field string) error {
 	var nf *store.NotFoundError
 	if errors.As(err, &nf) && nf.Resource == "project" {
-		return apierror.New(apierror.CodeNotFound, "Project not found", map[string]string{"field": "project_id"})
+		return apierror.New(apierror.CodeNotFound, "Project not found", map[string]string{"field": field})
 	}
 	return apierror.From(err)
 }
@@ -54,38 +61,120 @@ func (s *tasks) CreateTask(ctx context.Context, req *workspacev1.CreateTaskReque
 	if err != nil {
 		return nil, err
 	}
-	if req.ProjectId == "" {
-		return nil, apierror.Validation("project_id", "Project ID is required")
-	}
-	title, err := textfield.Required("title", "Title", req.Title, maxTitleLength)
+	t, err := newTask(p.WorkspaceID, req, "", s.now())
 	if err != nil {
 		return nil, err
-	}
-	if err := textfield.Optional("description", "Description", req.Description, maxDescriptionLength); err != nil {
-		return nil, err
-	}
-	status := req.Status
-	if status == "" {
-		status = statusTodo
-	}
-	if err := checkStatus("status", status); err != nil {
-		return nil, err
-	}
-	if err := req.DueAt.CheckValid(); req.DueAt != nil && err != nil {
-		return nil, apierror.Validation("due_at", "due_at must be a valid RFC 3339 time")
 	}
 	if err := knownID("project", req.ProjectId); err != nil {
 		return nil, projectNotFound(err)
 	}
+	if err := s.Store.CreateTask(ctx, t); err != nil {
+		return nil, projectNotFound(err)
+	}
+	return &workspacev1.CreateTaskResponse{Task: taskPB(t)}, nil
+}
+
+// maxBatchTasks is how many tasks one BatchCreateTasks may create: enough to
+// import in few requests, small enough that one request's transaction stays
+// short (and 100 tasks at their longest fit the body limit only just: a
+// batch of long descriptions is a 413 before it is a 400).
+const maxBatchTasks = 100
+
+// BatchCreateTasks checks every item by CreateTask's rules, in CreateTask's
+// order (the fields of every item, then every item's project, the store's
+// question), and stores them in one transaction. Of several bad items the
+// first is named; a bad field (400) is reported before a missing project
+// (404) wherever they are.
+func (s *tasks) BatchCreateTasks(ctx context.Context, req *workspacev1.BatchCreateTasksRequest) (*workspacev1.BatchCreateTasksResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	items := req.GetTasks()
+	if len(items) == 0 || len(items) > maxBatchTasks {
+		return nil, apierror.Validation("tasks", fmt.Sprintf("tasks must hold 1 to %d tasks, not %d", maxBatchTasks, len(items)))
+	}
 	now := s.now()
+	batch := make([]store.Task, len(items))
+	for i, item := range items {
+		// One microsecond apart, in the order given: lists (newest first)
+		// then show the batch as if its tasks had been created one by one,
+		// rather than in the order of their random ids.
+		if batch[i], err = newTask(p.WorkspaceID, item, itemPrefix(i), now.Add(time.Duration(i)*time.Microsecond)); err != nil {
+			return nil, inItem(i, err)
+		}
+	}
+	for i, item := range items {
+		if knownID("project", item.GetProjectId()) != nil {
+			// An id that names no project fails its item as a missing
+			// project does. It goes to the store blank (PostgreSQL's text
+			// cannot hold every such id: a NUL), which refuses it as it
+			// refuses a foreign one, so that the store names the first item
+			// whose project is missing, this one or an earlier one.
+			batch[i].ProjectID = ""
+		}
+	}
+	if err := s.Store.CreateTasks(ctx, batch); err != nil {
+		var bad *store.BatchItemError
+		if errors.As(err, &bad) {
+			return nil, inItem(bad.Index, projectNotFoundAt(bad.Err, itemPrefix(bad.Index)+"project_id"))
+		}
+		return nil, apierror.From(err)
+	}
+	out := make([]*workspacev1.Task, len(batch))
+	for i, t := range batch {
+		out[i] = taskPB(t)
+	}
+	return &workspacev1.BatchCreateTasksResponse{Tasks: out}, nil
+}
+
+// itemPrefix is how the fields of item i of a batch are named:
+// "tasks[3].title" (AIP-193's field paths).
+func itemPrefix(i int) string { return "tasks[" + strconv.Itoa(i) + "]." }
+
+// inItem says in the message of an item's error which item it is, for the
+// reader of a log; details.field names it for code.
+func inItem(i int, err error) error {
+	if e, ok := apierror.As(err); ok && e.Details["field"] != "" {
+		return apierror.New(e.Code, "tasks["+strconv.Itoa(i)+"]: "+e.Message, e.Details)
+	}
+	return err
+}
+
+// newTask is the one reading of a CreateTaskRequest, for CreateTask and every
+// item of BatchCreateTasks: the fields checked by CONTRACT §3's rules, each
+// error naming its field after prefix ("" or "tasks[3]."), and the task to
+// store, created at now. Whether its project exists is the caller's next
+// question (knownID, then the store).
+func newTask(workspaceID string, req *workspacev1.CreateTaskRequest, prefix string, now time.Time) (store.Task, error) {
+	if req.GetProjectId() == "" {
+		return store.Task{}, apierror.Validation(prefix+"project_id", "Project ID is required")
+	}
+	title, err := textfield.Required(prefix+"title", "Title", req.GetTitle(), maxTitleLength)
+	if err != nil {
+		return store.Task{}, err
+	}
+	if err := textfield.Optional(prefix+"description", "Description", req.GetDescription(), maxDescriptionLength); err != nil {
+		return store.Task{}, err
+	}
+	status := req.GetStatus()
+	if status == "" {
+		status = statusTodo
+	}
+	if err := checkStatus(prefix+"status", status); err != nil {
+		return store.Task{}, err
+	}
+	if err := req.GetDueAt().CheckValid(); req.GetDueAt() != nil && err != nil {
+		return store.Task{}, apierror.Validation(prefix+"due_at", "due_at must be a valid RFC 3339 time")
+	}
 	t := store.Task{
 		ID:          ids.New(ids.Task),
-		WorkspaceID: p.WorkspaceID,
-		ProjectID:   req.ProjectId,
+		WorkspaceID: workspaceID,
+		ProjectID:   req.GetProjectId(),
 		Title:       title,
-		Description: req.Description,
+		Description: req.GetDescription(),
 		Status:      status,
-		DueAt:       timePtr(req.DueAt),
+		DueAt:       timePtr(req.GetDueAt()),
 		CreatedAt:   now,
 		UpdatedAt:   now,
 		Version:     1, // what the store stores for a new record
@@ -93,10 +182,7 @@ func (s *tasks) CreateTask(ctx context.Context, req *workspacev1.CreateTaskReque
 	if status == statusCompleted {
 		t.CompletedAt = &now
 	}
-	if err := s.Store.CreateTask(ctx, t); err != nil {
-		return nil, projectNotFound(err)
-	}
-	return &workspacev1.CreateTaskResponse{Task: taskPB(t)}, nil
+	return t, nil
 }
 
 func (s *tasks) GetTask(ctx context.Context, req *workspacev1.GetTaskRequest) (*workspacev1.GetTaskResponse, error) {

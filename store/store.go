@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -33,6 +34,23 @@ func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
 // NotFound returns a NotFoundError for resource.
 func NotFound(resource string) error { return &NotFoundError{Resource: resource} }
+
+// BatchItemError says which item of a batch write failed: Index is its
+// position in the slice given, Err what the write of that one item alone
+// would have returned (NotFound("project"), an ErrConflict). errors.Is and
+// errors.As see through it to Err, so a caller that does not care which item
+// it was handles it as the single write's error.
+type BatchItemError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchItemError) Error() string {
+	return "item " + strconv.Itoa(e.Index) + ": " + e.Err.Error()
+}
+
+// Unwrap returns the item's own error.
+func (e *BatchItemError) Unwrap() error { return e.Err }
 
 // Workspace is a tenant: every other record belongs to exactly one.
 type Workspace struct {
@@ -238,7 +256,7 @@ type Projects interface {
 	// (nothing is deleted) and is returned as is; NotFound("project") comes
 	// before check is called.
 	DeleteProjectIf(ctx context.Context, workspaceID, id string, check func(Project) error) error
-		// ListProjects returns one page of the workspace's projects matching
+	// ListProjects returns one page of the workspace's projects matching
 	// filter and how many match in all (whatever page.After is).
 	ListProjects(ctx context.Context, workspaceID string, filter ProjectFilter, page Page) ([]Project, int, error)
 }
@@ -249,6 +267,14 @@ type Tasks interface {
 	// NotFound("project") if its project is not in the workspace;
 	// ErrConflict if the id is taken.
 	CreateTask(ctx context.Context, t Task) error
+	// CreateTasks stores tasks in one transaction, all of them or none: the
+	// batch create. Each is checked as CreateTask checks one; if one cannot
+	// be stored, nothing is, and the error is a *BatchItemError naming the
+	// first item that failed, with CreateTask's error for it:
+	// NotFound("project"), or ErrConflict if its id is taken (by a stored
+	// task or an earlier item). Errors that are no item's (ErrUnavailable)
+	// are returned bare. No tasks is no write and no error.
+	CreateTasks(ctx context.Context, tasks []Task) error
 	// GetTask returns a task of the workspace or NotFound("task").
 	GetTask(ctx context.Context, workspaceID, id string) (Task, error)
 	// UpdateTask is UpdateProject for tasks, Version included. If update

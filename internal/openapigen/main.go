@@ -12,7 +12,8 @@
 //     lists, "pagination" beside "data");
 //   - the error envelope and the error responses of CONTRACT §6, with the
 //     error codes of package apierror;
-//   - 201 for creates (gateway.forwardResponse);
+//   - 201 for creates, the RPCs whose declared kind is CREATE, as
+//     gateway.forwardResponse decides it;
 //   - the X-RateLimit-*, Retry-After and X-Request-Id headers;
 //   - conditional requests (gateway/conditional.go): the ETag header of every
 //     answer that carries one resource, If-None-Match and 304 on its GET,
@@ -51,6 +52,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/apimethod"
 	_ "github.com/example/workspace/gen/workspace/v1" // registers the messages
 )
 
@@ -155,9 +157,13 @@ func rewrite(doc *openapi3.T) error {
 	doc.Security = openapi3.SecurityRequirements{{"bearerAuth": []string{}}}
 	addErrorComponents(comps)
 
+	table, err := apimethod.Load()
+	if err != nil {
+		return err
+	}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
-			if err := rewriteOperation(comps, path, method, op); err != nil {
+			if err := rewriteOperation(comps, table, path, method, op); err != nil {
 				return fmt.Errorf("%s %s: %w", method, path, err)
 			}
 		}
@@ -413,7 +419,26 @@ func responseHeaders(rateLimited, retryAfter bool) openapi3.Headers {
 	return h
 }
 
-func rewriteOperation(comps *openapi3.Components, path, method string, op *openapi3.Operation) error {
+// rpcOf returns the method-table row of an operation, which
+// protoc-gen-openapiv2 names Service_Method, with a number after it for the
+// additional bindings (TaskService_UpdateTask2).
+func rpcOf(table *apimethod.Table, operationID string) (apimethod.Method, error) {
+	service, name, _ := strings.Cut(operationID, "_")
+	full := "/" + protoPackage + "." + service + "/" + name
+	if m, ok := table.Lookup(full); ok {
+		return m, nil
+	}
+	if m, ok := table.Lookup(strings.TrimRight(full, "0123456789")); ok {
+		return m, nil
+	}
+	return apimethod.Method{}, fmt.Errorf("operation %s is no RPC of the method table", operationID)
+}
+
+func rewriteOperation(comps *openapi3.Components, table *apimethod.Table, path, method string, op *openapi3.Operation) error {
+	rpc, err := rpcOf(table, op.OperationID)
+	if err != nil {
+		return err
+	}
 	ok := op.Responses.Value("200")
 	if ok == nil || ok.Value == nil {
 		return fmt.Errorf("no 200 response")
@@ -465,7 +490,8 @@ func rewriteOperation(comps *openapi3.Components, path, method string, op *opena
 
 	status := "200"
 	desc := "OK."
-	if strings.HasPrefix(op.OperationID[strings.IndexByte(op.OperationID, '_')+1:], "Create") {
+	if rpc.IsCreate() {
+		// As the gateway decides it: from the RPC's declared kind.
 		status, desc = "201", "Created."
 	}
 	if d := ok.Value.Description; d != nil && *d != "A successful response." {
@@ -497,8 +523,9 @@ func rewriteOperation(comps *openapi3.Components, path, method string, op *opena
 	for _, e := range errorResponses {
 		switch e.status {
 		case 404:
-			// Resources by id; a task's project_id must name a project.
-			if !hasID && !strings.HasPrefix(op.OperationID, "TaskService_Create") {
+			// Resources by id; a task's project_id must name a project, and
+			// so must every item's of a batch.
+			if !hasID && op.OperationID != "TaskService_CreateTask" && op.OperationID != "TaskService_BatchCreateTasks" {
 				continue
 			}
 		case 409:

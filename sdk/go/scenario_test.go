@@ -71,6 +71,10 @@ type scenario struct {
 		Titles       []string `json:"titles"`
 		OtherOrderBy string   `json:"other_order_by"`
 	} `json:"lists"`
+	Batch struct {
+		Titles       []string `json:"titles"`
+		InvalidIndex int      `json:"invalid_index"`
+	} `json:"batch"`
 }
 
 func loadScenario(t *testing.T) scenario {
@@ -271,5 +275,41 @@ func TestScenario(t *testing.T) {
 	_, _, err = c.Tasks.List(ctx, other, &sdk.ListOptions{Limit: sc.Lists.PageSize, Cursor: lpg.GetNextCursor()})
 	if e := apiError(t, err, codes.InvalidArgument, sdk.CodeValidation); e.Details["field"] != "cursor" {
 		t.Fatalf("lists: a cursor with another order: details %v", e.Details)
+	}
+	// 11. Batch create: in order, all or nothing.
+	var batch []sdk.NewTask
+	for _, title := range sc.Batch.Titles {
+		batch = append(batch, sdk.NewTask{ProjectID: p.GetId(), Title: title})
+	}
+	made, err := c.Tasks.BatchCreate(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(made) != len(sc.Batch.Titles) {
+		t.Fatalf("batch made %d tasks, want %d", len(made), len(sc.Batch.Titles))
+	}
+	ids := map[string]bool{}
+	for i, task := range made {
+		if task.GetTitle() != sc.Batch.Titles[i] || task.GetStatus() != "todo" || !strings.HasPrefix(task.GetId(), "task_") || ids[task.GetId()] {
+			t.Fatalf("batch task %d: %v", i, task)
+		}
+		ids[task.GetId()] = true
+	}
+	_, pg, err = c.Tasks.List(ctx, sdk.TaskFilter{ProjectID: p.GetId()}, &sdk.ListOptions{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := pg.GetTotal()
+	if want := int32(len(created) - 1 + len(made)); total != want {
+		t.Fatalf("project holds %d tasks after the batch, want %d", total, want)
+	}
+	batch[sc.Batch.InvalidIndex].Title = " "
+	_, err = c.Tasks.BatchCreate(ctx, batch)
+	e = apiError(t, err, codes.InvalidArgument, sdk.CodeValidation)
+	if want := fmt.Sprintf("tasks[%d].title", sc.Batch.InvalidIndex); e.Details["field"] != want {
+		t.Fatalf("invalid batch: details %v, want field %s", e.Details, want)
+	}
+	if _, pg, err = c.Tasks.List(ctx, sdk.TaskFilter{ProjectID: p.GetId()}, &sdk.ListOptions{Limit: 1}); err != nil || pg.GetTotal() != total {
+		t.Fatalf("after the refused batch: %v, %v; want total %d", pg, err, total)
 	}
 }

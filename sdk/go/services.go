@@ -244,14 +244,34 @@ type NewTask struct {
 	DueAt       *time.Time // optional
 }
 
-// Create makes a task in a project.
-func (s *TasksService) Create(ctx context.Context, t NewTask) (*Task, error) {
+func (t NewTask) request() *workspacev1.CreateTaskRequest {
 	req := &workspacev1.CreateTaskRequest{ProjectId: t.ProjectID, Title: t.Title, Description: t.Description, Status: t.Status}
 	if t.DueAt != nil {
 		req.DueAt = timestamppb.New(*t.DueAt)
 	}
-	r, err := s.rpc.CreateTask(ctx, req)
+	return req
+}
+
+// Create makes a task in a project.
+func (s *TasksService) Create(ctx context.Context, t NewTask) (*Task, error) {
+	r, err := s.rpc.CreateTask(ctx, t.request())
 	return r.GetTask(), err
+}
+
+// MaxBatch is how many tasks one BatchCreate may hold.
+const MaxBatch = 100
+
+// BatchCreate makes 1–MaxBatch tasks in one request and one transaction:
+// all of them, returned in the order given, or none. If one is invalid the
+// error's Details["field"] names it ("tasks[3].title"); a project the
+// workspace does not have is a NOT_FOUND naming "tasks[i].project_id".
+func (s *TasksService) BatchCreate(ctx context.Context, tasks []NewTask) ([]*Task, error) {
+	req := &workspacev1.BatchCreateTasksRequest{Tasks: make([]*workspacev1.CreateTaskRequest, len(tasks))}
+	for i, t := range tasks {
+		req.Tasks[i] = t.request()
+	}
+	r, err := s.rpc.BatchCreateTasks(ctx, req)
+	return r.GetTasks(), err
 }
 
 // Get returns one task.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,16 +25,51 @@ func scanTask(row pgx.Row) (store.Task, error) {
 
 func collectTask(row pgx.CollectableRow) (store.Task, error) { return scanTask(row) }
 
+// insertTaskSQL is the one INSERT of a task, for CreateTask and CreateTasks;
+// a new task is at version 1.
+const insertTaskSQL = "INSERT INTO tasks (" + taskCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)"
+
+func insertTaskArgs(t store.Task) []any {
+	return []any{t.ID, t.WorkspaceID, t.ProjectID, t.Title, t.Description, t.Status,
+		tsPtr(t.DueAt), tsPtr(t.CompletedAt), ts(t.CreatedAt), ts(t.UpdatedAt)}
+}
+
 // CreateTask stores a new task. The composite foreign key rejects a project
 // that is missing or in another workspace alike, as NotFound("project").
 func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO tasks ("+taskCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)",
-		t.ID, t.WorkspaceID, t.ProjectID, t.Title, t.Description, t.Status,
-		tsPtr(t.DueAt), tsPtr(t.CompletedAt), ts(t.CreatedAt), ts(t.UpdatedAt))
+	_, err := s.pool.Exec(ctx, insertTaskSQL, insertTaskArgs(t)...)
 	if err != nil {
 		return dbError(ctx, "create task", err)
 	}
 	return nil
+}
+
+// CreateTasks sends CreateTask's INSERT once per task in one pipelined batch
+// (one round trip) inside one transaction. The statements run in order and
+// the first that fails ends the batch, so its index is the failing item's;
+// the transaction is then rolled back, taking the items before it along.
+func (s *Store) CreateTasks(ctx context.Context, tasks []store.Task) error {
+	if len(tasks) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var b pgx.Batch
+		for _, t := range tasks {
+			b.Queue(insertTaskSQL, insertTaskArgs(t)...)
+		}
+		br := tx.SendBatch(ctx, &b)
+		for i := range tasks {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				err = dbError(ctx, "create tasks", err)
+				if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+					return &store.BatchItemError{Index: i, Err: err}
+				}
+				return err
+			}
+		}
+		return dbError(ctx, "create tasks", br.Close())
+	})
 }
 
 // GetTask returns a task of the workspace.

@@ -30,22 +30,48 @@ func scanTask(sc engine.Scanner) (store.Task, error) {
 // (workspace_id, project_id), which fails for a project of another workspace
 // exactly as for a missing one.
 func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
+	return wrap(ctx, "create task", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+		return insertTask(ctx, tx, t)
+	}))
+}
+
+// CreateTasks inserts the tasks one by one, with CreateTask's statement, in
+// one write: one savepoint of one group commit, so that a failing item undoes
+// the items before it and nothing else. The statement is prepared once per
+// connection (the engine's cache), so a task costs one step of SQLite's VM.
+func (s *Store) CreateTasks(ctx context.Context, tasks []store.Task) error {
+	if len(tasks) == 0 {
+		return nil
+	}
+	return wrap(ctx, "create tasks", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+		for i, t := range tasks {
+			if err := insertTask(ctx, tx, t); err != nil {
+				if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+					return &store.BatchItemError{Index: i, Err: err}
+				}
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// insertTask is the one INSERT of a task, for CreateTask and CreateTasks.
+func insertTask(ctx context.Context, tx *engine.Tx, t store.Task) error {
 	var e encoder
 	args := []any{t.ID, t.WorkspaceID, t.ProjectID, t.Title, t.Description, t.Status,
 		e.optMicros(t.DueAt), e.optMicros(t.CompletedAt), e.micros(t.CreatedAt), e.micros(t.UpdatedAt)}
 	if e.err != nil {
 		return e.err
 	}
-	return wrap(ctx, "create task", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`, args...)
-		switch {
-		case isUnique(err):
-			return conflict("task id already exists")
-		case isForeignKey(err):
-			return store.NotFound("project")
-		}
-		return err
-	}))
+	_, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`, args...)
+	switch {
+	case isUnique(err):
+		return conflict("task id already exists")
+	case isForeignKey(err):
+		return store.NotFound("project")
+	}
+	return err
 }
 
 func getTask(ctx context.Context, q engine.Querier, workspaceID, id string) (store.Task, error) {

@@ -58,6 +58,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Task/ListOrders", testTaskListOrders},
 		{"Task/ListMoreFilters", testTaskListMoreFilters},
 		{"List/Refusals", testListRefusals},
+		{"Task/CreateBatch", testTaskCreateBatch},
+		{"Task/CreateBatchAllOrNothing", testTaskCreateBatchAllOrNothing},
 
 		{"APIKey/CreateGet", testAPIKeyCreateGet},
 		{"APIKey/CreateErrors", testAPIKeyCreateErrors},
@@ -88,6 +90,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Version/Task", testTaskVersion},
 		{"Version/ProjectDeleteIf", testProjectDeleteIf},
 		{"Version/TaskDeleteIf", testTaskDeleteIf},
+		{"Concurrency/Batches", testConcurrentBatches},
 
 		{"Ping", testPing},
 		{"Close", testClose},

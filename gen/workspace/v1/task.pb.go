@@ -570,6 +570,101 @@ func (x *CreateTaskResponse) GetTask() *Task {
 	return nil
 }
 
+// Request of BatchCreateTasks (AIP-233, with the items named tasks, so that the
+// REST body is {"tasks": [...]}).
+type BatchCreateTasksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tasks to create, 1–100, each exactly the body of CreateTask. They are
+	// created in this order, all or none.
+	Tasks         []*CreateTaskRequest `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateTasksRequest) Reset() {
+	*x = BatchCreateTasksRequest{}
+	mi := &file_workspace_v1_task_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateTasksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateTasksRequest) ProtoMessage() {}
+
+func (x *BatchCreateTasksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_workspace_v1_task_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateTasksRequest.ProtoReflect.Descriptor instead.
+func (*BatchCreateTasksRequest) Descriptor() ([]byte, []int) {
+	return file_workspace_v1_task_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *BatchCreateTasksRequest) GetTasks() []*CreateTaskRequest {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+// Response of BatchCreateTasks. Over REST it is the single envelope's data:
+// {"success": true, "data": {"tasks": [...]}}.
+type BatchCreateTasksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new tasks, in the order of the request.
+	Tasks         []*Task `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateTasksResponse) Reset() {
+	*x = BatchCreateTasksResponse{}
+	mi := &file_workspace_v1_task_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateTasksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateTasksResponse) ProtoMessage() {}
+
+func (x *BatchCreateTasksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_workspace_v1_task_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateTasksResponse.ProtoReflect.Descriptor instead.
+func (*BatchCreateTasksResponse) Descriptor() ([]byte, []int) {
+	return file_workspace_v1_task_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *BatchCreateTasksResponse) GetTasks() []*Task {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
 // Request of GetTask.
 type GetTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -581,7 +676,7 @@ type GetTaskRequest struct {
 
 func (x *GetTaskRequest) Reset() {
 	*x = GetTaskRequest{}
-	mi := &file_workspace_v1_task_proto_msgTypes[6]
+	mi := &file_workspace_v1_task_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -593,7 +688,7 @@ func (x *GetTaskRequest) String() string {
 func (*GetTaskRequest) ProtoMessage() {}
 
 func (x *GetTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workspace_v1_task_proto_msgTypes[6]
+	mi := &file_workspace_v1_task_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -606,7 +701,7 @@ func (x *GetTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskRequest.ProtoReflect.Descriptor instead.
 func (*GetTaskRequest) Descriptor() ([]byte, []int) {
-	return file_workspace_v1_task_proto_rawDescGZIP(), []int{6}
+	return file_workspace_v1_task_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetTaskRequest) GetId() string {
@@ -627,7 +722,7 @@ type GetTaskResponse struct {
 
 func (x *GetTaskResponse) Reset() {
 	*x = GetTaskResponse{}
-	mi := &file_workspace_v1_task_proto_msgTypes[7]
+	mi := &file_workspace_v1_task_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -639,7 +734,7 @@ func (x *GetTaskResponse) String() string {
 func (*GetTaskResponse) ProtoMessage() {}
 
 func (x *GetTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workspace_v1_task_proto_msgTypes[7]
+	mi := &file_workspace_v1_task_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -652,7 +747,7 @@ func (x *GetTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskResponse.ProtoReflect.Descriptor instead.
 func (*GetTaskResponse) Descriptor() ([]byte, []int) {
-	return file_workspace_v1_task_proto_rawDescGZIP(), []int{7}
+	return file_workspace_v1_task_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetTaskResponse) GetTask() *Task {
@@ -685,7 +780,7 @@ type UpdateTaskRequest struct {
 
 func (x *UpdateTaskRequest) Reset() {
 	*x = UpdateTaskRequest{}
-	mi := &file_workspace_v1_task_proto_msgTypes[8]
+	mi := &file_workspace_v1_task_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -697,7 +792,7 @@ func (x *UpdateTaskRequest) String() string {
 func (*UpdateTaskRequest) ProtoMessage() {}
 
 func (x *UpdateTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workspace_v1_task_proto_msgTypes[8]
+	mi := &file_workspace_v1_task_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -710,7 +805,7 @@ func (x *UpdateTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTaskRequest) Descriptor() ([]byte, []int) {
-	return file_workspace_v1_task_proto_rawDescGZIP(), []int{8}
+	return file_workspace_v1_task_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateTaskRequest) GetId() string {
@@ -752,7 +847,7 @@ type UpdateTaskResponse struct {
 
 func (x *UpdateTaskResponse) Reset() {
 	*x = UpdateTaskResponse{}
-	mi := &file_workspace_v1_task_proto_msgTypes[9]
+	mi := &file_workspace_v1_task_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +859,7 @@ func (x *UpdateTaskResponse) String() string {
 func (*UpdateTaskResponse) ProtoMessage() {}
 
 func (x *UpdateTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workspace_v1_task_proto_msgTypes[9]
+	mi := &file_workspace_v1_task_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +872,7 @@ func (x *UpdateTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTaskResponse) Descriptor() ([]byte, []int) {
-	return file_workspace_v1_task_proto_rawDescGZIP(), []int{9}
+	return file_workspace_v1_task_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateTaskResponse) GetTask() *Task {
@@ -802,7 +897,7 @@ type DeleteTaskRequest struct {
 
 func (x *DeleteTaskRequest) Reset() {
 	*x = DeleteTaskRequest{}
-	mi := &file_workspace_v1_task_proto_msgTypes[10]
+	mi := &file_workspace_v1_task_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -814,7 +909,7 @@ func (x *DeleteTaskRequest) String() string {
 func (*DeleteTaskRequest) ProtoMessage() {}
 
 func (x *DeleteTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_workspace_v1_task_proto_msgTypes[10]
+	mi := &file_workspace_v1_task_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -827,7 +922,7 @@ func (x *DeleteTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTaskRequest) Descriptor() ([]byte, []int) {
-	return file_workspace_v1_task_proto_rawDescGZIP(), []int{10}
+	return file_workspace_v1_task_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteTaskRequest) GetId() string {
@@ -857,7 +952,7 @@ type DeleteTaskResponse struct {
 
 func (x *DeleteTaskResponse) Reset() {
 	*x = DeleteTaskResponse{}
-	mi := &file_workspace_v1_task_proto_msgTypes[11]
+	mi := &file_workspace_v1_task_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -869,7 +964,7 @@ func (x *DeleteTaskResponse) String() string {
 func (*DeleteTaskResponse) ProtoMessage() {}
 
 func (x *DeleteTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_workspace_v1_task_proto_msgTypes[11]
+	mi := &file_workspace_v1_task_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -882,7 +977,7 @@ func (x *DeleteTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTaskResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTaskResponse) Descriptor() ([]byte, []int) {
-	return file_workspace_v1_task_proto_rawDescGZIP(), []int{11}
+	return file_workspace_v1_task_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteTaskResponse) GetId() string {
@@ -963,7 +1058,11 @@ const file_workspace_v1_task_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\tB$\x92A!\xf2\x02\x04todo\xf2\x02\vin_progress\xf2\x02\tcompletedR\x06status\x121\n" +
 	"\x06due_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"<\n" +
 	"\x12CreateTaskResponse\x12&\n" +
-	"\x04task\x18\x01 \x01(\v2\x12.workspace.v1.TaskR\x04task\"%\n" +
+	"\x04task\x18\x01 \x01(\v2\x12.workspace.v1.TaskR\x04task\"^\n" +
+	"\x17BatchCreateTasksRequest\x12C\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x1f.workspace.v1.CreateTaskRequestB\f\x92A\x06\xa0\x01d\xa8\x01\x01\xe0A\x02R\x05tasks\"D\n" +
+	"\x18BatchCreateTasksResponse\x12(\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x12.workspace.v1.TaskR\x05tasks\"%\n" +
 	"\x0eGetTaskRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"9\n" +
 	"\x0fGetTaskResponse\x12&\n" +
@@ -981,7 +1080,7 @@ const file_workspace_v1_task_proto_rawDesc = "" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\">\n" +
 	"\x12DeleteTaskResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
-	"\adeleted\x18\x02 \x01(\bR\adeleted2\x88\x05\n" +
+	"\adeleted\x18\x02 \x01(\bR\adeleted2\x9d\x06\n" +
 	"\vTaskService\x12m\n" +
 	"\tListTasks\x12\x1e.workspace.v1.ListTasksRequest\x1a\x1f.workspace.v1.ListTasksResponse\"\x1f\xd2\xf3\x18\n" +
 	"\n" +
@@ -997,7 +1096,9 @@ const file_workspace_v1_task_proto_rawDesc = "" +
 	"\x05write\x10\x03\x18\x01\x82\xd3\xe4\x93\x02::\x04taskZ\x1c:\x04taskb\x04task2\x0e/v1/tasks/{id}b\x04task\x1a\x0e/v1/tasks/{id}\x12w\n" +
 	"\n" +
 	"DeleteTask\x12\x1f.workspace.v1.DeleteTaskRequest\x1a .workspace.v1.DeleteTaskResponse\"&\xd2\xf3\x18\f\n" +
-	"\x06delete\x10\x04\x18\x01\x82\xd3\xe4\x93\x02\x10*\x0e/v1/tasks/{id}B;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
+	"\x06delete\x10\x04\x18\x01\x82\xd3\xe4\x93\x02\x10*\x0e/v1/tasks/{id}\x12\x92\x01\n" +
+	"\x10BatchCreateTasks\x12%.workspace.v1.BatchCreateTasksRequest\x1a&.workspace.v1.BatchCreateTasksResponse\"/\xd2\xf3\x18\v\n" +
+	"\x05write\x10\x02\x18\x02\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/tasks:batchCreateB;Z9github.com/example/workspace/gen/workspace/v1;workspacev1b\x06proto3"
 
 var (
 	file_workspace_v1_task_proto_rawDescOnce sync.Once
@@ -1011,56 +1112,62 @@ func file_workspace_v1_task_proto_rawDescGZIP() []byte {
 	return file_workspace_v1_task_proto_rawDescData
 }
 
-var file_workspace_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_workspace_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_workspace_v1_task_proto_goTypes = []any{
-	(*Task)(nil),                  // 0: workspace.v1.Task
-	(*TaskUpdate)(nil),            // 1: workspace.v1.TaskUpdate
-	(*ListTasksRequest)(nil),      // 2: workspace.v1.ListTasksRequest
-	(*ListTasksResponse)(nil),     // 3: workspace.v1.ListTasksResponse
-	(*CreateTaskRequest)(nil),     // 4: workspace.v1.CreateTaskRequest
-	(*CreateTaskResponse)(nil),    // 5: workspace.v1.CreateTaskResponse
-	(*GetTaskRequest)(nil),        // 6: workspace.v1.GetTaskRequest
-	(*GetTaskResponse)(nil),       // 7: workspace.v1.GetTaskResponse
-	(*UpdateTaskRequest)(nil),     // 8: workspace.v1.UpdateTaskRequest
-	(*UpdateTaskResponse)(nil),    // 9: workspace.v1.UpdateTaskResponse
-	(*DeleteTaskRequest)(nil),     // 10: workspace.v1.DeleteTaskRequest
-	(*DeleteTaskResponse)(nil),    // 11: workspace.v1.DeleteTaskResponse
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(*Pagination)(nil),            // 13: workspace.v1.Pagination
-	(*fieldmaskpb.FieldMask)(nil), // 14: google.protobuf.FieldMask
+	(*Task)(nil),                     // 0: workspace.v1.Task
+	(*TaskUpdate)(nil),               // 1: workspace.v1.TaskUpdate
+	(*ListTasksRequest)(nil),         // 2: workspace.v1.ListTasksRequest
+	(*ListTasksResponse)(nil),        // 3: workspace.v1.ListTasksResponse
+	(*CreateTaskRequest)(nil),        // 4: workspace.v1.CreateTaskRequest
+	(*CreateTaskResponse)(nil),       // 5: workspace.v1.CreateTaskResponse
+	(*BatchCreateTasksRequest)(nil),  // 6: workspace.v1.BatchCreateTasksRequest
+	(*BatchCreateTasksResponse)(nil), // 7: workspace.v1.BatchCreateTasksResponse
+	(*GetTaskRequest)(nil),           // 8: workspace.v1.GetTaskRequest
+	(*GetTaskResponse)(nil),          // 9: workspace.v1.GetTaskResponse
+	(*UpdateTaskRequest)(nil),        // 10: workspace.v1.UpdateTaskRequest
+	(*UpdateTaskResponse)(nil),       // 11: workspace.v1.UpdateTaskResponse
+	(*DeleteTaskRequest)(nil),        // 12: workspace.v1.DeleteTaskRequest
+	(*DeleteTaskResponse)(nil),       // 13: workspace.v1.DeleteTaskResponse
+	(*timestamppb.Timestamp)(nil),    // 14: google.protobuf.Timestamp
+	(*Pagination)(nil),               // 15: workspace.v1.Pagination
+	(*fieldmaskpb.FieldMask)(nil),    // 16: google.protobuf.FieldMask
 }
 var file_workspace_v1_task_proto_depIdxs = []int32{
-	12, // 0: workspace.v1.Task.due_at:type_name -> google.protobuf.Timestamp
-	12, // 1: workspace.v1.Task.completed_at:type_name -> google.protobuf.Timestamp
-	12, // 2: workspace.v1.Task.created_at:type_name -> google.protobuf.Timestamp
-	12, // 3: workspace.v1.Task.updated_at:type_name -> google.protobuf.Timestamp
-	12, // 4: workspace.v1.TaskUpdate.due_at:type_name -> google.protobuf.Timestamp
-	12, // 5: workspace.v1.ListTasksRequest.due_before:type_name -> google.protobuf.Timestamp
-	12, // 6: workspace.v1.ListTasksRequest.due_after:type_name -> google.protobuf.Timestamp
-	12, // 7: workspace.v1.ListTasksRequest.updated_after:type_name -> google.protobuf.Timestamp
+	14, // 0: workspace.v1.Task.due_at:type_name -> google.protobuf.Timestamp
+	14, // 1: workspace.v1.Task.completed_at:type_name -> google.protobuf.Timestamp
+	14, // 2: workspace.v1.Task.created_at:type_name -> google.protobuf.Timestamp
+	14, // 3: workspace.v1.Task.updated_at:type_name -> google.protobuf.Timestamp
+	14, // 4: workspace.v1.TaskUpdate.due_at:type_name -> google.protobuf.Timestamp
+	14, // 5: workspace.v1.ListTasksRequest.due_before:type_name -> google.protobuf.Timestamp
+	14, // 6: workspace.v1.ListTasksRequest.due_after:type_name -> google.protobuf.Timestamp
+	14, // 7: workspace.v1.ListTasksRequest.updated_after:type_name -> google.protobuf.Timestamp
 	0,  // 8: workspace.v1.ListTasksResponse.data:type_name -> workspace.v1.Task
-	13, // 9: workspace.v1.ListTasksResponse.pagination:type_name -> workspace.v1.Pagination
-	12, // 10: workspace.v1.CreateTaskRequest.due_at:type_name -> google.protobuf.Timestamp
+	15, // 9: workspace.v1.ListTasksResponse.pagination:type_name -> workspace.v1.Pagination
+	14, // 10: workspace.v1.CreateTaskRequest.due_at:type_name -> google.protobuf.Timestamp
 	0,  // 11: workspace.v1.CreateTaskResponse.task:type_name -> workspace.v1.Task
-	0,  // 12: workspace.v1.GetTaskResponse.task:type_name -> workspace.v1.Task
-	1,  // 13: workspace.v1.UpdateTaskRequest.task:type_name -> workspace.v1.TaskUpdate
-	14, // 14: workspace.v1.UpdateTaskRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 15: workspace.v1.UpdateTaskResponse.task:type_name -> workspace.v1.Task
-	2,  // 16: workspace.v1.TaskService.ListTasks:input_type -> workspace.v1.ListTasksRequest
-	4,  // 17: workspace.v1.TaskService.CreateTask:input_type -> workspace.v1.CreateTaskRequest
-	6,  // 18: workspace.v1.TaskService.GetTask:input_type -> workspace.v1.GetTaskRequest
-	8,  // 19: workspace.v1.TaskService.UpdateTask:input_type -> workspace.v1.UpdateTaskRequest
-	10, // 20: workspace.v1.TaskService.DeleteTask:input_type -> workspace.v1.DeleteTaskRequest
-	3,  // 21: workspace.v1.TaskService.ListTasks:output_type -> workspace.v1.ListTasksResponse
-	5,  // 22: workspace.v1.TaskService.CreateTask:output_type -> workspace.v1.CreateTaskResponse
-	7,  // 23: workspace.v1.TaskService.GetTask:output_type -> workspace.v1.GetTaskResponse
-	9,  // 24: workspace.v1.TaskService.UpdateTask:output_type -> workspace.v1.UpdateTaskResponse
-	11, // 25: workspace.v1.TaskService.DeleteTask:output_type -> workspace.v1.DeleteTaskResponse
-	21, // [21:26] is the sub-list for method output_type
-	16, // [16:21] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	4,  // 12: workspace.v1.BatchCreateTasksRequest.tasks:type_name -> workspace.v1.CreateTaskRequest
+	0,  // 13: workspace.v1.BatchCreateTasksResponse.tasks:type_name -> workspace.v1.Task
+	0,  // 14: workspace.v1.GetTaskResponse.task:type_name -> workspace.v1.Task
+	1,  // 15: workspace.v1.UpdateTaskRequest.task:type_name -> workspace.v1.TaskUpdate
+	16, // 16: workspace.v1.UpdateTaskRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 17: workspace.v1.UpdateTaskResponse.task:type_name -> workspace.v1.Task
+	2,  // 18: workspace.v1.TaskService.ListTasks:input_type -> workspace.v1.ListTasksRequest
+	4,  // 19: workspace.v1.TaskService.CreateTask:input_type -> workspace.v1.CreateTaskRequest
+	8,  // 20: workspace.v1.TaskService.GetTask:input_type -> workspace.v1.GetTaskRequest
+	10, // 21: workspace.v1.TaskService.UpdateTask:input_type -> workspace.v1.UpdateTaskRequest
+	12, // 22: workspace.v1.TaskService.DeleteTask:input_type -> workspace.v1.DeleteTaskRequest
+	6,  // 23: workspace.v1.TaskService.BatchCreateTasks:input_type -> workspace.v1.BatchCreateTasksRequest
+	3,  // 24: workspace.v1.TaskService.ListTasks:output_type -> workspace.v1.ListTasksResponse
+	5,  // 25: workspace.v1.TaskService.CreateTask:output_type -> workspace.v1.CreateTaskResponse
+	9,  // 26: workspace.v1.TaskService.GetTask:output_type -> workspace.v1.GetTaskResponse
+	11, // 27: workspace.v1.TaskService.UpdateTask:output_type -> workspace.v1.UpdateTaskResponse
+	13, // 28: workspace.v1.TaskService.DeleteTask:output_type -> workspace.v1.DeleteTaskResponse
+	7,  // 29: workspace.v1.TaskService.BatchCreateTasks:output_type -> workspace.v1.BatchCreateTasksResponse
+	24, // [24:30] is the sub-list for method output_type
+	18, // [18:24] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_workspace_v1_task_proto_init() }
@@ -1079,7 +1186,7 @@ func file_workspace_v1_task_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_workspace_v1_task_proto_rawDesc), len(file_workspace_v1_task_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TaskService_ListTasks_FullMethodName  = "/workspace.v1.TaskService/ListTasks"
-	TaskService_CreateTask_FullMethodName = "/workspace.v1.TaskService/CreateTask"
-	TaskService_GetTask_FullMethodName    = "/workspace.v1.TaskService/GetTask"
-	TaskService_UpdateTask_FullMethodName = "/workspace.v1.TaskService/UpdateTask"
-	TaskService_DeleteTask_FullMethodName = "/workspace.v1.TaskService/DeleteTask"
+	TaskService_ListTasks_FullMethodName        = "/workspace.v1.TaskService/ListTasks"
+	TaskService_CreateTask_FullMethodName       = "/workspace.v1.TaskService/CreateTask"
+	TaskService_GetTask_FullMethodName          = "/workspace.v1.TaskService/GetTask"
+	TaskService_UpdateTask_FullMethodName       = "/workspace.v1.TaskService/UpdateTask"
+	TaskService_DeleteTask_FullMethodName       = "/workspace.v1.TaskService/DeleteTask"
+	TaskService_BatchCreateTasks_FullMethodName = "/workspace.v1.TaskService/BatchCreateTasks"
 )
 
 // TaskServiceClient is the client API for TaskService service.
@@ -44,6 +45,11 @@ type TaskServiceClient interface {
 	UpdateTask(ctx context.Context, in *UpdateTaskRequest, opts ...grpc.CallOption) (*UpdateTaskResponse, error)
 	// Deletes a task.
 	DeleteTask(ctx context.Context, in *DeleteTaskRequest, opts ...grpc.CallOption) (*DeleteTaskResponse, error)
+	// Creates 1–100 tasks in one transaction: all of them, in the order given, or
+	// none. Each item is the body of CreateTask; an invalid item fails the whole
+	// batch with details.field naming it ("tasks[3].title"). One request against
+	// the rate limit. REST answers 201 Created with the tasks in order.
+	BatchCreateTasks(ctx context.Context, in *BatchCreateTasksRequest, opts ...grpc.CallOption) (*BatchCreateTasksResponse, error)
 }
 
 type taskServiceClient struct {
@@ -104,6 +110,16 @@ func (c *taskServiceClient) DeleteTask(ctx context.Context, in *DeleteTaskReques
 	return out, nil
 }
 
+func (c *taskServiceClient) BatchCreateTasks(ctx context.Context, in *BatchCreateTasksRequest, opts ...grpc.CallOption) (*BatchCreateTasksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchCreateTasksResponse)
+	err := c.cc.Invoke(ctx, TaskService_BatchCreateTasks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TaskServiceServer is the server API for TaskService service.
 // All implementations must embed UnimplementedTaskServiceServer
 // for forward compatibility.
@@ -122,6 +138,11 @@ type TaskServiceServer interface {
 	UpdateTask(context.Context, *UpdateTaskRequest) (*UpdateTaskResponse, error)
 	// Deletes a task.
 	DeleteTask(context.Context, *DeleteTaskRequest) (*DeleteTaskResponse, error)
+	// Creates 1–100 tasks in one transaction: all of them, in the order given, or
+	// none. Each item is the body of CreateTask; an invalid item fails the whole
+	// batch with details.field naming it ("tasks[3].title"). One request against
+	// the rate limit. REST answers 201 Created with the tasks in order.
+	BatchCreateTasks(context.Context, *BatchCreateTasksRequest) (*BatchCreateTasksResponse, error)
 	mustEmbedUnimplementedTaskServiceServer()
 }
 
@@ -146,6 +167,9 @@ func (UnimplementedTaskServiceServer) UpdateTask(context.Context, *UpdateTaskReq
 }
 func (UnimplementedTaskServiceServer) DeleteTask(context.Context, *DeleteTaskRequest) (*DeleteTaskResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteTask not implemented")
+}
+func (UnimplementedTaskServiceServer) BatchCreateTasks(context.Context, *BatchCreateTasksRequest) (*BatchCreateTasksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchCreateTasks not implemented")
 }
 func (UnimplementedTaskServiceServer) mustEmbedUnimplementedTaskServiceServer() {}
 func (UnimplementedTaskServiceServer) testEmbeddedByValue()                     {}
@@ -258,6 +282,24 @@ func _TaskService_DeleteTask_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaskService_BatchCreateTasks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchCreateTasksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskServiceServer).BatchCreateTasks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskService_BatchCreateTasks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskServiceServer).BatchCreateTasks(ctx, req.(*BatchCreateTasksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TaskService_ServiceDesc is the grpc.ServiceDesc for TaskService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -284,6 +326,10 @@ var TaskService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteTask",
 			Handler:    _TaskService_DeleteTask_Handler,
+		},
+		{
+			MethodName: "BatchCreateTasks",
+			Handler:    _TaskService_BatchCreateTasks_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -357,6 +357,14 @@ export class Tasks extends Resource {
   create(params: NewTask, opts?: RequestOptions): Promise<Task> {
     return this.one("POST", "/tasks", { ...opts, body: params });
   }
+  /** Creates 1–100 tasks in one request and one transaction: all of them, in
+   * the order given, or none. An invalid item throws an ApiError whose
+   * details.field names it ("tasks[3].title"). Pass an idempotencyKey to make
+   * a retry safe. */
+  async batchCreate(tasks: NewTask[], opts?: RequestOptions): Promise<Task[]> {
+    const data = await this.one<{ tasks: Task[] }>("POST", "/tasks:batchCreate", { ...opts, body: { tasks } });
+    return data.tasks;
+  }
   get(id: string, opts?: RequestOptions): Promise<Task> {
     return this.one("GET", `/tasks/${encodeURIComponent(id)}`, opts);
   }

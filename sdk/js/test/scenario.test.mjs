@@ -125,4 +125,19 @@ test("the SDK scenario", async () => {
     client.tasks.list({ ...lf, order_by: sc.lists.other_order_by, limit: sc.lists.page_size, cursor: listsFirst.pagination.next_cursor }),
     ApiError, 400, "VALIDATION_ERROR");
   assert.equal(misused.details.field, "cursor");
+  // 11. Batch create: in order, all or nothing.
+  const batch = sc.batch.titles.map((title) => ({ project_id: project.id, title }));
+  const made = await client.tasks.batchCreate(batch, { idempotencyKey: "scenario-batch" });
+  assert.deepEqual(made.map((t) => t.title), sc.batch.titles);
+  for (const t of made) {
+    assert.match(t.id, /^task_/);
+    assert.equal(t.status, "todo");
+  }
+  assert.equal(new Set(made.map((t) => t.id)).size, made.length);
+  const total = (await client.tasks.list({ project_id: project.id, limit: 1 })).pagination.total;
+  assert.equal(total, created.length - 1 + made.length);
+  batch[sc.batch.invalid_index] = { ...batch[sc.batch.invalid_index], title: " " };
+  const invalid = await rejectsWith(client.tasks.batchCreate(batch), ApiError, 400, "VALIDATION_ERROR");
+  assert.equal(invalid.details.field, `tasks[${sc.batch.invalid_index}].title`);
+  assert.equal((await client.tasks.list({ project_id: project.id, limit: 1 })).pagination.total, total);
 });

@@ -134,6 +134,23 @@ class ScenarioTest(unittest.TestCase):
             client.tasks.list(limit=ls["page_size"], cursor=first.pagination.next_cursor, **lf)
         e = self.assertApiError(ctx, ApiError, 400, "VALIDATION_ERROR")
         self.assertEqual(e.details["field"], "cursor")
+        # 11. Batch create: in order, all or nothing.
+        batch = [{"project_id": project.id, "title": title} for title in sc["batch"]["titles"]]
+        made = client.tasks.batch_create(batch, idempotency_key="scenario-batch")
+        self.assertEqual([t.title for t in made], sc["batch"]["titles"])
+        for t in made:
+            self.assertTrue(t.id.startswith("task_"), t.id)
+            self.assertEqual(t.status, "todo")
+        self.assertEqual(len({t.id for t in made}), len(made))
+        total = client.tasks.list(project_id=project.id, limit=1).pagination.total
+        self.assertEqual(total, len(created) - 1 + len(made))
+        bad = sc["batch"]["invalid_index"]
+        batch[bad] = dict(batch[bad], title=" ")
+        with self.assertRaises(ApiError) as ctx:
+            client.tasks.batch_create(batch)
+        e = self.assertApiError(ctx, ApiError, 400, "VALIDATION_ERROR")
+        self.assertEqual(e.details["field"], f"tasks[{bad}].title")
+        self.assertEqual(client.tasks.list(project_id=project.id, limit=1).pagination.total, total)
 
     def test_retry_within_budget(self):
         """A 429 is retried once, after waiting until its reset (a fake sleep here)."""

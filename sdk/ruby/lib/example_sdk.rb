@@ -291,6 +291,21 @@ module ExampleSdk
       Convert.struct(Task, one("POST", "/tasks", body: body, idempotency_key: idempotency_key))
     end
 
+    # Creates 1-100 tasks in one request and one transaction: all of them,
+    # returned in the order given, or none. Each item is a Hash of create's
+    # fields (project_id:, title:, description:, status:, due_at: a Time). An
+    # invalid item raises ApiError whose details["field"] names it
+    # ("tasks[3].title").
+    def batch_create(tasks, idempotency_key: nil)
+      items = tasks.map do |t|
+        t = t.transform_keys(&:to_sym)
+        t[:due_at] = Convert.iso(t[:due_at]) if t[:due_at].respond_to?(:utc)
+        compact(t)
+      end
+      data = one("POST", "/tasks:batchCreate", body: { tasks: items }, idempotency_key: idempotency_key)
+      data["tasks"].map { |h| Convert.struct(Task, h) }
+    end
+
     def get(id)
       Convert.struct(Task, one("GET", "/tasks/#{esc(id)}"))
     end

@@ -121,6 +121,22 @@ class ScenarioTest < Minitest::Test
       client.tasks.list(limit: ls["page_size"], cursor: first.pagination.next_cursor, **lf.merge(order_by: ls["other_order_by"]))
     end
     assert_equal "cursor", misused.details["field"]
+    # 11. Batch create: in order, all or nothing.
+    batch = sc["batch"]["titles"].map { |title| { project_id: project.id, title: title } }
+    made = client.tasks.batch_create(batch, idempotency_key: "scenario-batch")
+    assert_equal sc["batch"]["titles"], made.map(&:title)
+    made.each do |t|
+      assert_match(/\Atask_/, t.id)
+      assert_equal "todo", t.status
+    end
+    assert_equal made.size, made.map(&:id).uniq.size
+    total = client.tasks.list(project_id: project.id, limit: 1).pagination.total
+    assert_equal created.size - 1 + made.size, total
+    bad = sc["batch"]["invalid_index"]
+    batch[bad] = batch[bad].merge(title: " ")
+    e = assert_api_error(ExampleSdk::ApiError, 400, "VALIDATION_ERROR") { client.tasks.batch_create(batch) }
+    assert_equal "tasks[#{bad}].title", e.details["field"]
+    assert_equal total, client.tasks.list(project_id: project.id, limit: 1).pagination.total
   end
 
   def test_retry_waits_until_reset
