@@ -52,7 +52,8 @@ type Project struct {
 	UpdatedAt   time.Time
 }
 
-// Task belongs to a project of the same workspace.
+// Task belongs to a project of the same workspace. Its Status is never
+// empty (the empty status stands for "any" in the task counters).
 type Task struct {
 	ID          string
 	WorkspaceID string
@@ -162,7 +163,9 @@ type Projects interface {
 	// returns NotFound("project").
 	DeleteProject(ctx context.Context, workspaceID, id string) error
 	// ListProjects returns one page of the workspace's projects and how many
-	// there are in all.
+	// there are in all. The total is a counter kept in the same transaction
+	// as every create and delete (one row read, whatever the workspace's
+	// size), read in the same snapshot as the page.
 	ListProjects(ctx context.Context, workspaceID string, page Page) ([]Project, int, error)
 }
 
@@ -180,7 +183,11 @@ type Tasks interface {
 	DeleteTask(ctx context.Context, workspaceID, id string) error
 	// ListTasks returns one page of the workspace's tasks matching filter and how
 	// many match in all. NotFound("project") if filter.ProjectID is set and is not
-	// a project of the workspace.
+	// a project of the workspace. The total of the workspace, a project, a
+	// status, or a project and status is a counter that every write of tasks
+	// (create, update that moves or changes status, delete, the project
+	// delete's cascade) changes in its own transaction: one row read, and
+	// read in the same snapshot as the page, so the two always agree.
 	ListTasks(ctx context.Context, workspaceID string, filter TaskFilter, page Page) ([]Task, int, error)
 }
 
@@ -193,7 +200,8 @@ type APIKeys interface {
 	// GetAPIKey returns a key by id, whatever its workspace, or NotFound("api_key").
 	// It is for operators (the CLI), never for API callers.
 	GetAPIKey(ctx context.Context, id string) (APIKey, error)
-	// ListAPIKeys returns one page of the workspace's keys, revoked ones included.
+	// ListAPIKeys returns one page of the workspace's keys, revoked ones
+	// included, and how many there are (a counter, as for ListProjects).
 	ListAPIKeys(ctx context.Context, workspaceID string, page Page) ([]APIKey, int, error)
 	// RevokeAPIKey sets RevokedAt to at unless the key is already revoked (then
 	// the first time is kept), and returns the key; NotFound("api_key") if it is

@@ -84,6 +84,7 @@ func (s *Store) Close() error {
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // inTx runs fn in a transaction and commits if fn returns nil. An error from
@@ -144,28 +145,16 @@ func checkPage(page store.Page) error {
 	return nil
 }
 
-// listPage reads one page and the total of a list in tx. whereSQL and args
-// select the rows ($1… are args); the page is ordered newest first.
-func listPage[T any](ctx context.Context, tx pgx.Tx, cols, table, whereSQL string, args []any, page store.Page, scan func(pgx.CollectableRow) (T, error)) ([]T, int, error) {
+// listPage reads one page of a list in tx. whereSQL and args select the
+// rows ($1… are args); the page is ordered newest first. Its total is the
+// caller's, from the counters (counts.go).
+func listPage[T any](ctx context.Context, tx pgx.Tx, cols, table, whereSQL string, args []any, page store.Page, scan func(pgx.CollectableRow) (T, error)) ([]T, error) {
 	n := len(args)
 	pageArgs := append(append(make([]any, 0, n+2), args...), page.Limit, page.Offset)
 	rows, err := tx.Query(ctx, "SELECT "+cols+" FROM "+table+" WHERE "+whereSQL+
 		" ORDER BY created_at DESC, id DESC LIMIT $"+strconv.Itoa(n+1)+" OFFSET $"+strconv.Itoa(n+2), pageArgs...)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	items, err := pgx.CollectRows(rows, scan)
-	if err != nil {
-		return nil, 0, err
-	}
-	// A short page that is not empty, or the first page, already tells the
-	// total; only otherwise does counting cost a second query.
-	if len(items) < page.Limit && (len(items) > 0 || page.Offset == 0) {
-		return items, page.Offset + len(items), nil
-	}
-	var total int
-	if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE "+whereSQL, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	return items, total, nil
+	return pgx.CollectRows(rows, scan)
 }

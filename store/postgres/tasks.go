@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/counter"
 )
 
 const taskCols = "id, workspace_id, project_id, title, description, status, due_at, completed_at, created_at, updated_at"
@@ -25,13 +26,19 @@ func scanTask(row pgx.Row) (store.Task, error) {
 
 func collectTask(row pgx.CollectableRow) (store.Task, error) { return scanTask(row) }
 
-// CreateTask stores a new task. The composite foreign key rejects a project
-// that is missing or in another workspace alike, as NotFound("project").
+// CreateTask stores a new task and counts it, in one round trip: a batch
+// of two statements, one implicit transaction. The insert's foreign-key
+// check (which locks the project's row) is done by the end of its
+// statement, before the counters are locked. The composite foreign key
+// rejects a project that is missing or in another workspace alike, as
+// NotFound("project").
 func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO tasks ("+taskCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+	b := &pgx.Batch{}
+	b.Queue("INSERT INTO tasks ("+taskCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
 		t.ID, t.WorkspaceID, t.ProjectID, t.Title, t.Description, t.Status,
 		tsPtr(t.DueAt), tsPtr(t.CompletedAt), ts(t.CreatedAt), ts(t.UpdatedAt))
-	if err != nil {
+	b.Queue(upsertTaskCounts, countArgs(t.WorkspaceID, counter.Of(t.ProjectID, t.Status, 1))...)
+	if err := execBatch(ctx, s.pool, b); err != nil {
 		return dbError(ctx, "create task", err)
 	}
 	return nil
@@ -70,6 +77,9 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 		if err != nil {
 			return rowError(ctx, "update task: write", "task", err)
 		}
+		if err := addTaskCounts(ctx, tx, cur.WorkspaceID, counter.Move(cur.ProjectID, cur.Status, out.ProjectID, out.Status)); err != nil {
+			return dbError(ctx, "update task: count", err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -78,9 +88,10 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 	return out, nil
 }
 
-// DeleteTask deletes a task of the workspace.
+// DeleteTask deletes a task of the workspace and uncounts it, in one
+// statement.
 func (s *Store) DeleteTask(ctx context.Context, workspaceID, id string) error {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM tasks WHERE workspace_id = $1 AND id = $2", workspaceID, id)
+	tag, err := s.pool.Exec(ctx, deleteTaskCounting, workspaceID, id)
 	if err != nil {
 		return dbError(ctx, "delete task", err)
 	}
@@ -125,9 +136,12 @@ func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.
 			}
 		}
 		var err error
-		items, total, err = listPage(ctx, tx, taskCols, "tasks", strings.Join(where, " AND "), args, page, collectTask)
+		items, err = listPage(ctx, tx, taskCols, "tasks", strings.Join(where, " AND "), args, page, collectTask)
 		if err != nil {
 			return dbError(ctx, "list tasks", err)
+		}
+		if total, err = taskTotal(ctx, tx, workspaceID, filter); err != nil {
+			return dbError(ctx, "list tasks: total", err)
 		}
 		return nil
 	})

@@ -34,8 +34,10 @@ func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
 			return conflict("project id already exists")
 		case isForeignKey(err):
 			return store.NotFound("workspace")
+		case err != nil:
+			return err
 		}
-		return err
+		return addCount(ctx, tx, p.WorkspaceID, projectsCount, 1)
 	}))
 }
 
@@ -96,11 +98,18 @@ func normProject(p store.Project) store.Project {
 }
 
 // DeleteProject relies on the tasks' ON DELETE CASCADE: one statement, so the
-// project and its tasks go together or not at all.
+// project and its tasks go together or not at all; the project's counters
+// leave the workspace's totals in the same write.
 func (s *Store) DeleteProject(ctx context.Context, workspaceID, id string) error {
 	return wrap(ctx, "delete project", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE workspace_id = ? AND id = ?`, workspaceID, id)
-		return affected(res, err, "project")
+		if err := affected(res, err, "project"); err != nil {
+			return err
+		}
+		if err := dropProjectCounts(ctx, tx, workspaceID, id); err != nil {
+			return err
+		}
+		return addCount(ctx, tx, workspaceID, projectsCount, -1)
 	}))
 }
 
@@ -112,7 +121,7 @@ func (s *Store) ListProjects(ctx context.Context, workspaceID string, page store
 	var total int
 	err := s.db.Read(ctx, func(ctx context.Context, tx engine.ReadTx) error {
 		var err error
-		total, err = count(ctx, tx, `SELECT count(*) FROM projects WHERE workspace_id = ?`, workspaceID)
+		total, err = projectTotal(ctx, tx, workspaceID)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/counter"
 	"github.com/example/workspace/store/sqlite/engine"
 )
 
@@ -42,8 +43,10 @@ func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
 			return conflict("task id already exists")
 		case isForeignKey(err):
 			return store.NotFound("project")
+		case err != nil:
+			return err
 		}
-		return err
+		return addTaskCounts(ctx, tx, t.WorkspaceID, counter.Of(t.ProjectID, t.Status, 1))
 	}))
 }
 
@@ -88,6 +91,9 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 		if err := affected(res, err, "task"); err != nil {
 			return err
 		}
+		if err := addTaskCounts(ctx, tx, workspaceID, counter.Move(cur.ProjectID, cur.Status, next.ProjectID, next.Status)); err != nil {
+			return err
+		}
 		out = normTask(next)
 		return nil
 	})
@@ -118,8 +124,16 @@ func optUTC(t *time.Time) *time.Time {
 
 func (s *Store) DeleteTask(ctx context.Context, workspaceID, id string) error {
 	return wrap(ctx, "delete task", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE workspace_id = ? AND id = ?`, workspaceID, id)
-		return affected(res, err, "task")
+		var projectID, status string
+		err := tx.QueryRowContext(ctx, `DELETE FROM tasks WHERE workspace_id = ? AND id = ? RETURNING project_id, status`,
+			workspaceID, id).Scan(&projectID, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.NotFound("task")
+		}
+		if err != nil {
+			return err
+		}
+		return addTaskCounts(ctx, tx, workspaceID, counter.Of(projectID, status, -1))
 	}))
 }
 
@@ -154,7 +168,7 @@ func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.
 			}
 		}
 		var err error
-		total, err = count(ctx, tx, `SELECT count(*) FROM tasks WHERE `+where, args...)
+		total, err = taskTotal(ctx, tx, workspaceID, filter)
 		if err != nil {
 			return err
 		}

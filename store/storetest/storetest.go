@@ -79,6 +79,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Concurrency/UpdateProject", testConcurrentUpdateProject},
 		{"Concurrency/Once", testConcurrentOnce},
 
+		{"Counters/Totals", testCountersTotals},
+		{"Counters/Concurrent", testCountersConcurrent},
+
 		{"Ping", testPing},
 		{"Close", testClose},
 	}

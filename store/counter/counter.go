@@ -1,0 +1,70 @@
+// Package counter computes which task counter rows a write changes, and in the one order every backend applies them.
+package counter
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Any is the project or status of a rollup row: (ws, p, Any) counts a
+// project's tasks, (ws, Any, s) a status across the workspace, (ws, Any, Any)
+// every task of the workspace. Project ids and statuses are never empty.
+const Any = ""
+
+// Key is one counter row of a workspace.
+type Key struct {
+	ProjectID string
+	Status    string
+}
+
+// Delta is a change to one counter row.
+type Delta struct {
+	Key
+	N int64
+}
+
+// Deltas accumulates the changes of one write.
+type Deltas map[Key]int64
+
+// Task adds n to every row that counts a task of project p with status s:
+// its own, its project's, its status's and the workspace's. A create is
+// Task(p, s, 1), a delete Task(p, s, -1), a move or status change both.
+func (d Deltas) Task(p, s string, n int64) {
+	for _, k := range [4]Key{{Any, Any}, {Any, s}, {p, Any}, {p, s}} {
+		d[k] += n
+	}
+}
+
+// Sorted returns the non-zero changes ordered by (project, status), bytewise
+// (PostgreSQL's "C" collation). Every writer takes its counter rows' locks in
+// this order, after the rows it counts, so that two writers never wait for
+// each other in a cycle.
+func (d Deltas) Sorted() []Delta {
+	out := make([]Delta, 0, len(d))
+	for k, n := range d {
+		if n != 0 {
+			out = append(out, Delta{Key: k, N: n})
+		}
+	}
+	slices.SortFunc(out, func(a, b Delta) int {
+		return cmp.Or(cmp.Compare(a.ProjectID, b.ProjectID), cmp.Compare(a.Status, b.Status))
+	})
+	return out
+}
+
+// Move returns the changes of a task going from project fromP, status fromS
+// to toP, toS: none when neither changes.
+func Move(fromP, fromS, toP, toS string) []Delta {
+	d := Deltas{}
+	d.Task(fromP, fromS, -1)
+	d.Task(toP, toS, 1)
+	return d.Sorted()
+}
+
+// Of returns the changes of n tasks of project p with status s appearing (n
+// > 0) or going (n < 0).
+func Of(p, s string, n int64) []Delta {
+	d := Deltas{}
+	d.Task(p, s, n)
+	return d.Sorted()
+}
