@@ -1,6 +1,8 @@
 // Command workspace-bench measures the Workspace API under load against two
 // baselines it runs itself — a bare net/http JSON handler and a bare grpc-go
-// handler — and prints every result as a ratio to its baseline.
+// handler — and prints every result as a ratio to its baseline. Its pages
+// mode (`workspace-bench pages`, pages.go) measures one page of tasks in
+// workspaces of 20 to a million tasks.
 package main
 
 import (
@@ -13,6 +15,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -46,13 +49,22 @@ type options struct {
 	workspaced string // binary to start; built from the repo when empty
 }
 
-var allScenarios = []string{"get-project", "list-tasks", "create-task", "update-task", "mixed"}
+// defaultScenarios run unless --scenarios says otherwise; allScenarios adds
+// status-task, an update that always changes a task's status (and so its
+// counters), where the seed's update-task sets "completed" again and again.
+var (
+	defaultScenarios = []string{"get-project", "list-tasks", "create-task", "update-task", "mixed"}
+	allScenarios     = append(slices.Clone(defaultScenarios), "status-task")
+)
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) > 0 && args[0] == "baseline" {
 		// Internal: the tool re-executes itself to run a baseline server in a
 		// process of its own, pinned like the real one.
 		return serveBaseline(ctx, args[1:])
+	}
+	if len(args) > 0 && args[0] == "pages" {
+		return runPages(ctx, args[1:], out)
 	}
 	var o options
 	fs := flag.NewFlagSet("workspace-bench", flag.ContinueOnError)
@@ -61,7 +73,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.concurrency, "c", 50, "concurrent requests (REST: keep-alive HTTP/1.1 connections)")
 	fs.IntVar(&o.grpcConns, "grpc-conns", 4, "gRPC connections the concurrent streams share")
 	fs.IntVar(&o.workspaces, "workspaces", 1500, "enterprise workspaces to spread load over (1,000 requests a minute each)")
-	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "scenarios to run: "+strings.Join(allScenarios, ", "))
+	scen := fs.String("scenarios", strings.Join(defaultScenarios, ","), "scenarios to run: "+strings.Join(allScenarios, ", "))
 	surf := fs.String("surfaces", "rest,grpc", "surfaces to load: rest, grpc")
 	fs.IntVar(&o.runs, "runs", 1, "repeat the whole measurement this many times")
 	fs.BoolVar(&o.pin, "pin", true, "pin the server to core 0 and the load to the last core (taskset)")
