@@ -98,95 +98,125 @@ func runPages(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	client := newHTTPClient(1)
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "tasks\tpage\ttotal\trequests\tp50\tp90\tp99\tmax\t")
+	// Every cell is a size and a page. The pages at offset 0 take their
+	// samples in turns across the sizes, so that the machine's load at any
+	// moment weighs on every size alike and their ratio holds; the deep
+	// pages, slow by nature, are measured one cell after the other.
+	type cell struct {
+		n             int
+		key, name     string
+		url           string
+		total         int
+		deep          bool
+		lat           []time.Duration
+		reportedTotal int
+	}
+	var cells []*cell
 	for _, n := range o.sizes {
 		ws := wss[n]
 		p := ws.Projects[0]
 		inProject := (n + pagesProjects - 1) / pagesProjects
-		queries := []struct {
-			name    string
-			query   string
-			total   int
-			samples int
-		}{
-			{"offset 0", "", n, o.samples},
-			{"offset 0, project", "project_id=" + p, inProject, o.samples},
-			{"offset 0, status", "status=todo", (n + 2) / 3, o.samples},
-			{"offset 0, project+status", "project_id=" + p + "&status=todo", (n + 29) / 30, o.samples},
-			{fmt.Sprintf("offset %d", max(n-20, 0)), "offset=" + strconv.Itoa(max(n-20, 0)), n, o.deepSamples},
-			{fmt.Sprintf("offset %d, project", max(inProject-20, 0)), "project_id=" + p + "&offset=" + strconv.Itoa(max(inProject-20, 0)), inProject, o.deepSamples},
+		add := func(name, query string, total int, deep bool) {
+			cells = append(cells, &cell{n: n, key: ws.Key, name: name, url: b.httpURL + "/v1/tasks?limit=20" + query, total: total, deep: deep})
 		}
-		for _, q := range queries {
-			url := b.httpURL + "/v1/tasks?limit=20"
-			if q.query != "" {
-				url += "&" + q.query
-			}
-			lat, total, err := measurePage(ctx, client, url, ws.Key, q.samples)
-			if err != nil {
-				return fmt.Errorf("%d tasks, %s: %w", n, q.name, err)
-			}
-			if total != q.total {
-				return fmt.Errorf("%d tasks, %s: total %d, want %d", n, q.name, total, q.total)
-			}
-			r := result{lat: lat}
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", n, q.name, total, len(lat),
-				ms(r.pct(0.50)), ms(r.pct(0.90)), ms(r.pct(0.99)), ms(r.pct(1)))
+		add("offset 0", "", n, false)
+		add("offset 0, project", "&project_id="+p, inProject, false)
+		add("offset 0, status", "&status=todo", (n+2)/3, false)
+		add("offset 0, project+status", "&project_id="+p+"&status=todo", (n+29)/30, false)
+		add(fmt.Sprintf("offset %d", max(n-20, 0)), "&offset="+strconv.Itoa(max(n-20, 0)), n, true)
+		add(fmt.Sprintf("offset %d, project", max(inProject-20, 0)), "&project_id="+p+"&offset="+strconv.Itoa(max(inProject-20, 0)), inProject, true)
+	}
+	measure := func(c *cell, record bool) error {
+		d, total, err := fetchPage(ctx, client, c.url, c.key)
+		if err != nil {
+			return fmt.Errorf("%d tasks, %s: %w", c.n, c.name, err)
 		}
+		if total != c.total {
+			return fmt.Errorf("%d tasks, %s: total %d, want %d", c.n, c.name, total, c.total)
+		}
+		c.reportedTotal = total
+		if record {
+			c.lat = append(c.lat, d)
+		}
+		return nil
+	}
+	for _, c := range cells { // warm-up: the server's caches, the file's pages
+		for range 3 {
+			if err := measure(c, false); err != nil {
+				return err
+			}
+		}
+	}
+	for range o.samples {
+		for _, c := range cells {
+			if !c.deep {
+				if err := measure(c, true); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, c := range cells {
+		for c.deep && len(c.lat) < o.deepSamples {
+			if err := measure(c, true); err != nil {
+				return err
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "tasks\tpage\ttotal\trequests\tp50\tp90\tp99\tmax\t")
+	for _, c := range cells {
+		slices.Sort(c.lat)
+		r := result{lat: c.lat}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", c.n, c.name, c.reportedTotal, len(c.lat),
+			ms(r.pct(0.50)), ms(r.pct(0.90)), ms(r.pct(0.99)), ms(r.pct(1)))
 	}
 	return tw.Flush()
 }
 
-// measurePage sends GET url samples times, one at a time, and returns the
-// sorted latencies and the page's pagination.total. A 429 (the workspace's
-// 1,000 a minute) waits for the window named by Retry-After and is not
-// counted.
-func measurePage(ctx context.Context, client *http.Client, url, key string, samples int) ([]time.Duration, int, error) {
-	var lat []time.Duration
-	total := -1
-	for len(lat) < samples {
+// fetchPage sends GET url once and returns its latency and the page's
+// pagination.total. A 429 (the workspace's 1,000 a minute) waits for the
+// window that Retry-After names and tries again, unmeasured.
+func fetchPage(ctx context.Context, client *http.Client, url, key string) (time.Duration, int, error) {
+	for {
 		req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 		if err != nil {
-			return nil, 0, err
+			return 0, 0, err
 		}
 		req.Header.Set("Authorization", "Bearer "+key)
 		start := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
-			return nil, 0, err
+			return 0, 0, err
 		}
 		body, err := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
 		d := time.Since(start)
 		if err != nil {
-			return nil, 0, err
+			return 0, 0, err
 		}
 		if resp.StatusCode == http.StatusTooManyRequests {
 			wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 			select {
 			case <-time.After(time.Duration(wait+1) * time.Second):
 			case <-ctx.Done():
-				return nil, 0, ctx.Err()
+				return 0, 0, ctx.Err()
 			}
 			continue
 		}
 		if resp.StatusCode != http.StatusOK {
-			return nil, 0, fmt.Errorf("GET %s: %d %s", url, resp.StatusCode, body)
+			return 0, 0, fmt.Errorf("GET %s: %d %s", url, resp.StatusCode, body)
 		}
 		var env struct {
-			Data       []json.RawMessage `json:"data"`
 			Pagination struct {
 				Total int `json:"total"`
 			} `json:"pagination"`
 		}
 		if err := json.Unmarshal(body, &env); err != nil {
-			return nil, 0, err
+			return 0, 0, err
 		}
-		total = env.Pagination.Total
-		lat = append(lat, d)
+		return d, env.Pagination.Total, nil
 	}
-	slices.Sort(lat)
-	return lat, total, nil
 }
 
 // loadPagesWorkspaces returns the workspaces of the sizes asked for, loading

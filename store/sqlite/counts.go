@@ -29,6 +29,20 @@ var upsertCounts = func() [9]string {
 	return qs
 }()
 
+// upsertTaskCounts adds ?4 to the four counters of a task of project ?2 with
+// status ?3 in workspace ?1 (counter.Of's rows, in its order): the create's
+// and delete's statement, with four arguments where addTaskCounts would
+// bind sixteen.
+const upsertTaskCounts = `INSERT INTO task_counts (workspace_id, project_id, status, n)
+	VALUES (?1, '', '', ?4), (?1, '', ?3, ?4), (?1, ?2, '', ?4), (?1, ?2, ?3, ?4)
+	ON CONFLICT (workspace_id, project_id, status) DO UPDATE SET n = n + excluded.n`
+
+// countTask adds n to the counters of a task of project p with status s.
+func countTask(ctx context.Context, tx *engine.Tx, workspaceID, p, s string, n int64) error {
+	_, err := tx.ExecContext(ctx, upsertTaskCounts, workspaceID, p, s, n)
+	return err
+}
+
 // addTaskCounts applies ds to the workspace's task counters.
 func addTaskCounts(ctx context.Context, tx *engine.Tx, workspaceID string, ds []counter.Delta) error {
 	for len(ds) > 0 {

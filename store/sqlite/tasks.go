@@ -46,7 +46,7 @@ func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
 		case err != nil:
 			return err
 		}
-		return addTaskCounts(ctx, tx, t.WorkspaceID, counter.Of(t.ProjectID, t.Status, 1))
+		return countTask(ctx, tx, t.WorkspaceID, t.ProjectID, t.Status, 1)
 	}))
 }
 
@@ -133,7 +133,7 @@ func (s *Store) DeleteTask(ctx context.Context, workspaceID, id string) error {
 		if err != nil {
 			return err
 		}
-		return addTaskCounts(ctx, tx, workspaceID, counter.Of(projectID, status, -1))
+		return countTask(ctx, tx, workspaceID, projectID, status, -1)
 	}))
 }
 
