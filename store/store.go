@@ -52,8 +52,7 @@ type Project struct {
 	UpdatedAt   time.Time
 }
 
-// Task belongs to a project of the same workspace. Its Status is never
-// empty (the empty status stands for "any" in the task counters).
+// Task belongs to a project of the same workspace.
 type Task struct {
 	ID          string
 	WorkspaceID string

@@ -8,8 +8,24 @@ import (
 
 // Any is the project or status of a rollup row: (ws, p, Any) counts a
 // project's tasks, (ws, Any, s) a status across the workspace, (ws, Any, Any)
-// every task of the workspace. Project ids and statuses are never empty.
+// every task of the workspace. A row's own project and status are stored as
+// Value makes them, so that no value, not even an empty status (the store
+// accepts one), can be taken for Any.
 const Any = ""
+
+// Value is how a project id or a status is written in a counter row: after
+// a "=", so that it never equals Any and sorts after it, in the same order
+// as the values themselves.
+func Value(v string) string { return "=" + v }
+
+// Filter is the counter key of a list filter's field: Any for an empty
+// field (no filter), else the field's Value.
+func Filter(v string) string {
+	if v == "" {
+		return Any
+	}
+	return Value(v)
+}
 
 // Key is one counter row of a workspace.
 type Key struct {
@@ -30,6 +46,7 @@ type Deltas map[Key]int64
 // its own, its project's, its status's and the workspace's. A create is
 // Task(p, s, 1), a delete Task(p, s, -1), a move or status change both.
 func (d Deltas) Task(p, s string, n int64) {
+	p, s = Value(p), Value(s)
 	for _, k := range [4]Key{{Any, Any}, {Any, s}, {p, Any}, {p, s}} {
 		d[k] += n
 	}
@@ -63,8 +80,9 @@ func Move(fromP, fromS, toP, toS string) []Delta {
 
 // Of returns the changes of n tasks of project p with status s appearing (n
 // > 0) or going (n < 0): the four rows Task names, already in Sorted's order
-// (Any sorts first, and p and s are never Any), built without a map since
-// every create and delete calls it.
+// (Any sorts first), built without a map since every create and delete
+// calls it.
 func Of(p, s string, n int64) []Delta {
+	p, s = Value(p), Value(s)
 	return []Delta{{Key{Any, Any}, n}, {Key{Any, s}, n}, {Key{p, Any}, n}, {Key{p, s}, n}}
 }

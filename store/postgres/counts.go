@@ -45,14 +45,15 @@ func addTaskCounts(ctx context.Context, q querier, workspaceID string, ds []coun
 }
 
 // deleteTaskCounting deletes task $2 of workspace $1 and takes it out of its
-// four counters in one statement: the row is deleted (and locked) before the
+// four counters (their keys written as counter.Of does) in one statement: the row is deleted (and locked) before the
 // sorted upserts run. It affects no row when there is no such task.
 const deleteTaskCounting = `WITH del AS (
 		DELETE FROM tasks WHERE workspace_id = $1 AND id = $2 RETURNING project_id, status
 	)
 	INSERT INTO task_counts (workspace_id, project_id, status, n)
 	SELECT $1, k.p, k.s, -1 FROM del
-	CROSS JOIN LATERAL (VALUES ('', ''), ('', del.status), (del.project_id, ''), (del.project_id, del.status)) AS k(p, s)
+	CROSS JOIN LATERAL (VALUES ('', ''), ('', '=' || del.status), ('=' || del.project_id, ''),
+		('=' || del.project_id, '=' || del.status)) AS k(p, s)
 	ORDER BY k.p COLLATE "C", k.s COLLATE "C"
 	ON CONFLICT (workspace_id, project_id, status) DO UPDATE SET n = task_counts.n + excluded.n`
 
@@ -68,10 +69,10 @@ func dropProjectCounts(ctx context.Context, tx pgx.Tx, workspaceID, projectID st
 		SELECT workspace_id, '', status, -n FROM task_counts WHERE workspace_id = $1 AND project_id = $2
 		ORDER BY status
 		ON CONFLICT (workspace_id, project_id, status) DO UPDATE SET n = task_counts.n + excluded.n`,
-		workspaceID, projectID); err != nil {
+		workspaceID, counter.Value(projectID)); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `DELETE FROM task_counts WHERE workspace_id = $1 AND project_id = $2`, workspaceID, projectID)
+	_, err := tx.Exec(ctx, `DELETE FROM task_counts WHERE workspace_id = $1 AND project_id = $2`, workspaceID, counter.Value(projectID))
 	return err
 }
 
@@ -100,12 +101,10 @@ func execBatch(ctx context.Context, q querier, b *pgx.Batch) error {
 // taskTotal is how many of the workspace's tasks match filter: one counter
 // row for every filter of today (workspace, project, status, both). A filter
 // that no counter covers (a search, a date range) must count its matching
-// rows here instead, at O(matches), and say so in the README. The filter's
-// fields are the counter row's key as they are: empty is no filter, and
-// counter.Any is empty too.
+// rows here instead, at O(matches), and say so in the README.
 func taskTotal(ctx context.Context, q querier, workspaceID string, filter store.TaskFilter) (int, error) {
 	return oneCount(q.QueryRow(ctx, "SELECT n FROM task_counts WHERE workspace_id = $1 AND project_id = $2 AND status = $3",
-		workspaceID, filter.ProjectID, filter.Status))
+		workspaceID, counter.Filter(filter.ProjectID), counter.Filter(filter.Status)))
 }
 
 // projectTotal is how many projects the workspace has: one counter row.

@@ -30,7 +30,7 @@ var upsertCounts = func() [9]string {
 }()
 
 // upsertTaskCounts adds ?4 to the four counters of a task of project ?2 with
-// status ?3 in workspace ?1 (counter.Of's rows, in its order): the create's
+// status ?3 (both as counter.Value writes them) in workspace ?1 (counter.Of's rows, in its order): the create's
 // and delete's statement, with four arguments where addTaskCounts would
 // bind sixteen.
 const upsertTaskCounts = `INSERT INTO task_counts (workspace_id, project_id, status, n)
@@ -39,7 +39,7 @@ const upsertTaskCounts = `INSERT INTO task_counts (workspace_id, project_id, sta
 
 // countTask adds n to the counters of a task of project p with status s.
 func countTask(ctx context.Context, tx *engine.Tx, workspaceID, p, s string, n int64) error {
-	_, err := tx.ExecContext(ctx, upsertTaskCounts, workspaceID, p, s, n)
+	_, err := tx.ExecContext(ctx, upsertTaskCounts, workspaceID, counter.Value(p), counter.Value(s), n)
 	return err
 }
 
@@ -65,10 +65,10 @@ func addTaskCounts(ctx context.Context, tx *engine.Tx, workspaceID string, ds []
 func dropProjectCounts(ctx context.Context, tx *engine.Tx, workspaceID, projectID string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO task_counts (workspace_id, project_id, status, n)
 		SELECT workspace_id, '', status, -n FROM task_counts WHERE workspace_id = ? AND project_id = ? ORDER BY status
-		ON CONFLICT (workspace_id, project_id, status) DO UPDATE SET n = n + excluded.n`, workspaceID, projectID); err != nil {
+		ON CONFLICT (workspace_id, project_id, status) DO UPDATE SET n = n + excluded.n`, workspaceID, counter.Value(projectID)); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM task_counts WHERE workspace_id = ? AND project_id = ?`, workspaceID, projectID)
+	_, err := tx.ExecContext(ctx, `DELETE FROM task_counts WHERE workspace_id = ? AND project_id = ?`, workspaceID, counter.Value(projectID))
 	return err
 }
 
@@ -94,12 +94,9 @@ func addCount(ctx context.Context, tx *engine.Tx, workspaceID, what string, n in
 // row for every filter of today (workspace, project, status, both). A filter
 // that no counter covers (a search, a date range) must count its matching
 // rows here instead, at O(matches), and say so in the README.
-//
-// A filter's empty field is no filter, and counter.Any is empty too: the
-// filter's fields are the counter row's key as they are.
 func taskTotal(ctx context.Context, q engine.Querier, workspaceID string, filter store.TaskFilter) (int, error) {
 	return oneCount(q.QueryRowContext(ctx, `SELECT n FROM task_counts WHERE workspace_id = ? AND project_id = ? AND status = ?`,
-		workspaceID, filter.ProjectID, filter.Status))
+		workspaceID, counter.Filter(filter.ProjectID), counter.Filter(filter.Status)))
 }
 
 // projectTotal is how many projects the workspace has: one counter row.

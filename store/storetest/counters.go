@@ -72,6 +72,9 @@ func testCountersTotals(t *testing.T, s store.Store) {
 		m[task.ID] = task
 	}
 	mustTask(t, s, other.ID, "proj_other", "task_other", "todo", at(200))
+	// The store takes an empty status (the API never sends one): it counts
+	// in the workspace's and its project's totals, and in no status's.
+	m["task_nostatus"] = mustTask(t, s, ws.ID, "proj_A", "task_nostatus", "", at(150))
 	checkTotals(t, s, "after creates", ws.ID, projects, m, 2)
 
 	// Failed creates count nothing.

@@ -5,7 +5,8 @@
 -- task_counts holds one row per (workspace, project, status) and rollups in
 -- which '' stands for "any": (ws, p, '') counts a project's tasks,
 -- (ws, '', s) a status across the workspace, (ws, '', '') every task of the
--- workspace. Statuses and project ids are never '', so no row is ambiguous.
+-- workspace. A row's own project id and status are written after a '='
+-- ('=proj_…', '=todo'), so that none, not even an empty status, is ''.
 CREATE TABLE task_counts (
     workspace_id TEXT    NOT NULL,
     project_id   TEXT    NOT NULL,
@@ -23,11 +24,11 @@ CREATE TABLE workspace_counts (
 
 -- Backfill from the rows already stored.
 INSERT INTO task_counts (workspace_id, project_id, status, n)
-    SELECT workspace_id, project_id, status, count(*) FROM tasks GROUP BY workspace_id, project_id, status
+    SELECT workspace_id, '=' || project_id, '=' || status, count(*) FROM tasks GROUP BY workspace_id, project_id, status
     UNION ALL
-    SELECT workspace_id, project_id, '', count(*) FROM tasks GROUP BY workspace_id, project_id
+    SELECT workspace_id, '=' || project_id, '', count(*) FROM tasks GROUP BY workspace_id, project_id
     UNION ALL
-    SELECT workspace_id, '', status, count(*) FROM tasks GROUP BY workspace_id, status
+    SELECT workspace_id, '', '=' || status, count(*) FROM tasks GROUP BY workspace_id, status
     UNION ALL
     SELECT workspace_id, '', '', count(*) FROM tasks GROUP BY workspace_id;
 
