@@ -257,7 +257,10 @@ type Projects interface {
 	// before check is called.
 	DeleteProjectIf(ctx context.Context, workspaceID, id string, check func(Project) error) error
 	// ListProjects returns one page of the workspace's projects matching
-	// filter and how many match in all (whatever page.After is).
+	// filter and how many match in all (whatever page.After is). Without a
+	// search the total is a counter kept in the same transaction as every
+	// create and delete (one row read, whatever the workspace's size), read in
+	// the same snapshot as the page; a search counts its matches.
 	ListProjects(ctx context.Context, workspaceID string, filter ProjectFilter, page Page) ([]Project, int, error)
 }
 
@@ -288,7 +291,12 @@ type Tasks interface {
 	DeleteTaskIf(ctx context.Context, workspaceID, id string, check func(Task) error) error
 	// ListTasks returns one page of the workspace's tasks matching filter and how
 	// many match in all (whatever page.After is). NotFound("project") if
-	// filter.ProjectID is set and is not a project of the workspace.
+	// filter.ProjectID is set and is not a project of the workspace. The total
+	// of a filter by project and status (one or several) is read from counters
+	// that every write of tasks (create, update that moves or changes status,
+	// delete, the project delete's cascade) changes in its own transaction, in
+	// the same snapshot as the page; a date range or a search counts its
+	// matching rows.
 	ListTasks(ctx context.Context, workspaceID string, filter TaskFilter, page Page) ([]Task, int, error)
 }
 
@@ -302,7 +310,8 @@ type APIKeys interface {
 	// It is for operators (the CLI), never for API callers.
 	GetAPIKey(ctx context.Context, id string) (APIKey, error)
 	// ListAPIKeys returns one page of the workspace's keys, revoked ones
-	// included; only the default Order.
+	// included, and how many there are (a counter, as for ListProjects);
+	// only the default Order.
 	ListAPIKeys(ctx context.Context, workspaceID string, page Page) ([]APIKey, int, error)
 	// RevokeAPIKey sets RevokedAt to at unless the key is already revoked (then
 	// the first time is kept), and returns the key; NotFound("api_key") if it is

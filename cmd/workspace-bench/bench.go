@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -40,6 +41,10 @@ type tenant struct {
 	md      context.Context // carries the key for gRPC
 	task    string          // body of a create-task request
 	cursor  string          // the cursor of its second page of tasks (list-tasks-cursor)
+	// statusUpdates numbers the tenant's status-task requests: the n-th
+	// sets task n%20 to "completed" on even rounds, "todo" on odd ones, so
+	// that each one changes the status.
+	statusUpdates atomic.Int64
 }
 
 type proc struct {
@@ -288,6 +293,17 @@ func scenarioRequest(name string, t *tenant, r *rand.Rand) request {
 		_, err := workspacev1.NewTaskServiceClient(cc).UpdateTask(ctx, &workspacev1.UpdateTaskRequest{Id: task, Task: &workspacev1.TaskUpdate{Status: &s}})
 		return err
 	}}
+	if name == "status-task" {
+		n := t.statusUpdates.Add(1) - 1
+		task, s := t.tasks[n%int64(len(t.tasks))], "completed"
+		if n/int64(len(t.tasks))%2 == 1 {
+			s = "todo"
+		}
+		return request{method: "PUT", path: "/v1/tasks/" + task, body: `{"status": "` + s + `"}`, grpc: func(ctx context.Context, cc grpc.ClientConnInterface, _ *tenant) error {
+			_, err := workspacev1.NewTaskServiceClient(cc).UpdateTask(ctx, &workspacev1.UpdateTaskRequest{Id: task, Task: &workspacev1.TaskUpdate{Status: &s}})
+			return err
+		}}
+	}
 	switch name {
 	case "get-project":
 		return getProject

@@ -1,6 +1,8 @@
 // Command workspace-bench measures the Workspace API under load against two
 // baselines it runs itself — a bare net/http JSON handler and a bare grpc-go
-// handler — and prints every result as a ratio to its baseline.
+// handler — and prints every result as a ratio to its baseline. Its pages
+// mode (`workspace-bench pages`, pages.go) measures one page of tasks in
+// workspaces of 20 to a million tasks.
 package main
 
 import (
@@ -51,8 +53,11 @@ var (
 	// defaultScenarios run unless --scenarios says otherwise.
 	defaultScenarios = []string{"get-project", "list-tasks", "create-task", "update-task", "mixed"}
 	// allScenarios adds those run on request: list-tasks-cursor, the page
-	// after a cursor (limit 10, after the first 10 of a tenant's 20 tasks).
-	allScenarios = append(slices.Clone(defaultScenarios), "list-tasks-cursor")
+	// after a cursor (limit 10, after the first 10 of a tenant's 20 tasks),
+	// and status-task, an update that always changes a task's status (and so
+	// its counters), where the seed's update-task sets "completed" again and
+	// again.
+	allScenarios = append(slices.Clone(defaultScenarios), "list-tasks-cursor", "status-task")
 )
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -60,6 +65,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		// Internal: the tool re-executes itself to run a baseline server in a
 		// process of its own, pinned like the real one.
 		return serveBaseline(ctx, args[1:])
+	}
+	if len(args) > 0 && args[0] == "pages" {
+		return runPages(ctx, args[1:], out)
 	}
 	var o options
 	fs := flag.NewFlagSet("workspace-bench", flag.ContinueOnError)

@@ -26,11 +26,15 @@ func scanAPIKey(row pgx.Row, extra ...any) (store.APIKey, error) {
 
 func collectAPIKey(row pgx.CollectableRow) (store.APIKey, error) { return scanAPIKey(row) }
 
+// insertAPIKey stores a key and counts it, in one batch: one implicit
+// transaction on the pool, part of q's when q is one.
 func insertAPIKey(ctx context.Context, q querier, k store.APIKey) error {
-	_, err := q.Exec(ctx, "INSERT INTO api_keys ("+apiKeyCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+	b := &pgx.Batch{}
+	b.Queue("INSERT INTO api_keys ("+apiKeyCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
 		k.ID, k.WorkspaceID, k.Name, k.Scopes, k.Prefix, k.Hash,
 		ts(k.CreatedAt), tsPtr(k.LastUsedAt), tsPtr(k.ExpiresAt), tsPtr(k.RevokedAt))
-	return err
+	b.Queue(addAPIKeyCount, k.WorkspaceID, 1)
+	return execBatch(ctx, q, b)
 }
 
 // CreateAPIKey stores a new key.
@@ -62,9 +66,12 @@ func (s *Store) ListAPIKeys(ctx context.Context, workspaceID string, page store.
 	err := s.inSnapshot(ctx, func(tx pgx.Tx) error {
 		var err error
 		items, total, err = listPage(ctx, tx, apiKeyCols, "api_keys", base, keyset.KeySort, page, collectAPIKey,
-			func() (int, error) { return count(ctx, tx, "api_keys", base) })
+			func() (int, error) { return apiKeyTotal(ctx, tx, workspaceID) })
 		if err != nil {
 			return dbError(ctx, "list api keys", err)
+		}
+		if total, err = apiKeyTotal(ctx, tx, workspaceID); err != nil {
+			return dbError(ctx, "list api keys: total", err)
 		}
 		return nil
 	})

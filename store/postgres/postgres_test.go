@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	"github.com/example/workspace/store"
 	"github.com/example/workspace/store/migrate"
 	"github.com/example/workspace/store/postgres/pgtest"
+	"github.com/example/workspace/store/storetest"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -387,4 +390,64 @@ func TestServerErrorsAreNotUnavailable(t *testing.T) {
 			t.Errorf("SQLSTATE %s: %v, want ErrUnavailable", code, got)
 		}
 	}
+}
+
+// TestMigrateCountersBackfill fills a database migrated up to 0004 (not included) with rows
+// the way an older release stored them, then opens it: migration 0004 must
+// count them, and the counters go on from there.
+func TestMigrateCountersBackfill(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.NewDatabase(t)
+	ms, err := migrate.Load(migrationFS, "migrations")
+	must(t, "migrate.Load", err)
+	conn, err := pgx.Connect(ctx, url)
+	must(t, "connect", err)
+	d := dialect{conn}
+	must(t, "init", d.Init(ctx))
+	for _, m := range ms {
+		if m.Version < 4 {
+			_, err := d.Apply(ctx, m)
+			must(t, "apply "+m.Name, err)
+		}
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	statuses := []string{"todo", "in_progress", "completed"}
+	want := map[string][]store.Task{}
+	projects := map[string][]string{"ws_1": {"proj_a", "proj_B"}, "ws_2": {"proj_c"}, "ws_3": nil}
+	keys := map[string]int{"ws_1": 3, "ws_2": 1, "ws_3": 0}
+	for _, ws := range []string{"ws_1", "ws_2", "ws_3"} {
+		exec(`INSERT INTO workspaces VALUES ($1, 'W', 'free', now())`, ws)
+		for _, p := range projects[ws] {
+			exec(`INSERT INTO projects VALUES ($1, $2, 'P', '', now(), now())`, p, ws)
+		}
+		for i := range keys[ws] {
+			id := fmt.Sprintf("key_%s_%d", ws, i)
+			exec(`INSERT INTO api_keys VALUES ($1, $2, 'K', '{read}', 'wsk_x', $3, now(), NULL, NULL, NULL)`, id, ws, []byte(id))
+		}
+	}
+	for i := range 11 {
+		ws, p := "ws_1", []string{"proj_a", "proj_B"}[i%2]
+		if i == 10 {
+			ws, p = "ws_2", "proj_c"
+		}
+		task := store.Task{ID: fmt.Sprintf("task_%d", i), ProjectID: p, Status: statuses[i%3]}
+		exec(`INSERT INTO tasks VALUES ($1, $2, $3, 'T', '', $4, NULL, NULL, now(), now())`, task.ID, ws, p, task.Status)
+		want[ws] = append(want[ws], task)
+	}
+	must(t, "close", conn.Close(ctx))
+
+	s, err := Open(ctx, url) // applies 0004 and what follows
+	must(t, "Open", err)
+	t.Cleanup(func() { _ = s.Close() })
+	for _, ws := range []string{"ws_1", "ws_2", "ws_3"} {
+		storetest.CheckTotals(t, s, "after the backfill", ws, projects[ws], want[ws], keys[ws])
+	}
+	task := store.Task{ID: "task_new", WorkspaceID: "ws_1", ProjectID: "proj_B", Title: "T", Status: "todo", CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	must(t, "CreateTask", s.CreateTask(ctx, task))
+	storetest.CheckTotals(t, s, "after a create", "ws_1", projects["ws_1"], append(want["ws_1"], task), keys["ws_1"])
 }

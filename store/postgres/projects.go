@@ -22,12 +22,14 @@ func scanProject(row pgx.Row) (store.Project, error) {
 
 func collectProject(row pgx.CollectableRow) (store.Project, error) { return scanProject(row) }
 
-// CreateProject stores a new project; NotFound("workspace") if its workspace
-// does not exist.
+// CreateProject stores a new project and counts it (one batch, one implicit
+// transaction); NotFound("workspace") if its workspace does not exist.
 func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO projects ("+projectCols+") VALUES ($1, $2, $3, $4, $5, $6, 1)",
+	b := &pgx.Batch{}
+	b.Queue("INSERT INTO projects ("+projectCols+") VALUES ($1, $2, $3, $4, $5, $6, 1)",
 		p.ID, p.WorkspaceID, p.Name, p.Description, ts(p.CreatedAt), ts(p.UpdatedAt))
-	if err != nil {
+	b.Queue(addProjectCount, p.WorkspaceID, 1)
+	if err := execBatch(ctx, s.pool, b); err != nil {
 		return dbError(ctx, "create project", err)
 	}
 	return nil
@@ -75,14 +77,29 @@ func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, updat
 }
 
 // DeleteProject deletes a project; its tasks go with it through the foreign
-// key's ON DELETE CASCADE, within the same statement.
+// key's ON DELETE CASCADE, within the same statement. Then, in the same
+// transaction, its counters leave the workspace's totals.
 func (s *Store) DeleteProject(ctx context.Context, workspaceID, id string) error {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM projects WHERE workspace_id = $1 AND id = $2", workspaceID, id)
+	return s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		return deleteProject(ctx, tx, workspaceID, id)
+	})
+}
+
+// deleteProject is the one DELETE of a project, for DeleteProject and
+// DeleteProjectIf: its tasks go by cascade, its counters with them.
+func deleteProject(ctx context.Context, tx pgx.Tx, workspaceID, id string) error {
+	tag, err := tx.Exec(ctx, "DELETE FROM projects WHERE workspace_id = $1 AND id = $2", workspaceID, id)
 	if err != nil {
 		return dbError(ctx, "delete project", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return store.NotFound("project")
+	}
+	if err := dropProjectCounts(ctx, tx, workspaceID, id); err != nil {
+		return dbError(ctx, "delete project: task counts", err)
+	}
+	if _, err := tx.Exec(ctx, addProjectCount, workspaceID, -1); err != nil {
+		return dbError(ctx, "delete project: count", err)
 	}
 	return nil
 }
@@ -99,10 +116,7 @@ func (s *Store) DeleteProjectIf(ctx context.Context, workspaceID, id string, che
 		if err := check(cur); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "DELETE FROM projects WHERE workspace_id = $1 AND id = $2", workspaceID, id); err != nil {
-			return dbError(ctx, "delete project", err)
-		}
-		return nil
+		return deleteProject(ctx, tx, workspaceID, id)
 	})
 }
 
@@ -120,7 +134,12 @@ func (s *Store) ListProjects(ctx context.Context, workspaceID string, filter sto
 	err = s.inSnapshot(ctx, func(tx pgx.Tx) error {
 		var err error
 		items, total, err = listPage(ctx, tx, projectCols, "projects", base, keyset.ProjectSort, page, collectProject,
-			func() (int, error) { return count(ctx, tx, "projects", base) })
+			func() (int, error) {
+				if filter.Query != "" {
+					return count(ctx, tx, "projects", base) // a search counts its matches
+				}
+				return projectTotal(ctx, tx, workspaceID)
+			})
 		if err != nil {
 			return dbError(ctx, "list projects", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/counter"
 	"github.com/example/workspace/store/internal/keyset"
 )
 
@@ -34,11 +35,17 @@ func insertTaskArgs(t store.Task) []any {
 		tsPtr(t.DueAt), tsPtr(t.CompletedAt), ts(t.CreatedAt), ts(t.UpdatedAt)}
 }
 
-// CreateTask stores a new task. The composite foreign key rejects a project
-// that is missing or in another workspace alike, as NotFound("project").
+// CreateTask stores a new task and counts it, in one round trip: a batch
+// of two statements, one implicit transaction. The insert's foreign-key
+// check (which locks the project's row) is done by the end of its
+// statement, before the counters are locked. The composite foreign key
+// rejects a project that is missing or in another workspace alike, as
+// NotFound("project").
 func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
-	_, err := s.pool.Exec(ctx, insertTaskSQL, insertTaskArgs(t)...)
-	if err != nil {
+	b := &pgx.Batch{}
+	b.Queue(insertTaskSQL, insertTaskArgs(t)...)
+	b.Queue(upsertTaskCounts, countArgs(t.WorkspaceID, counter.Of(t.ProjectID, t.Status, 1))...)
+	if err := execBatch(ctx, s.pool, b); err != nil {
 		return dbError(ctx, "create task", err)
 	}
 	return nil
@@ -68,7 +75,15 @@ func (s *Store) CreateTasks(ctx context.Context, tasks []store.Task) error {
 				return err
 			}
 		}
-		return dbError(ctx, "create tasks", br.Close())
+		if err := br.Close(); err != nil {
+			return dbError(ctx, "create tasks", err)
+		}
+		// The counters last, in their one order, as every write takes them.
+		d := counter.Deltas{}
+		for _, t := range tasks {
+			d.Task(t.ProjectID, t.Status, 1)
+		}
+		return dbError(ctx, "create tasks: counters", addTaskCounts(ctx, tx, tasks[0].WorkspaceID, d.Sorted()))
 	})
 }
 
@@ -105,6 +120,9 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 		if err != nil {
 			return rowError(ctx, "update task: write", "task", err)
 		}
+		if err := addTaskCounts(ctx, tx, cur.WorkspaceID, counter.Move(cur.ProjectID, cur.Status, out.ProjectID, out.Status)); err != nil {
+			return dbError(ctx, "update task: count", err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -113,9 +131,10 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 	return out, nil
 }
 
-// DeleteTask deletes a task of the workspace.
+// DeleteTask deletes a task of the workspace and uncounts it, in one
+// statement.
 func (s *Store) DeleteTask(ctx context.Context, workspaceID, id string) error {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM tasks WHERE workspace_id = $1 AND id = $2", workspaceID, id)
+	tag, err := s.pool.Exec(ctx, deleteTaskCounting, workspaceID, id)
 	if err != nil {
 		return dbError(ctx, "delete task", err)
 	}
@@ -139,7 +158,7 @@ func (s *Store) DeleteTaskIf(ctx context.Context, workspaceID, id string, check 
 		if _, err := tx.Exec(ctx, "DELETE FROM tasks WHERE workspace_id = $1 AND id = $2", workspaceID, id); err != nil {
 			return dbError(ctx, "delete task", err)
 		}
-		return nil
+		return dbError(ctx, "delete task: counters", addTaskCounts(ctx, tx, workspaceID, counter.Of(cur.ProjectID, cur.Status, -1)))
 	})
 }
 
@@ -180,14 +199,4 @@ func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.
 		return nil, 0, err
 	}
 	return items, total, nil
-}
-
-// taskTotal counts the workspace's tasks matching filter: the one place a
-// list's total is computed.
-func taskTotal(ctx context.Context, tx pgx.Tx, workspaceID string, filter store.TaskFilter) (int, error) {
-	q, err := keyset.Tasks(sqlDialect, workspaceID, filter, likeSearch("title", "description"))
-	if err != nil {
-		return 0, err
-	}
-	return count(ctx, tx, "tasks", q)
 }

@@ -50,8 +50,10 @@ func insertAPIKey(ctx context.Context, tx *engine.Tx, k store.APIKey) error {
 		return conflict("api key id or hash already exists")
 	case isForeignKey(err):
 		return store.NotFound("workspace")
+	case err != nil:
+		return err
 	}
-	return err
+	return addCount(ctx, tx, k.WorkspaceID, apiKeysCount, 1)
 }
 
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
@@ -79,7 +81,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, workspaceID string, page store.
 		if err != nil {
 			return err
 		}
-		total, err = count(ctx, tx, `SELECT count(*) FROM api_keys WHERE workspace_id = ?`, workspaceID)
+		total, err = apiKeyTotal(ctx, tx, workspaceID)
 		return err
 	})
 	if err != nil {

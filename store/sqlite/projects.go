@@ -35,8 +35,10 @@ func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
 			return conflict("project id already exists")
 		case isForeignKey(err):
 			return store.NotFound("workspace")
+		case err != nil:
+			return err
 		}
-		return err
+		return addCount(ctx, tx, p.WorkspaceID, projectsCount, 1)
 	}))
 }
 
@@ -98,12 +100,25 @@ func normProject(p store.Project) store.Project {
 }
 
 // DeleteProject relies on the tasks' ON DELETE CASCADE: one statement, so the
-// project and its tasks go together or not at all.
+// project and its tasks go together or not at all; the project's counters
+// leave the workspace's totals in the same write.
 func (s *Store) DeleteProject(ctx context.Context, workspaceID, id string) error {
 	return wrap(ctx, "delete project", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE workspace_id = ? AND id = ?`, workspaceID, id)
-		return affected(res, err, "project")
+		return deleteProject(ctx, tx, workspaceID, id)
 	}))
+}
+
+// deleteProject is the one DELETE of a project, for DeleteProject and
+// DeleteProjectIf: its tasks go by cascade, its counters with them.
+func deleteProject(ctx context.Context, tx *engine.Tx, workspaceID, id string) error {
+	res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+	if err := affected(res, err, "project"); err != nil {
+		return err
+	}
+	if err := dropProjectCounts(ctx, tx, workspaceID, id); err != nil {
+		return err
+	}
+	return addCount(ctx, tx, workspaceID, projectsCount, -1)
 }
 
 // DeleteProjectIf reads the project and deletes it in one write transaction:
@@ -118,8 +133,7 @@ func (s *Store) DeleteProjectIf(ctx context.Context, workspaceID, id string, che
 		if checkErr = check(cur); checkErr != nil {
 			return checkErr
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE workspace_id = ? AND id = ?`, workspaceID, id)
-		return affected(res, err, "project")
+		return deleteProject(ctx, tx, workspaceID, id)
 	})
 	if checkErr != nil {
 		return checkErr
@@ -139,7 +153,11 @@ func (s *Store) ListProjects(ctx context.Context, workspaceID string, filter sto
 		if err != nil {
 			return err
 		}
-		total, err = count(ctx, tx, `SELECT count(*) FROM projects WHERE `+base.Where(), base.Args()...)
+		if filter.Query == "" {
+			total, err = projectTotal(ctx, tx, workspaceID)
+		} else {
+			total, err = count(ctx, tx, `SELECT count(*) FROM projects WHERE `+base.Where(), base.Args()...)
+		}
 		return err
 	})
 	if err != nil {

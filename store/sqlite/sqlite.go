@@ -71,6 +71,8 @@ func affected(res sql.Result, err error, resource string) error {
 	return nil
 }
 
+// count runs a count(*) query: the fallback of a total that no counter
+// covers (counts.go).
 func count(ctx context.Context, tx engine.Querier, query string, args ...any) (int, error) {
 	var n int
 	err := tx.QueryRowContext(ctx, query, args...).Scan(&n)

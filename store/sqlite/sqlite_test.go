@@ -413,3 +413,68 @@ func TestBusyIsUnavailable(t *testing.T) {
 		t.Errorf("GetProject after the write: %v", err)
 	}
 }
+
+// TestMigrateCountersBackfill fills a database migrated up to 0004 (not included) with rows
+// the way an older release stored them, then opens it: migration 0004 must
+// count them, and the counters go on from there.
+func TestMigrateCountersBackfill(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "workspace.db")
+	w, err := engine.OpenWriter(path, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := migrate.Load(migrationFS, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := w.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version TEXT NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`)
+	for _, m := range all {
+		if m.Version < 4 {
+			exec(m.SQL)
+			exec(`INSERT INTO schema_migrations VALUES (?, 0)`, m.Name)
+		}
+	}
+	statuses := []string{"todo", "in_progress", "completed"}
+	want := map[string][]store.Task{}
+	projects := map[string][]string{"ws_1": {"proj_a", "proj_B"}, "ws_2": {"proj_c"}, "ws_3": nil}
+	keys := map[string]int{"ws_1": 3, "ws_2": 1, "ws_3": 0}
+	for _, ws := range []string{"ws_1", "ws_2", "ws_3"} {
+		exec(`INSERT INTO workspaces VALUES (?, 'W', 'free', 0)`, ws)
+		for _, p := range projects[ws] {
+			exec(`INSERT INTO projects VALUES (?, ?, 'P', '', 0, 0)`, p, ws)
+		}
+		for i := range keys[ws] {
+			id := fmt.Sprintf("key_%s_%d", ws, i)
+			exec(`INSERT INTO api_keys VALUES (?, ?, 'K', '["read"]', 'wsk_x', ?, 0, NULL, NULL, NULL)`, id, ws, []byte(id))
+		}
+	}
+	for i := range 11 {
+		ws, p := "ws_1", []string{"proj_a", "proj_B"}[i%2]
+		if i == 10 {
+			ws, p = "ws_2", "proj_c"
+		}
+		task := store.Task{ID: fmt.Sprintf("task_%d", i), ProjectID: p, Status: statuses[i%3]}
+		exec(`INSERT INTO tasks VALUES (?, ?, ?, 'T', '', ?, NULL, NULL, ?, ?)`, task.ID, ws, p, task.Status, i, i)
+		want[ws] = append(want[ws], task)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := openStore(t, path) // applies 0004 and what follows
+	for _, ws := range []string{"ws_1", "ws_2", "ws_3"} {
+		storetest.CheckTotals(t, s, "after the backfill", ws, projects[ws], want[ws], keys[ws])
+	}
+	task := store.Task{ID: "task_new", WorkspaceID: "ws_1", ProjectID: "proj_B", Title: "T", Status: "todo", CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := s.CreateTask(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckTotals(t, s, "after a create", "ws_1", projects["ws_1"], append(want["ws_1"], task), keys["ws_1"])
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/example/workspace/store"
+	"github.com/example/workspace/store/counter"
 	"github.com/example/workspace/store/internal/keyset"
 	"github.com/example/workspace/store/sqlite/engine"
 )
@@ -70,8 +71,10 @@ func insertTask(ctx context.Context, tx *engine.Tx, t store.Task) error {
 		return conflict("task id already exists")
 	case isForeignKey(err):
 		return store.NotFound("project")
+	case err != nil:
+		return err
 	}
-	return err
+	return countTask(ctx, tx, t.WorkspaceID, t.ProjectID, t.Status, 1)
 }
 
 func getTask(ctx context.Context, q engine.Querier, workspaceID, id string) (store.Task, error) {
@@ -116,6 +119,9 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 		if err := affected(res, err, "task"); err != nil {
 			return err
 		}
+		if err := addTaskCounts(ctx, tx, workspaceID, counter.Move(cur.ProjectID, cur.Status, next.ProjectID, next.Status)); err != nil {
+			return err
+		}
 		out = normTask(next)
 		return nil
 	})
@@ -146,8 +152,16 @@ func optUTC(t *time.Time) *time.Time {
 
 func (s *Store) DeleteTask(ctx context.Context, workspaceID, id string) error {
 	return wrap(ctx, "delete task", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE workspace_id = ? AND id = ?`, workspaceID, id)
-		return affected(res, err, "task")
+		var projectID, status string
+		err := tx.QueryRowContext(ctx, `DELETE FROM tasks WHERE workspace_id = ? AND id = ? RETURNING project_id, status`,
+			workspaceID, id).Scan(&projectID, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.NotFound("task")
+		}
+		if err != nil {
+			return err
+		}
+		return countTask(ctx, tx, workspaceID, projectID, status, -1)
 	}))
 }
 
@@ -163,7 +177,10 @@ func (s *Store) DeleteTaskIf(ctx context.Context, workspaceID, id string, check 
 			return checkErr
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE workspace_id = ? AND id = ?`, workspaceID, id)
-		return affected(res, err, "task")
+		if err := affected(res, err, "task"); err != nil {
+			return err
+		}
+		return countTask(ctx, tx, workspaceID, cur.ProjectID, cur.Status, -1)
 	})
 	if checkErr != nil {
 		return checkErr
@@ -203,14 +220,4 @@ func (s *Store) ListTasks(ctx context.Context, workspaceID string, filter store.
 		return nil, 0, wrap(ctx, "list tasks", err)
 	}
 	return out, total, nil
-}
-
-// taskTotal counts the workspace's tasks matching filter: the one place a
-// list's total is computed.
-func taskTotal(ctx context.Context, q engine.Querier, workspaceID string, filter store.TaskFilter) (int, error) {
-	base, err := keyset.Tasks(sqlDialect, workspaceID, filter, ftsSearch("tasks_fts"))
-	if err != nil {
-		return 0, err
-	}
-	return count(ctx, q, `SELECT count(*) FROM tasks WHERE `+base.Where(), base.Args()...)
 }

@@ -92,6 +92,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Version/TaskDeleteIf", testTaskDeleteIf},
 		{"Concurrency/Batches", testConcurrentBatches},
 
+		{"Counters/Totals", testCountersTotals},
+		{"Counters/Concurrent", testCountersConcurrent},
+		{"Counters/OtherWrites", testCountersOtherWrites},
+
 		{"Ping", testPing},
 		{"Close", testClose},
 	}
