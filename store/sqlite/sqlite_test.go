@@ -183,27 +183,7 @@ func TestTimeRange(t *testing.T) {
 func TestMigrateTimesToMicroseconds(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "workspace.db")
-	w, err := engine.OpenWriter(path, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	all, err := migrate.Load(migrationFS, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := w.ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE schema_migrations (version TEXT NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`)
-	for _, m := range all {
-		if m.Version < 3 {
-			exec(m.SQL)
-			exec(`INSERT INTO schema_migrations VALUES (?, 0)`, m.Name)
-		}
-	}
+	w, exec := migratedBefore(t, path, 3)
 	utc := func(y int, mo time.Month, d, h, mi, sec, ns int) time.Time {
 		return time.Date(y, mo, d, h, mi, sec, ns, time.UTC)
 	}
@@ -420,27 +400,7 @@ func TestBusyIsUnavailable(t *testing.T) {
 func TestMigrateCountersBackfill(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "workspace.db")
-	w, err := engine.OpenWriter(path, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	all, err := migrate.Load(migrationFS, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := w.ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE schema_migrations (version TEXT NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`)
-	for _, m := range all {
-		if m.Version < 4 {
-			exec(m.SQL)
-			exec(`INSERT INTO schema_migrations VALUES (?, 0)`, m.Name)
-		}
-	}
+	w, exec := migratedBefore(t, path, 4)
 	statuses := []string{"todo", "in_progress", "completed"}
 	want := map[string][]store.Task{}
 	projects := map[string][]string{"ws_1": {"proj_a", "proj_B"}, "ws_2": {"proj_c"}, "ws_3": nil}
@@ -477,4 +437,34 @@ func TestMigrateCountersBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.CheckTotals(t, s, "after a create", "ws_1", projects["ws_1"], append(want["ws_1"], task), keys["ws_1"])
+}
+
+// migratedBefore creates a database file at path with the migrations
+// numbered below version applied, as an older release left it, on a bare
+// writer: the caller writes rows the old way with exec, closes w, then opens
+// the store, which applies the rest.
+func migratedBefore(t *testing.T, path string, version int64) (w *sql.DB, exec func(q string, args ...any)) {
+	t.Helper()
+	w, err := engine.OpenWriter(path, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := migrate.Load(migrationFS, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec = func(q string, args ...any) {
+		t.Helper()
+		if _, err := w.ExecContext(t.Context(), q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version TEXT NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`)
+	for _, m := range all {
+		if m.Version < version {
+			exec(m.SQL)
+			exec(`INSERT INTO schema_migrations VALUES (?, 0)`, m.Name)
+		}
+	}
+	return w, exec
 }
