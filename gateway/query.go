@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/internal/protoname"
 	"github.com/example/workspace/middleware/accesslog"
 )
 
@@ -168,7 +169,7 @@ func (q *queryRule) addParam(fd protoreflect.FieldDescriptor, name string, depth
 		}
 		return
 	}
-	if depth == 0 && fd.JSONName() != defaultJSONName(name) {
+	if depth == 0 && protoname.DeclaresJSONName(fd) {
 		// A field that declares its own json_name (page_token, "cursor") is
 		// documented under it on REST (internal/openapigen), and only under it.
 		q.json[name] = fd.JSONName()
@@ -256,24 +257,4 @@ func (g *Gateway) queryRuleOf(r *http.Request) *queryRule {
 		}
 	}
 	return &queryRule{method: r.Method, template: r.URL.Path}
-}
-
-// defaultJSONName is protoc's json_name for a field that declares none
-// (lowerCamelCase), as internal/openapigen computes it.
-func defaultJSONName(name string) string {
-	var b strings.Builder
-	upper := false
-	for _, r := range name {
-		switch {
-		case r == '_':
-			upper = true
-		case upper && 'a' <= r && r <= 'z':
-			b.WriteRune(r - 'a' + 'A')
-			upper = false
-		default:
-			b.WriteRune(r)
-			upper = false
-		}
-	}
-	return b.String()
 }

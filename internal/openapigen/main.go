@@ -54,6 +54,7 @@ import (
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/apimethod"
 	_ "github.com/example/workspace/gen/workspace/v1" // registers the messages
+	"github.com/example/workspace/internal/protoname"
 )
 
 const (
@@ -586,25 +587,6 @@ func rewriteOperation(comps *openapi3.Components, table *apimethod.Table, path, 
 	return nil
 }
 
-// defaultJSONName is protoc's json_name for a field that declares none.
-func defaultJSONName(name string) string {
-	var b strings.Builder
-	upper := false
-	for _, r := range name {
-		switch {
-		case r == '_':
-			upper = true
-		case upper && 'a' <= r && r <= 'z':
-			b.WriteRune(r - 'a' + 'A')
-			upper = false
-		default:
-			b.WriteRune(r)
-			upper = false
-		}
-	}
-	return b.String()
-}
-
 // queryNames maps the request fields of protoPackage that declare a json_name
 // to it.
 func queryNames() map[string]string {
@@ -617,7 +599,7 @@ func queryNames() map[string]string {
 				// protoc records a json_name for every field: its own is one
 				// that is not the lowerCamelCase default.
 				f := fields.Get(j)
-				if f.JSONName() != defaultJSONName(string(f.Name())) && strings.HasSuffix(string(msgs.Get(i).Name()), "Request") {
+				if protoname.DeclaresJSONName(f) && strings.HasSuffix(string(msgs.Get(i).Name()), "Request") {
 					names[string(f.Name())] = f.JSONName()
 				}
 			}
