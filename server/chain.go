@@ -19,6 +19,7 @@ import (
 	"github.com/example/workspace/middleware/wire"
 	"github.com/example/workspace/service/admission"
 	"github.com/example/workspace/service/auth"
+	"github.com/example/workspace/service/eventseq"
 	"github.com/example/workspace/service/idempotency"
 	"github.com/example/workspace/store"
 )
@@ -59,7 +60,11 @@ type chainDeps struct {
 //  8. decoding — a request that did not decode (see middleware/wire) is a 400
 //     here, where request validation belongs: after authentication, rate
 //     limit and scope, as every other bad input;
-//  9. idempotency — last, right before the handler: its keys are scoped to the
+//  9. event origin — the request id and the caller's key, which the event
+//     log records with every write, and the receipt whose seq the answer
+//     carries (x-event-seq): after authentication (the key), before
+//     idempotency, whose replays answer the original seq through it;
+//  10. idempotency — last, right before the handler: its keys are scoped to the
 //     principal's workspace (so after authentication); a key lacking the
 //     scope gets its 403 and never a replay of someone's create (so after
 //     authorization); a retry is a request like any other and counts against
@@ -76,6 +81,7 @@ func unaryChain(d chainDeps) []grpc.UnaryServerInterceptor {
 		d.admit.UnaryServerInterceptor(d.methods.Has),
 		auth.AuthorizeInterceptor(d.methods),
 		wire.UnaryServerInterceptor(),
+		eventseq.UnaryServerInterceptor(),
 		idempotency.UnaryServerInterceptor(d.store, d.now, d.methods),
 	}
 }
