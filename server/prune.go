@@ -24,7 +24,7 @@ func (s *Server) pruneEvents(ctx context.Context) {
 		case <-timer.C:
 		}
 		next := s.cfg.EventPruneInterval
-		before := s.cfg.Now().Add(-s.cfg.EventRetention)
+		before := s.cfg.EventClock().Add(-s.cfg.EventRetention)
 		n, err := s.store.PruneEvents(ctx, before, pruneBatch)
 		switch {
 		case ctx.Err() != nil:

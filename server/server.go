@@ -93,8 +93,12 @@ type Config struct {
 	// EVENTS_EXPIRED. At least MinEventRetention.
 	EventRetention time.Duration // default DefaultEventRetention
 	// EventPruneInterval is how often the pruner looks for old events
-	// (tests shorten it; Now decides what is old).
+	// (tests shorten it).
 	EventPruneInterval time.Duration // default DefaultEventPruneInterval
+	// EventClock is the pruner's clock, which decides what is old: the
+	// store stamps events with the time they commit, so it is the wall
+	// clock (time.Now) unless a test moves it forward to age them.
+	EventClock func() time.Time
 
 	// The HTTP server's limits against slow and idle clients (zero values
 	// take the defaults; tests shorten them).
@@ -180,6 +184,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.EventPruneInterval <= 0 {
 		c.EventPruneInterval = DefaultEventPruneInterval
+	}
+	if c.EventClock == nil {
+		c.EventClock = time.Now
 	}
 	for _, d := range []struct {
 		v   *time.Duration
