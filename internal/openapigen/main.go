@@ -388,7 +388,7 @@ func addErrorComponents(c *openapi3.Components) {
 		"X-RateLimit-Reset":     intHeader("When that window ends, in unix seconds.", true),
 		"Retry-After":           intHeader("Seconds until the refused request may be retried.", true),
 		"X-Event-Seq": {Value: &openapi3.Header{Parameter: openapi3.Parameter{
-			Description: "The seq of the last event this write appended to the workspace's event log (an idempotent replay: the original write's); absent when it changed nothing. Read GET /v1/events until this seq to see your own write.",
+			Description: "The seq of the last event this write appended to the workspace's event log (an idempotent replay: the original write's); absent when it changed nothing. Read the event log (/v1/events) until this seq to see your own write.",
 			Schema:      &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"integer"}, Format: "int64", Min: ptr(1.0)}},
 		}}},
 		"X-Request-Id": {Value: &openapi3.Header{Parameter: openapi3.Parameter{
