@@ -675,16 +675,18 @@ func TestEventContents(t *testing.T) {
 // background; reading after a pruned position is 410 EVENTS_EXPIRED (gRPC
 // OUT_OF_RANGE), and reading on from the pruned seq works.
 func TestEventsRetention(t *testing.T) {
-	// The pruner's clock: the wall clock, moved forward by later.
-	var later atomic.Int64
+	// The pruner's clock: the wall clock until the test sets aged, then an
+	// hour (the retention) after aged: what was logged before aged is old,
+	// what is logged after it is not.
+	var aged atomic.Int64
 	servertest.OnEachBackend(t, func(t *testing.T, env *servertest.Env) {
-		later.Store(0)
+		aged.Store(0)
 		_, key := env.NewWorkspace("enterprise")
 		for i := 0; i < 3; i++ {
 			evlPost(t, env, "POST", "/v1/projects", key, fmt.Sprintf(`{"name":"p%d"}`, i), 201)
 		}
 		pruned := evlList(t, env, key, "").events[3].seq(t) // the key's, then the projects'
-		later.Store(int64(2 * time.Hour))
+		aged.Store(time.Now().UnixNano())
 		// The pruner runs every few milliseconds here: wait until it has.
 		deadline := time.Now().Add(20 * time.Second)
 		var r *servertest.Response
@@ -718,7 +720,12 @@ func TestEventsRetention(t *testing.T) {
 	}, func(c *server.Config) {
 		c.EventRetention = time.Hour
 		c.EventPruneInterval = 5 * time.Millisecond
-		c.EventClock = func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
+		c.EventClock = func() time.Time {
+			if at := aged.Load(); at != 0 {
+				return time.Unix(0, at).Add(time.Hour)
+			}
+			return time.Now()
+		}
 	})
 }
 
