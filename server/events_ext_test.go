@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/example/workspace/server"
 	"github.com/example/workspace/server/servertest"
 	"github.com/example/workspace/service/ratelimit"
+	"github.com/example/workspace/store/postgres/pgtest"
 )
 
 // evlEvent is an event as REST writes it.
@@ -737,5 +739,68 @@ func TestEventRetentionBelowMinimum(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "event retention") {
 			t.Errorf("EventRetention %s: %v, want a refusal", d, err)
 		}
+	}
+}
+
+// TestEventPrunerWorksOffABacklog: a server started on a log whose events
+// are all old prunes them all at once, 500 at a time, without waiting an
+// interval between full batches.
+func TestEventPrunerWorksOffABacklog(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			db := t.TempDir() + "/backlog.db"
+			if backend == "postgres" {
+				db = pgtest.NewDatabase(t)
+			}
+			env := servertest.Start(t, func(c *server.Config) { c.Database = db })
+			ws, key := env.NewWorkspace("enterprise")
+			proj, _ := evlPost(t, env, "POST", "/v1/projects", key, `{"name":"P"}`, 201)
+			items := strings.TrimSuffix(strings.Repeat(`{"title":"t","project_id":"`+proj["id"].(string)+`"},`, 100), ",")
+			for i := 0; i < 11; i++ {
+				evlPost(t, env, "POST", "/v1/tasks:batchCreate", key, `{"tasks":[`+items+`]}`, 201)
+			}
+			if err := env.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			aged := time.Now()
+
+			// Again, on the same database, an hour of interval: only the
+			// first pass and the passes it chains at once can prune.
+			ctx, cancel := context.WithCancel(t.Context())
+			srv, err := server.New(ctx, server.Config{
+				HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Database: db,
+				EventRetention: time.Hour, EventPruneInterval: time.Hour,
+				EventClock: func() time.Time { return aged.Add(time.Hour) },
+			})
+			if err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- srv.Run(ctx) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			}()
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				head, err := srv.Store().EventHead(ctx, ws)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if head.LastSeq != 1+1+1100 {
+					t.Fatalf("the log's head %d, want 1102", head.LastSeq)
+				}
+				if head.PrunedSeq == head.LastSeq {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("pruned through %d of %d", head.PrunedSeq, head.LastSeq)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
 	}
 }
