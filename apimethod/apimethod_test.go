@@ -59,8 +59,8 @@ func TestKindsAgreeWithHTTPBindings(t *testing.T) {
 	if n < 14 {
 		t.Fatalf("only %d methods checked", n)
 	}
-	if got := len(table.Services()); got != 4 {
-		t.Errorf("%d services, want 4", got)
+	if got := len(table.Services()); got != 5 {
+		t.Errorf("%d services, want 5", got)
 	}
 	for _, name := range []string{"/grpc.health.v1.Health/Check", "/workspace.v1.TaskService/Nope"} {
 		if table.Has(name) || table.IsWrite(name) || table.IsCreate(name) {

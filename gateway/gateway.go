@@ -119,6 +119,9 @@ var registrations = map[protoreflect.FullName]func(context.Context, *runtime.Ser
 	"workspace.v1.WorkspaceService": func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
 		return workspacev1.RegisterWorkspaceServiceHandlerClient(ctx, m, workspacev1.NewWorkspaceServiceClient(c))
 	},
+	"workspace.v1.EventService": func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+		return workspacev1.RegisterEventServiceHandlerClient(ctx, m, workspacev1.NewEventServiceClient(c))
+	},
 }
 
 // requestKey carries what the gateway knows of the client's request past

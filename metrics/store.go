@@ -203,3 +203,25 @@ func (s *timedStore) Ping(ctx context.Context) error {
 
 // Close is not timed (see untimed).
 func (s *timedStore) Close() error { return s.next.Close() }
+
+func (s *timedStore) ListEvents(ctx context.Context, workspaceID string, filter store.EventFilter, limit int) ([]store.Event, int, error) {
+	defer s.since("ListEvents", time.Now())
+	return s.next.ListEvents(ctx, workspaceID, filter, limit)
+}
+
+func (s *timedStore) EventHead(ctx context.Context, workspaceID string) (store.EventHead, error) {
+	defer s.since("EventHead", time.Now())
+	return s.next.EventHead(ctx, workspaceID)
+}
+
+func (s *timedStore) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	defer s.since("PruneEvents", time.Now())
+	return s.next.PruneEvents(ctx, before, limit)
+}
+
+// FollowEvents is timed as the whole follow, which lasts until its ctx
+// ends: the histogram counts follows more than it measures them.
+func (s *timedStore) FollowEvents(ctx context.Context, notify func(workspaceID string, seq int64)) error {
+	defer s.since("FollowEvents", time.Now())
+	return s.next.FollowEvents(ctx, notify)
+}

@@ -45,6 +45,7 @@ func Register(s grpc.ServiceRegistrar, d Deps) {
 	workspacev1.RegisterTaskServiceServer(s, &tasks{Deps: d})
 	workspacev1.RegisterApiKeyServiceServer(s, &apiKeys{Deps: d})
 	workspacev1.RegisterWorkspaceServiceServer(s, &workspaces{Deps: d})
+	workspacev1.RegisterEventServiceServer(s, &events{Deps: d})
 }
 
 func (d Deps) now() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }

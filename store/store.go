@@ -211,6 +211,8 @@ type Store interface {
 	APIKeys
 	KeyLookup
 	IdempotencyKeys
+	Events
+	EventFeed
 	Pinger
 	Closer
 }

@@ -255,6 +255,11 @@ func fixSchemas(schemas openapi3.Schemas) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
+		if !strings.HasPrefix(n, schemaPrefix) {
+			// A well-known type's own schema (protobufNullValue, of a
+			// Struct's values): not a message of the API.
+			continue
+		}
 		s := schemas[n].Value
 		md, err := message(n)
 		if err != nil {
@@ -440,6 +445,10 @@ func rewriteOperation(comps *openapi3.Components, table *apimethod.Table, path, 
 	if err != nil {
 		return err
 	}
+	if rpc.Desc.IsStreamingServer() {
+		rewriteStream(op)
+		return nil
+	}
 	ok := op.Responses.Value("200")
 	if ok == nil || ok.Value == nil {
 		return fmt.Errorf("no 200 response")
@@ -585,6 +594,37 @@ func rewriteOperation(comps *openapi3.Components, table *apimethod.Table, path, 
 		op.RequestBody.Value.Required = true
 	}
 	return nil
+}
+
+// rewriteStream describes a server-streaming RPC as REST serves it: a
+// text/event-stream of its messages, each an SSE event whose data is the
+// message's JSON.
+func rewriteStream(op *openapi3.Operation) {
+	desc := "A stream of Server-Sent Events: `id: <seq>`, `event: <type>`, `data: <the event's JSON>`."
+	responses := openapi3.NewResponses()
+	responses.Delete("default")
+	responses.Set("200", &openapi3.ResponseRef{Value: &openapi3.Response{
+		Description: &desc,
+		Headers:     responseHeaders(true, false),
+		Content: openapi3.Content{"text/event-stream": &openapi3.MediaType{
+			Schema: &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"string"}}},
+		}},
+	}})
+	for _, e := range errorResponses {
+		switch e.status {
+		case 404, 409, 412, 413, 415:
+			continue
+		}
+		responses.Set(fmt.Sprint(e.status), &openapi3.ResponseRef{Ref: "#/components/responses/" + e.name})
+	}
+	op.Responses = responses
+	for _, p := range op.Parameters {
+		if p.Value != nil && p.Value.In == "query" {
+			if name, ok := queryNames()[p.Value.Name]; ok {
+				p.Value.Name = name
+			}
+		}
+	}
 }
 
 // queryNames maps the request fields of protoPackage that declare a json_name

@@ -33,7 +33,7 @@ func scanAPIKey(sc engine.Scanner) (store.APIKey, error) {
 	return k, nil
 }
 
-func insertAPIKey(ctx context.Context, tx *engine.Tx, k store.APIKey) error {
+func insertAPIKey(ctx context.Context, tx *engine.Tx, ev *pending, k store.APIKey) error {
 	scopes, err := json.Marshal(k.Scopes)
 	if err != nil {
 		return err
@@ -53,12 +53,15 @@ func insertAPIKey(ctx context.Context, tx *engine.Tx, k store.APIKey) error {
 	case err != nil:
 		return err
 	}
-	return addCount(ctx, tx, k.WorkspaceID, apiKeysCount, 1)
+	if err := addCount(ctx, tx, k.WorkspaceID, apiKeysCount, 1); err != nil {
+		return err
+	}
+	return ev.add(k.WorkspaceID, store.EventAPIKeyCreated, store.Resource{APIKey: &k}, nil)
 }
 
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
-	return wrap(ctx, "create api key", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
-		return insertAPIKey(ctx, tx, k)
+	return wrap(ctx, "create api key", s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
+		return insertAPIKey(ctx, tx, ev, k)
 	}))
 }
 
@@ -97,14 +100,28 @@ func (s *Store) RevokeAPIKey(ctx context.Context, workspaceID, id string, at tim
 		return store.APIKey{}, e.err
 	}
 	var k store.APIKey
-	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?)
-			WHERE workspace_id = ? AND id = ?`, n, workspaceID, id)
-		if err := affected(res, err, "api_key"); err != nil {
+	err := s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
+		// Only a key not yet revoked changes, and only then is there an
+		// event: a repeated revocation is no change.
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ?
+			WHERE workspace_id = ? AND id = ? AND revoked_at IS NULL`, n, workspaceID, id)
+		if err != nil {
 			return err
 		}
-		k, err = scanAPIKey(tx.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE id = ?`, id))
-		return err
+		changed, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		k, err = scanAPIKey(tx.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE workspace_id = ? AND id = ?`, workspaceID, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.NotFound("api_key")
+		}
+		if err != nil || changed == 0 {
+			return err
+		}
+		prev := k
+		prev.RevokedAt = nil
+		return ev.add(workspaceID, store.EventAPIKeyRevoked, store.Resource{APIKey: &k}, &store.Resource{APIKey: &prev})
 	})
 	if err != nil {
 		return store.APIKey{}, wrap(ctx, "revoke api key", err)

@@ -28,7 +28,7 @@ func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
 	if e.err != nil {
 		return e.err
 	}
-	return wrap(ctx, "create project", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+	return wrap(ctx, "create project", s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO projects (`+projectCols+`) VALUES (?, ?, ?, ?, ?, ?, 1)`, args...)
 		switch {
 		case isUnique(err):
@@ -38,7 +38,11 @@ func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
 		case err != nil:
 			return err
 		}
-		return addCount(ctx, tx, p.WorkspaceID, projectsCount, 1)
+		if err := addCount(ctx, tx, p.WorkspaceID, projectsCount, 1); err != nil {
+			return err
+		}
+		p.Version = 1
+		return ev.add(p.WorkspaceID, store.EventProjectCreated, store.Resource{Project: &p}, nil)
 	}))
 }
 
@@ -59,7 +63,7 @@ func (s *Store) GetProject(ctx context.Context, workspaceID, id string) (store.P
 func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, update func(*store.Project) error) (store.Project, error) {
 	var out store.Project
 	var updateErr error
-	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
 		cur, err := getProject(ctx, tx, workspaceID, id)
 		if err != nil {
 			return err
@@ -81,7 +85,7 @@ func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, updat
 			return err
 		}
 		out = normProject(next)
-		return nil
+		return ev.add(workspaceID, store.EventProjectUpdated, store.Resource{Project: &out}, &store.Resource{Project: &cur})
 	})
 	if updateErr != nil {
 		return store.Project{}, updateErr
@@ -103,14 +107,46 @@ func normProject(p store.Project) store.Project {
 // project and its tasks go together or not at all; the project's counters
 // leave the workspace's totals in the same write.
 func (s *Store) DeleteProject(ctx context.Context, workspaceID, id string) error {
-	return wrap(ctx, "delete project", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
-		return deleteProject(ctx, tx, workspaceID, id)
+	return wrap(ctx, "delete project", s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
+		cur, err := getProject(ctx, tx, workspaceID, id)
+		if err != nil {
+			return err
+		}
+		return deleteProject(ctx, tx, ev, cur)
 	}))
 }
 
 // deleteProject is the one DELETE of a project, for DeleteProject and
-// DeleteProjectIf: its tasks go by cascade, its counters with them.
-func deleteProject(ctx context.Context, tx *engine.Tx, workspaceID, id string) error {
+// DeleteProjectIf: its tasks go by cascade, its counters with them. Its
+// events are a task.deleted for each of its tasks, oldest first (created_at,
+// then id), then the project.deleted.
+func deleteProject(ctx context.Context, tx *engine.Tx, ev *pending, p store.Project) error {
+	workspaceID, id := p.WorkspaceID, p.ID
+	rows, err := tx.QueryContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE workspace_id = ? AND project_id = ?
+		ORDER BY created_at, id`, workspaceID, id)
+	if err != nil {
+		return err
+	}
+	var tasks []store.Task
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		tasks = append(tasks, t)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	for i := range tasks {
+		if err := ev.add(workspaceID, store.EventTaskDeleted, store.Resource{Task: &tasks[i]}, nil); err != nil {
+			return err
+		}
+	}
+	if err := ev.add(workspaceID, store.EventProjectDeleted, store.Resource{Project: &p}, nil); err != nil {
+		return err
+	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE workspace_id = ? AND id = ?`, workspaceID, id)
 	if err := affected(res, err, "project"); err != nil {
 		return err
@@ -125,7 +161,7 @@ func deleteProject(ctx context.Context, tx *engine.Tx, workspaceID, id string) e
 // SQLite's single writer keeps anything from changing it in between.
 func (s *Store) DeleteProjectIf(ctx context.Context, workspaceID, id string, check func(store.Project) error) error {
 	var checkErr error
-	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
 		cur, err := getProject(ctx, tx, workspaceID, id)
 		if err != nil {
 			return err
@@ -133,7 +169,7 @@ func (s *Store) DeleteProjectIf(ctx context.Context, workspaceID, id string, che
 		if checkErr = check(cur); checkErr != nil {
 			return checkErr
 		}
-		return deleteProject(ctx, tx, workspaceID, id)
+		return deleteProject(ctx, tx, ev, cur)
 	})
 	if checkErr != nil {
 		return checkErr

@@ -16,7 +16,8 @@ import (
 // transactions (db.Read) and point reads on the reader pool
 // (db.QueryRowContext).
 type Store struct {
-	db *engine.DB
+	db   *engine.DB
+	feed *feed
 }
 
 var _ store.Store = (*Store)(nil)
@@ -37,7 +38,7 @@ func open(ctx context.Context, path string, opts engine.Options) (*Store, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, feed: newFeed()}, nil
 }
 
 // CommitStats returns how many transactions the group committer has committed
@@ -52,8 +53,11 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close waits for the writes already handed to the committer, then closes
-// the file; closing twice is harmless. No write may start after Close.
-func (s *Store) Close() error { return s.db.Close() }
+// the file, ending the FollowEvents calls; closing twice is harmless. No write may start after Close.
+func (s *Store) Close() error {
+	s.feed.close()
+	return s.db.Close()
+}
 
 // affected turns an UPDATE or DELETE that matched no row into
 // NotFound(resource).

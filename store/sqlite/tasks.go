@@ -31,8 +31,8 @@ func scanTask(sc engine.Scanner) (store.Task, error) {
 // (workspace_id, project_id), which fails for a project of another workspace
 // exactly as for a missing one.
 func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
-	return wrap(ctx, "create task", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
-		return insertTask(ctx, tx, t)
+	return wrap(ctx, "create task", s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
+		return insertTask(ctx, tx, ev, t)
 	}))
 }
 
@@ -44,9 +44,9 @@ func (s *Store) CreateTasks(ctx context.Context, tasks []store.Task) error {
 	if len(tasks) == 0 {
 		return nil
 	}
-	return wrap(ctx, "create tasks", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+	return wrap(ctx, "create tasks", s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
 		for i, t := range tasks {
-			if err := insertTask(ctx, tx, t); err != nil {
+			if err := insertTask(ctx, tx, ev, t); err != nil {
 				if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
 					return &store.BatchItemError{Index: i, Err: err}
 				}
@@ -58,7 +58,7 @@ func (s *Store) CreateTasks(ctx context.Context, tasks []store.Task) error {
 }
 
 // insertTask is the one INSERT of a task, for CreateTask and CreateTasks.
-func insertTask(ctx context.Context, tx *engine.Tx, t store.Task) error {
+func insertTask(ctx context.Context, tx *engine.Tx, ev *pending, t store.Task) error {
 	var e encoder
 	args := []any{t.ID, t.WorkspaceID, t.ProjectID, t.Title, t.Description, t.Status,
 		e.optMicros(t.DueAt), e.optMicros(t.CompletedAt), e.micros(t.CreatedAt), e.micros(t.UpdatedAt)}
@@ -74,7 +74,11 @@ func insertTask(ctx context.Context, tx *engine.Tx, t store.Task) error {
 	case err != nil:
 		return err
 	}
-	return countTask(ctx, tx, t.WorkspaceID, t.ProjectID, t.Status, 1)
+	if err := countTask(ctx, tx, t.WorkspaceID, t.ProjectID, t.Status, 1); err != nil {
+		return err
+	}
+	t.Version = 1
+	return ev.add(t.WorkspaceID, store.EventTaskCreated, store.Resource{Task: &t}, nil)
 }
 
 func getTask(ctx context.Context, q engine.Querier, workspaceID, id string) (store.Task, error) {
@@ -94,7 +98,7 @@ func (s *Store) GetTask(ctx context.Context, workspaceID, id string) (store.Task
 func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update func(*store.Task) error) (store.Task, error) {
 	var out store.Task
 	var updateErr error
-	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
 		cur, err := getTask(ctx, tx, workspaceID, id)
 		if err != nil {
 			return err
@@ -123,7 +127,7 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 			return err
 		}
 		out = normTask(next)
-		return nil
+		return ev.add(workspaceID, store.EventTaskUpdated, store.Resource{Task: &out}, &store.Resource{Task: &cur})
 	})
 	if updateErr != nil {
 		return store.Task{}, updateErr
@@ -151,24 +155,26 @@ func optUTC(t *time.Time) *time.Time {
 }
 
 func (s *Store) DeleteTask(ctx context.Context, workspaceID, id string) error {
-	return wrap(ctx, "delete task", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
-		var projectID, status string
-		err := tx.QueryRowContext(ctx, `DELETE FROM tasks WHERE workspace_id = ? AND id = ? RETURNING project_id, status`,
-			workspaceID, id).Scan(&projectID, &status)
+	return wrap(ctx, "delete task", s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
+		cur, err := scanTask(tx.QueryRowContext(ctx, `DELETE FROM tasks WHERE workspace_id = ? AND id = ? RETURNING `+taskCols,
+			workspaceID, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.NotFound("task")
 		}
 		if err != nil {
 			return err
 		}
-		return countTask(ctx, tx, workspaceID, projectID, status, -1)
+		if err := countTask(ctx, tx, workspaceID, cur.ProjectID, cur.Status, -1); err != nil {
+			return err
+		}
+		return ev.add(workspaceID, store.EventTaskDeleted, store.Resource{Task: &cur}, nil)
 	}))
 }
 
 // DeleteTaskIf is DeleteProjectIf for tasks.
 func (s *Store) DeleteTaskIf(ctx context.Context, workspaceID, id string, check func(store.Task) error) error {
 	var checkErr error
-	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
 		cur, err := getTask(ctx, tx, workspaceID, id)
 		if err != nil {
 			return err
@@ -180,7 +186,10 @@ func (s *Store) DeleteTaskIf(ctx context.Context, workspaceID, id string, check 
 		if err := affected(res, err, "task"); err != nil {
 			return err
 		}
-		return countTask(ctx, tx, workspaceID, cur.ProjectID, cur.Status, -1)
+		if err := countTask(ctx, tx, workspaceID, cur.ProjectID, cur.Status, -1); err != nil {
+			return err
+		}
+		return ev.add(workspaceID, store.EventTaskDeleted, store.Resource{Task: &cur}, nil)
 	})
 	if checkErr != nil {
 		return checkErr

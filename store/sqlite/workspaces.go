@@ -50,9 +50,20 @@ func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, e
 }
 
 func (s *Store) SetWorkspacePlan(ctx context.Context, id, plan string) error {
-	return wrap(ctx, "set workspace plan", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE workspaces SET plan = ? WHERE id = ?`, plan, id)
-		return affected(res, err, "workspace")
+	return wrap(ctx, "set workspace plan", s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
+		cur, err := scanWorkspace(tx.QueryRowContext(ctx, `SELECT `+workspaceCols+` FROM workspaces WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.NotFound("workspace")
+		}
+		if err != nil || cur.Plan == plan {
+			return err // the same plan is no change, and no event
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE workspaces SET plan = ? WHERE id = ?`, plan, id); err != nil {
+			return err
+		}
+		next := cur
+		next.Plan = plan
+		return ev.add(id, store.EventWorkspaceUpdated, store.Resource{Workspace: &next}, &store.Resource{Workspace: &cur})
 	}))
 }
 
@@ -64,7 +75,7 @@ func (s *Store) Bootstrap(ctx context.Context, ws store.Workspace, key store.API
 		return false, fmt.Errorf("sqlite: bootstrap: key belongs to workspace %q, not to %q", key.WorkspaceID, ws.ID)
 	}
 	created := false
-	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
 		var exists int
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM workspaces)`).Scan(&exists); err != nil {
 			return err
@@ -75,7 +86,7 @@ func (s *Store) Bootstrap(ctx context.Context, ws store.Workspace, key store.API
 		if err := insertWorkspace(ctx, tx, ws); err != nil {
 			return err
 		}
-		if err := insertAPIKey(ctx, tx, key); err != nil {
+		if err := insertAPIKey(ctx, tx, ev, key); err != nil {
 			return err
 		}
 		created = true
@@ -92,10 +103,10 @@ func (s *Store) CreateWorkspaceWithKey(ctx context.Context, ws store.Workspace, 
 	if key.WorkspaceID != ws.ID {
 		return fmt.Errorf("sqlite: create workspace with key: key belongs to workspace %q, not to %q", key.WorkspaceID, ws.ID)
 	}
-	return wrap(ctx, "create workspace with key", s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+	return wrap(ctx, "create workspace with key", s.write(ctx, func(ctx context.Context, tx *engine.Tx, ev *pending) error {
 		if err := insertWorkspace(ctx, tx, ws); err != nil {
 			return err
 		}
-		return insertAPIKey(ctx, tx, key)
+		return insertAPIKey(ctx, tx, ev, key)
 	}))
 }

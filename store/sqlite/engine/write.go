@@ -207,6 +207,15 @@ func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Re
 	return t.tx.ExecContext(ctx, query, args...)
 }
 
+// QueryContext runs a query for several rows; Close them before the next
+// statement.
+func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (Rows, error) {
+	if st := t.cached(query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
 // QueryRowContext runs a query for one row; Scan the result.
 func (t *Tx) QueryRowContext(ctx context.Context, query string, args ...any) Scanner {
 	if st := t.cached(query); st != nil {
