@@ -509,10 +509,11 @@ export class Events extends Resource {
     }, opts);
     return { data: page.data.map(toEvent), pagination: page.pagination };
   }
-  /** Every event after `after` of these types, following the cursors, oldest first. */
+  /** Every event after `after` of these types, following the cursors, oldest
+   * first (a cursor carries its position: `after` goes with the first page only). */
   all(params: Omit<EventListParams, "limit" | "cursor"> & { pageSize?: number } = {}): AsyncGenerator<Event> {
-    const { pageSize, ...filters } = params;
-    return pages((cursor) => this.list({ ...filters, limit: pageSize, cursor }));
+    const { pageSize, after, types } = params;
+    return pages((cursor) => this.list(cursor ? { types, limit: pageSize, cursor } : { after, types, limit: pageSize }));
   }
   /** Follows the log live over Server-Sent Events: replays the events after
    * `after`, then yields each new one as it commits, reconnecting from the

@@ -335,8 +335,10 @@ class Events(_Resource):
                           {"after": after, "types": _types(types), "limit": limit, "cursor": cursor})
 
     def all(self, after: Optional[int] = None, types: Any = None, page_size: Optional[int] = None) -> Iterator[Event]:
-        """Every event after ``after`` of these types, oldest first, following the cursors."""
-        return _pages(lambda cursor: self.list(after, types, limit=page_size, cursor=cursor))
+        """Every event after ``after`` of these types, oldest first, following
+        the cursors (a cursor carries its position: after goes with the first
+        page only)."""
+        return _pages(lambda cursor: self.list(None if cursor else after, types, limit=page_size, cursor=cursor))
 
     def follow(self, after: int = 0, types: Any = None, *, reconnect_delay: float = 1.0,
                max_reconnect_delay: float = 30.0, idle_timeout: float = 45.0) -> "EventStream":

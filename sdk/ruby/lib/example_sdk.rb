@@ -391,9 +391,10 @@ module ExampleSdk
       page("/events", { after: after, types: Events.types(types), limit: limit, cursor: cursor }) { |h| Convert.event(h) }
     end
 
-    # Every event after after of these types, oldest first, following the cursors.
+    # Every event after after of these types, oldest first, following the
+    # cursors (a cursor carries its position: after goes with the first page only).
     def all(after: nil, types: nil, page_size: nil)
-      pages { |cursor| list(after: after, types: types, limit: page_size, cursor: cursor) }
+      pages { |cursor| list(after: cursor ? nil : after, types: types, limit: page_size, cursor: cursor) }
     end
 
     # Follows the log live over Server-Sent Events: an EventStream (Enumerable)
