@@ -529,16 +529,16 @@ class Dropped extends Error {}
 /** Codes of an `event: error` (or an error answer) after which the stream is
  * reopened from the last seq; any other ends it with the ApiError. */
 const RESUMABLE_CODES = new Set(["STREAM_LAGGING", "UNAVAILABLE", "INTERNAL_ERROR", "RATE_LIMITED", "TOO_MANY_STREAMS"]);
-const FINAL_STATUSES = new Set([400, 401, 403, 404, 410]);
+const FINAL_STATUSES = new Set([400, 401, 403, 404, 410, 501]);
 
 /**
  * A live follower of the event log (an async iterable of Event). It remembers
  * `lastSeq`, the seq of the last event it yielded; when the connection drops
- * (a network error, EOF, a 5xx or 429, the server's STREAM_LAGGING error
- * event, no byte within idleTimeoutMs) it reconnects with `Last-Event-ID` =
- * lastSeq after a backoff, and never yields a seq twice. 400, 401, 403, 404
- * and 410 are not retried: iterating throws the ApiError (410:
- * EventsExpiredError). Iterate it once.
+ * (a network error, EOF, a 5xx but 501 or a 429, the server's
+ * STREAM_LAGGING error event, no byte within idleTimeoutMs) it reconnects
+ * with `Last-Event-ID` = lastSeq after a backoff, and never yields a seq
+ * twice. 400, 401, 403, 404, 410 and 501 are not retried: iterating throws
+ * the ApiError (410: EventsExpiredError). Iterate it once.
  */
 export class EventStream implements AsyncIterable<Event> {
   /** The seq of the last event yielded (or `after`): resume from it. */

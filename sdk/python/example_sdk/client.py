@@ -357,7 +357,7 @@ class _Resume(Exception):
 #: last seq; any other ends it with the ApiError.
 _RESUMABLE = {"STREAM_LAGGING", "UNAVAILABLE", "INTERNAL_ERROR", "RATE_LIMITED", "TOO_MANY_STREAMS"}
 #: Answers that reopening would not change: raised, not retried.
-_FINAL = {400, 401, 403, 404, 410}
+_FINAL = {400, 401, 403, 404, 410, 501}
 
 
 class EventStream:
@@ -368,7 +368,7 @@ class EventStream:
     idle_timeout seconds: the server sends a keep-alive every 15) it
     reconnects with Last-Event-ID = last_seq after a backoff (reconnect_delay
     doubled after each failed attempt, up to max_reconnect_delay; the
-    server's ``retry:`` replaces reconnect_delay). 400, 401, 403, 404 and 410
+    server's ``retry:`` replaces reconnect_delay). 400, 401, 403, 404, 410 and 501
     are not retried: the iteration raises the ApiError (410:
     EventsExpiredError). close(), from any thread, ends the iteration; the
     stream is also a context manager that closes it."""

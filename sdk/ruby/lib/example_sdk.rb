@@ -426,7 +426,7 @@ module ExampleSdk
   # server sends a keep-alive every 15) it reconnects with Last-Event-ID =
   # last_seq after a backoff (reconnect_delay doubled after each failed
   # attempt, up to max_reconnect_delay; the server's retry: replaces
-  # reconnect_delay). 400, 401, 403, 404 and 410 are not retried: each raises
+  # reconnect_delay). 400, 401, 403, 404, 410 and 501 are not retried: each raises
   # the ApiError (410: EventsExpiredError). close, from any thread, ends it.
   class EventStream
     include Enumerable
@@ -435,7 +435,7 @@ module ExampleSdk
     # last seq; any other ends it with the ApiError.
     RESUMABLE = %w[STREAM_LAGGING UNAVAILABLE INTERNAL_ERROR RATE_LIMITED TOO_MANY_STREAMS].freeze
     # Answers that reopening would not change: raised, not retried.
-    FINAL = [400, 401, 403, 404, 410].freeze
+    FINAL = [400, 401, 403, 404, 410, 501].freeze
     # What a dropped connection raises.
     DROPPED = [IOError, SystemCallError, SocketError, Timeout::Error, Net::HTTPBadResponse, Net::ProtocolError,
                Zlib::Error].freeze
