@@ -68,17 +68,20 @@ async function scripted(script) {
 
 const sse = (res) => res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
 
-test("follow: reconnects after EOF, a reset, a 503 and STREAM_LAGGING, from the last seq, never twice", async () => {
+test("follow: reconnects after EOF, a reset, a 503 and STREAM_LAGGING, from the last seq, never twice, after the server's retry:", async () => {
   const srv = await scripted([
-    (req, res) => { sse(res); res.write(": keep-alive\n\n" + ev(1) + ev(2)); res.end(); }, // EOF
-    (req, res) => { sse(res); res.write("retry: 5\n\n" + ev(2) + ev(3)); setImmediate(() => res.socket.destroy()); }, // a repeat, then a reset
+    // The server's retry: (5 ms) replaces reconnectDelayMs (a minute): without
+    // it the reconnects below would outlast the test's deadline.
+    (req, res) => { sse(res); res.write(": keep-alive\nretry: 5\n\n" + ev(1) + ev(2)); res.end(); }, // EOF
+    (req, res) => { sse(res); res.write(ev(2) + ev(3)); setImmediate(() => res.socket.destroy()); }, // a repeat, then a reset
     (req, res) => { res.writeHead(503, { "Content-Type": "application/json" }); res.end(JSON.stringify({ success: false, error: { code: "UNAVAILABLE", message: "down", details: {} } })); },
     (req, res) => { sse(res); res.write(ev(4) + "event: error\ndata: " + JSON.stringify({ success: false, error: { code: "STREAM_LAGGING", message: "slow", details: {} } }) + "\n\n"); },
     (req, res) => { sse(res); res.write(ev(5)); },
   ]);
   try {
     const client = new Client({ apiKey: "wsk_x", baseUrl: srv.baseUrl });
-    const stream = client.events.follow({ types: ["task.created", "task.updated"], reconnectDelayMs: 5 });
+    const stream = client.events.follow({ types: ["task.created", "task.updated"], reconnectDelayMs: 60_000 });
+    const deadline = setTimeout(() => stream.close(), 10_000);
     const got = [];
     for await (const e of stream) {
       got.push(e.seq);
@@ -86,6 +89,7 @@ test("follow: reconnects after EOF, a reset, a 503 and STREAM_LAGGING, from the 
       assert.equal(e.data.title, `t${e.seq}`);
       if (got.length === 5) break;
     }
+    clearTimeout(deadline);
     assert.deepEqual(got, [1, 2, 3, 4, 5]);
     assert.equal(stream.lastSeq, 5);
     assert.deepEqual(srv.seen.map((s) => s.lastEventId), [null, "2", "3", "3", "4"]);

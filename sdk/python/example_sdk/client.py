@@ -451,6 +451,9 @@ class EventStream:
                 failures += 1
                 self._wait(failures)
                 continue
+            if self._closed.is_set():
+                self._drop()  # closed while it connected
+                return
             if resp.status != 200:
                 try:
                     raw = resp.read()

@@ -122,13 +122,15 @@ class FollowTest < Minitest::Test
     srv = Scripted.new([
                          lambda { |c|
                            Scripted.sse(c)
-                           Scripted.chunk(c, ": keep-alive\n\n#{Scripted.ev(1)}#{Scripted.ev(2)}")
+                           # The server's retry: (5 ms) replaces reconnect_delay (a minute):
+                           # without it the reconnects would outlast the test's deadline.
+                           Scripted.chunk(c, ": keep-alive\nretry: 5\n\n#{Scripted.ev(1)}#{Scripted.ev(2)}")
                            c.write("0\r\n\r\n")
                            c.close
                          },
                          lambda { |c| # 2 again (not yielded twice), 3, then a reset mid-body
                            Scripted.sse(c)
-                           Scripted.chunk(c, "retry: 5\n\n#{Scripted.ev(2)}#{Scripted.ev(3)}")
+                           Scripted.chunk(c, "#{Scripted.ev(2)}#{Scripted.ev(3)}")
                            c.close
                          },
                          Scripted.status(503),
@@ -142,7 +144,7 @@ class FollowTest < Minitest::Test
                          }
                        ])
     client = ExampleSdk::Client.new(api_key: "wsk_x", base_url: srv.base_url)
-    stream = client.events.follow(types: %w[task.created task.updated], reconnect_delay: 0.005)
+    stream = client.events.follow(types: %w[task.created task.updated], reconnect_delay: 60)
     watchdog = Thread.new { sleep 10; stream.close } # a deadline, not a synchronisation
     got = []
     stream.each do |e|
