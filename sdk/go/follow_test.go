@@ -182,6 +182,7 @@ func TestFollowEndsWithTheContext(t *testing.T) {
 	}}
 	c := serveScripted(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	var got []int64
 	var errs []error
 	for e, err := range c.Events.Follow(ctx, sdk.EventFilter{}) {
