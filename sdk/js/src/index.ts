@@ -663,13 +663,21 @@ export class EventStream implements AsyncIterable<Event> {
   }
 }
 
-/** The ApiError an `event: error` carries (the error envelope). */
+/** The HTTP status of each error code (CONTRACT §6), for an error that
+ * arrives inside a stream whose answer was a 200. */
+const STATUS_OF_CODE: Record<string, number> = {
+  VALIDATION_ERROR: 400, UNAUTHORIZED: 401, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409,
+  EVENTS_EXPIRED: 410, RATE_LIMITED: 429, TOO_MANY_STREAMS: 429, INTERNAL_ERROR: 500, UNAVAILABLE: 503,
+};
+
+/** The ApiError an `event: error` carries (the error envelope); its status
+ * is the one its code has in an answer. */
 function streamError(data: string, res: Response): ApiError {
   let env: Envelope<unknown> | undefined;
   try { env = JSON.parse(data); } catch { env = undefined; }
   const e = env?.error;
   const code = e?.code ?? "UNKNOWN";
-  const args = [res.status, code, e?.message ?? "stream error", e?.details ?? {}, res.headers.get("x-request-id"), null] as const;
+  const args = [STATUS_OF_CODE[code] ?? res.status, code, e?.message ?? "stream error", e?.details ?? {}, res.headers.get("x-request-id"), null] as const;
   return code === "EVENTS_EXPIRED" ? new EventsExpiredError(...args) : new ApiError(...args);
 }
 

@@ -125,6 +125,28 @@ for (const [status, code, cls] of [[401, "UNAUTHORIZED", ApiError], [403, "FORBI
   });
 }
 
+test("follow: an error event of a revoked key (UNAUTHORIZED) ends the stream, not retried", async () => {
+  const srv = await scripted([(req, res) => {
+    sse(res);
+    res.write(ev(1) + "event: error\ndata: " + JSON.stringify({ success: false, error: { code: "UNAUTHORIZED", message: "revoked", details: {} } }) + "\n\n");
+    res.end();
+  }]);
+  try {
+    const stream = new Client({ apiKey: "wsk_x", baseUrl: srv.baseUrl }).events.follow({ reconnectDelayMs: 5 });
+    const got = [];
+    await assert.rejects((async () => { for await (const e of stream) got.push(e.seq); })(), (e) => {
+      assert.ok(e instanceof ApiError);
+      assert.equal(e.status, 401);
+      assert.equal(e.code, "UNAUTHORIZED");
+      return true;
+    });
+    assert.deepEqual(got, [1]);
+    assert.equal(srv.seen.length, 1);
+  } finally {
+    await srv.close();
+  }
+});
+
 test("follow: close() ends the iteration while it waits for an event", async () => {
   const srv = await scripted([(req, res) => { sse(res); res.write(ev(1)); }]);
   try {

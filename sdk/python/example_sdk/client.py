@@ -508,8 +508,17 @@ class EventStream:
             self._wait(failures)
 
 
+#: The HTTP status of each error code (CONTRACT §6), for an error that
+#: arrives inside a stream whose answer was a 200.
+_STATUS_OF_CODE = {
+    "VALIDATION_ERROR": 400, "UNAUTHORIZED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "CONFLICT": 409,
+    "EVENTS_EXPIRED": 410, "RATE_LIMITED": 429, "TOO_MANY_STREAMS": 429, "INTERNAL_ERROR": 500, "UNAVAILABLE": 503,
+}
+
+
 def _stream_error(data: str, resp: Any) -> ApiError:
-    """The ApiError an ``event: error`` carries (the error envelope)."""
+    """The ApiError an ``event: error`` carries (the error envelope); its
+    status is the one its code has in an answer."""
     try:
         env = json.loads(data)
     except ValueError:
@@ -518,7 +527,7 @@ def _stream_error(data: str, resp: Any) -> ApiError:
     e = e if isinstance(e, dict) else {}
     code = e.get("code") or "UNKNOWN"
     cls = EventsExpiredError if code == "EVENTS_EXPIRED" else ApiError
-    return cls(resp.status, code, e.get("message") or "stream error", e.get("details") or {},
+    return cls(_STATUS_OF_CODE.get(code, resp.status), code, e.get("message") or "stream error", e.get("details") or {},
                resp.headers.get("X-Request-Id"), None)
 
 

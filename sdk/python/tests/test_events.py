@@ -183,6 +183,21 @@ class FollowTest(unittest.TestCase):
                                  (code, err_code, "req_1"))
                 self.assertEqual(len(srv.seen), 1)
 
+    def test_error_event_of_a_revoked_key_is_final(self):
+        def revoked(h):
+            h.sse()
+            h.chunk(ev(1) + "event: error\ndata: " + json.dumps(
+                {"success": False, "error": {"code": "UNAUTHORIZED", "message": "revoked", "details": {}}}) + "\n\n")
+            h.end()
+        srv = Scripted([revoked])
+        self.addCleanup(srv.close)
+        stream = Client("wsk_x", base_url=srv.base_url).events.follow(reconnect_delay=0.005)
+        self.assertEqual(next(stream).seq, 1)
+        with self.assertRaises(ApiError) as ctx:
+            next(stream)
+        self.assertEqual((ctx.exception.status, ctx.exception.code), (401, "UNAUTHORIZED"))
+        self.assertEqual(len(srv.seen), 1)
+
     def test_close_from_another_thread(self):
         srv = Scripted([last])
         self.addCleanup(srv.close)

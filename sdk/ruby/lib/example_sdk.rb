@@ -440,6 +440,14 @@ module ExampleSdk
     DROPPED = [IOError, SystemCallError, SocketError, Timeout::Error, Net::HTTPBadResponse, Net::ProtocolError,
                Zlib::Error].freeze
 
+    # The HTTP status of each error code (CONTRACT §6), for an error that
+    # arrives inside a stream whose answer was a 200.
+    STATUS_OF_CODE = {
+      "VALIDATION_ERROR" => 400, "UNAUTHORIZED" => 401, "FORBIDDEN" => 403, "NOT_FOUND" => 404, "CONFLICT" => 409,
+      "EVENTS_EXPIRED" => 410, "RATE_LIMITED" => 429, "TOO_MANY_STREAMS" => 429, "INTERNAL_ERROR" => 500,
+      "UNAVAILABLE" => 503
+    }.freeze
+
     class Resume < StandardError; end # :nodoc:
 
     # The seq of the last event yielded (or after): resume from it.
@@ -590,7 +598,8 @@ module ExampleSdk
         nil
       end
       e = env.is_a?(Hash) && env["error"].is_a?(Hash) ? env["error"] : {}
-      args = { status: res.code.to_i, code: e["code"] || "UNKNOWN", message: e["message"] || "stream error",
+      code = e["code"] || "UNKNOWN"
+      args = { status: STATUS_OF_CODE.fetch(code, res.code.to_i), code: code, message: e["message"] || "stream error",
                details: e["details"] || {}, request_id: res["X-Request-Id"], rate_limit: nil }
       args[:code] == "EVENTS_EXPIRED" ? EventsExpiredError.new(**args) : ApiError.new(**args)
     end

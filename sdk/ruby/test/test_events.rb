@@ -177,6 +177,24 @@ class FollowTest < Minitest::Test
     end
   end
 
+  def test_error_event_of_a_revoked_key_is_final
+    err_json = JSON.generate(success: false, error: { code: "UNAUTHORIZED", message: "revoked", details: {} })
+    srv = Scripted.new([lambda { |c|
+      Scripted.sse(c)
+      Scripted.chunk(c, "#{Scripted.ev(1)}event: error\ndata: #{err_json}\n\n")
+      c.write("0\r\n\r\n")
+      c.close
+    }])
+    stream = ExampleSdk::Client.new(api_key: "wsk_x", base_url: srv.base_url).events.follow(reconnect_delay: 0.005)
+    got = []
+    err = assert_raises(ExampleSdk::ApiError) { stream.each { |e| got << e.seq } }
+    assert_equal [401, "UNAUTHORIZED"], [err.status, err.code]
+    assert_equal [1], got
+    assert_equal 1, srv.seen.size
+  ensure
+    srv&.close
+  end
+
   def test_close_from_another_thread
     srv = Scripted.new([->(c) { Scripted.sse(c); Scripted.chunk(c, Scripted.ev(5)) }])
     stream = ExampleSdk::Client.new(api_key: "wsk_x", base_url: srv.base_url).events.follow
