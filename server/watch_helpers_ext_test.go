@@ -183,8 +183,10 @@ type grpcWatch struct {
 	cancel context.CancelFunc
 }
 
-// watchGRPC opens WatchEvents; a refusal before the stream starts is
-// returned as err (the stream's header never came).
+// watchGRPC opens WatchEvents and waits for its header: once it returns, a
+// stream that started counts as open on the server. A refusal shows at the
+// first Next or End (grpc-go gives a trailers-only answer's metadata as its
+// header).
 func watchGRPC(t *testing.T, conn grpc.ClientConnInterface, ctx context.Context, req *workspacev1.WatchEventsRequest, opts ...grpc.CallOption) (*grpcWatch, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
@@ -193,14 +195,7 @@ func watchGRPC(t *testing.T, conn grpc.ClientConnInterface, ctx context.Context,
 		cancel()
 		return nil, err
 	}
-	header, err := stream.Header()
-	if err == nil && header == nil {
-		_, err = stream.Recv()
-		if err == nil {
-			err = status.Error(codes.Internal, "an event without a header")
-		}
-	}
-	if err != nil {
+	if _, err := stream.Header(); err != nil {
 		cancel()
 		return nil, err
 	}
@@ -270,4 +265,33 @@ func errorCode(err error) string {
 		}
 	}
 	return ""
+}
+
+// waitUntil polls cond until it holds, failing the test after waitLimit.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, waitLimit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// refusedGRPC opens WatchEvents expecting a refusal, and returns it (nil if
+// the stream started and sent an event instead).
+func refusedGRPC(t *testing.T, conn grpc.ClientConnInterface, ctx context.Context, req *workspacev1.WatchEventsRequest) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, waitLimit)
+	defer cancel()
+	stream, err := workspacev1.NewEventServiceClient(conn).WatchEvents(ctx, req)
+	if err != nil {
+		return err
+	}
+	_, err = stream.Recv()
+	if status.Code(err) == codes.DeadlineExceeded {
+		t.Fatalf("the stream was not refused within %v", waitLimit)
+	}
+	return err
 }
