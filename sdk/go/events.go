@@ -134,7 +134,12 @@ func (s *EventsService) Follow(ctx context.Context, f EventFilter, opts ...Follo
 			}
 			failures++
 			d := min(cfg.maxDelay, cfg.delay<<min(failures-1, 20))
-			if err := sleepCtx(ctx, d/2+rand.N(d/2+1)); err != nil {
+			wait := d/2 + rand.N(d/2+1)
+			var e *Error
+			if errors.As(err, &e) && e.Status == codes.ResourceExhausted && e.RateLimit.RetryAfter > wait {
+				wait = e.RateLimit.RetryAfter // the rate limit or the plan's open streams
+			}
+			if err := sleepCtx(ctx, wait); err != nil {
 				yield(nil, err)
 				return
 			}
