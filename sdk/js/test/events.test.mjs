@@ -147,6 +147,27 @@ test("follow: an error event of a revoked key (UNAUTHORIZED) ends the stream, no
   }
 });
 
+test("follow: a connection silent past idleTimeoutMs (no keep-alive) is reopened", async () => {
+  const srv = await scripted([
+    (req, res) => { sse(res); res.write(ev(1)); }, // then silence: a half-open link
+    (req, res) => { sse(res); res.write(ev(2)); },
+  ]);
+  try {
+    const stream = new Client({ apiKey: "wsk_x", baseUrl: srv.baseUrl }).events.follow({ idleTimeoutMs: 200, reconnectDelayMs: 5 });
+    const deadline = setTimeout(() => stream.close(), 10_000);
+    const got = [];
+    for await (const e of stream) {
+      got.push(e.seq);
+      if (got.length === 2) break;
+    }
+    clearTimeout(deadline);
+    assert.deepEqual(got, [1, 2]);
+    assert.deepEqual(srv.seen.map((s) => s.lastEventId), [null, "1"]);
+  } finally {
+    await srv.close();
+  }
+});
+
 test("follow: close() ends the iteration while it waits for an event", async () => {
   const srv = await scripted([(req, res) => { sse(res); res.write(ev(1)); }]);
   try {

@@ -198,6 +198,20 @@ class FollowTest(unittest.TestCase):
         self.assertEqual((ctx.exception.status, ctx.exception.code), (401, "UNAUTHORIZED"))
         self.assertEqual(len(srv.seen), 1)
 
+    def test_silent_connection_is_reopened(self):
+        def silent(h):
+            h.sse()
+            h.chunk(ev(1))
+            h.hold()  # then silence: a half-open link
+
+        srv = Scripted([silent, last])
+        self.addCleanup(srv.close)
+        stream = Client("wsk_x", base_url=srv.base_url).events.follow(idle_timeout=0.2, reconnect_delay=0.005)
+        self.addCleanup(stream.close)
+        self.assertEqual(next(stream).seq, 1)
+        self.assertEqual(next(stream).seq, 5)
+        self.assertEqual([s["last_event_id"] for s in srv.seen], [None, "1"])
+
     def test_close_from_another_thread(self):
         srv = Scripted([last])
         self.addCleanup(srv.close)

@@ -195,6 +195,23 @@ class FollowTest < Minitest::Test
     srv&.close
   end
 
+  def test_silent_connection_is_reopened
+    srv = Scripted.new([
+                         ->(c) { Scripted.sse(c); Scripted.chunk(c, Scripted.ev(1)) }, # then silence: a half-open link
+                         ->(c) { Scripted.sse(c); Scripted.chunk(c, Scripted.ev(2)) }
+                       ])
+    stream = ExampleSdk::Client.new(api_key: "wsk_x", base_url: srv.base_url).events.follow(idle_timeout: 0.2, reconnect_delay: 0.005)
+    got = []
+    stream.each do |e|
+      got << e.seq
+      break if got.size == 2
+    end
+    assert_equal [1, 2], got
+    assert_equal [nil, "1"], srv.seen.map { |s| s[:last_event_id] }
+  ensure
+    srv&.close
+  end
+
   def test_close_from_another_thread
     srv = Scripted.new([->(c) { Scripted.sse(c); Scripted.chunk(c, Scripted.ev(5)) }])
     stream = ExampleSdk::Client.new(api_key: "wsk_x", base_url: srv.base_url).events.follow
