@@ -71,6 +71,9 @@ func (s *events) WatchEvents(req *workspacev1.WatchEventsRequest, stream workspa
 			last = ev.Seq
 			return nil
 		})
+	if errors.Is(err, store.ErrEventsExpired) {
+		return s.expired(ctx, p.WorkspaceID, err) // ListEvents's 410, details and all
+	}
 	return watchError(ctx, err, req.AfterSeq, last)
 }
 

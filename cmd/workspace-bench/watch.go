@@ -86,8 +86,7 @@ func runWatch(ctx context.Context, args []string, out io.Writer) error {
 
 	// One server over SQLite.
 	db := filepath.Join(b.dir, "watch.db")
-	key, err := enterpriseKey(ctx, db)
-	if err != nil {
+	if _, err := enterpriseWorkspace(ctx, db); err != nil { // creates the database
 		return err
 	}
 	srv, err := b.startWorkspaced(ctx, bin, db)
@@ -96,7 +95,11 @@ func runWatch(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "\n## one server, SQLite\n\n%s", watchHeader)
 	for _, n := range o.watchers {
-		r, err := measureWatch(ctx, srv, srv, key, n, o)
+		ws, err := enterpriseWorkspace(ctx, db)
+		if err != nil {
+			return err
+		}
+		r, err := measureWatch(ctx, srv, srv, ws, n, o)
 		if err != nil {
 			return err
 		}
@@ -108,8 +111,7 @@ func runWatch(ctx context.Context, args []string, out io.Writer) error {
 
 	// Two replicas on one PostgreSQL: writes through the first, watchers on
 	// the second.
-	key, err = enterpriseKey(ctx, o.postgres)
-	if err != nil {
+	if _, err := enterpriseWorkspace(ctx, o.postgres); err != nil { // migrates the database
 		return err
 	}
 	writer, err := b.startWorkspaced(ctx, bin, o.postgres)
@@ -122,7 +124,11 @@ func runWatch(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "\n## two replicas, PostgreSQL (written on one, watched on the other)\n\n%s", watchHeader)
 	for _, n := range o.watchers {
-		r, err := measureWatch(ctx, writer, reader, key, n, o)
+		ws, err := enterpriseWorkspace(ctx, o.postgres)
+		if err != nil {
+			return err
+		}
+		r, err := measureWatch(ctx, writer, reader, ws, n, o)
 		if err != nil {
 			return err
 		}
@@ -131,19 +137,31 @@ func runWatch(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-// enterpriseKey creates an enterprise workspace (1,000 streams, 1,000
-// requests a minute) in the database and returns its key.
-func enterpriseKey(ctx context.Context, database string) (string, error) {
+// watched is the workspace a measurement's watchers follow.
+type watched struct {
+	key  string
+	head int64 // its log's last seq when created
+}
+
+// enterpriseWorkspace creates an enterprise workspace (1,000 streams, 1,000
+// requests a minute) in the database, through the CLI's operations (as
+// another process, which the servers' polls notice), one per measurement so
+// that each has its whole minute of requests.
+func enterpriseWorkspace(ctx context.Context, database string) (watched, error) {
 	st, err := server.OpenStore(ctx, database)
 	if err != nil {
-		return "", err
+		return watched{}, err
 	}
 	defer st.Close()
 	c, err := admin.New(st, time.Now).CreateWorkspace(ctx, admin.WorkspaceSpec{Name: "watch bench", Plan: "enterprise", KeyName: "bench"})
 	if err != nil {
-		return "", err
+		return watched{}, err
 	}
-	return c.Secret, nil
+	head, err := st.EventHead(ctx, c.Workspace.ID)
+	if err != nil {
+		return watched{}, err
+	}
+	return watched{key: c.Secret, head: head.LastSeq}, nil
 }
 
 // binary returns the workspaced to run, built from the tree if not given.
@@ -216,14 +234,16 @@ func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
 
 // measureWatch opens n SSE watchers on reader, writes o.events projects
 // through writer, and measures each delivery.
-func measureWatch(ctx context.Context, writer, reader *watchServer, key string, n int, o watchOptions) (watchResult, error) {
+func measureWatch(ctx context.Context, writer, reader *watchServer, ws watched, n int, o watchOptions) (watchResult, error) {
+	key := ws.key
 	res := watchResult{watchers: n, events: o.events}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	heap0, rss0, err := serverMemory(ctx, reader)
 	if err != nil {
 		return res, err
 	}
-	// The watchers start after the log's present end: a write tells it.
+	// The watchers start after the log's present end.
+	after := ws.head
 	write := func() (int64, error) {
 		req, _ := http.NewRequestWithContext(ctx, "POST", writer.httpURL+"/v1/projects", strings.NewReader(`{"name":"watched"}`))
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -239,10 +259,7 @@ func measureWatch(ctx context.Context, writer, reader *watchServer, key string, 
 		}
 		return strconv.ParseInt(resp.Header.Get("X-Event-Seq"), 10, 64)
 	}
-	after, err := write()
-	if err != nil {
-		return res, err
-	}
+
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type delivery struct {
