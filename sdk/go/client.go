@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -34,6 +36,27 @@ type Client struct {
 	Tasks     *TasksService
 	APIKeys   *APIKeysService
 	Workspace *WorkspaceService
+	Events    *EventsService
+
+	lastEventSeq *atomic.Int64
+}
+
+// LastEventSeq returns the x-event-seq of the last answer that carried one:
+// the seq of the last event that write appended (an idempotent replay gives
+// the original one), 0 before any. A follower that reaches it has seen the
+// write. With concurrent writes, use WithEventSeq for the seq of one call.
+func (c *Client) LastEventSeq() int64 { return c.lastEventSeq.Load() }
+
+type eventSeqKey struct{}
+
+// WithEventSeq returns a ctx whose calls store in *seq the x-event-seq
+// header of their answer (the seq of the write's last event), when it has
+// one:
+//
+//	var seq int64
+//	task, err := client.Tasks.Create(sdk.WithEventSeq(ctx, &seq), t)
+func WithEventSeq(ctx context.Context, seq *int64) context.Context {
+	return context.WithValue(ctx, eventSeqKey{}, seq)
 }
 
 type config struct {
@@ -80,7 +103,7 @@ func New(target, apiKey string, opts ...Option) (*Client, error) {
 	if cfg.insecure {
 		creds = insecure.NewCredentials()
 	}
-	r := &retrier{max: cfg.maxRetries, budget: cfg.maxRetryWait, sleep: sleepCtx}
+	r := &retrier{max: cfg.maxRetries, budget: cfg.maxRetryWait, sleep: sleepCtx, lastEventSeq: new(atomic.Int64)}
 	dial := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithPerRPCCredentials(bearer{key: apiKey, secure: !cfg.insecure}),
@@ -90,11 +113,12 @@ func New(target, apiKey string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{conn: conn}
+	c := &Client{conn: conn, lastEventSeq: r.lastEventSeq}
 	c.Projects = &ProjectsService{rpc: workspacev1.NewProjectServiceClient(conn)}
 	c.Tasks = &TasksService{rpc: workspacev1.NewTaskServiceClient(conn)}
 	c.APIKeys = &APIKeysService{rpc: workspacev1.NewApiKeyServiceClient(conn)}
 	c.Workspace = &WorkspaceService{rpc: workspacev1.NewWorkspaceServiceClient(conn)}
+	c.Events = &EventsService{rpc: workspacev1.NewEventServiceClient(conn)}
 	return c, nil
 }
 
@@ -118,6 +142,8 @@ type retrier struct {
 	max    int
 	budget time.Duration
 	sleep  func(context.Context, time.Duration) error
+	// lastEventSeq is the Client's LastEventSeq.
+	lastEventSeq *atomic.Int64
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -137,6 +163,7 @@ func (r *retrier) intercept(ctx context.Context, method string, req, reply any, 
 		var header, trailer metadata.MD
 		err := invoker(ctx, method, req, reply, cc, append(opts, grpc.Header(&header), grpc.Trailer(&trailer))...)
 		if err == nil {
+			r.recordEventSeq(ctx, header)
 			return nil
 		}
 		apiErr := newError(err, header, trailer)
@@ -152,6 +179,25 @@ func (r *retrier) intercept(ctx context.Context, method string, req, reply any, 
 			return apiErr
 		}
 		spent += wait
+	}
+}
+
+// recordEventSeq keeps a write's x-event-seq for LastEventSeq and
+// WithEventSeq.
+func (r *retrier) recordEventSeq(ctx context.Context, header metadata.MD) {
+	v := header.Get("x-event-seq")
+	if len(v) == 0 {
+		return
+	}
+	seq, err := strconv.ParseInt(v[0], 10, 64)
+	if err != nil {
+		return
+	}
+	if r.lastEventSeq != nil {
+		r.lastEventSeq.Store(seq)
+	}
+	if p, ok := ctx.Value(eventSeqKey{}).(*int64); ok && p != nil {
+		*p = seq
 	}
 }
 

@@ -8,4 +8,9 @@
 // request id and rate-limit values; calls refused with RESOURCE_EXHAUSTED
 // (429) or UNAVAILABLE are retried, waiting until the reset time the server
 // gave, within a bounded budget.
+//
+// client.Events reads the workspace's event log: List and All page through
+// it, Follow streams it live over WatchEvents and resumes after the last seq
+// by itself when the stream drops; LastEventSeq and WithEventSeq give a
+// write's x-event-seq.
 package sdk

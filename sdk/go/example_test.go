@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -93,4 +94,34 @@ func ExampleError() {
 		fmt.Println(apiErr.Code, apiErr.RateLimit.Limit)
 	}
 	// Output: NOT_FOUND 300
+}
+
+// Follow the event log live (gRPC WatchEvents); here, until the event of
+// one's own write, whose seq the write answered (x-event-seq).
+func ExampleEventsService_Follow() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client, err := sdk.New(os.Getenv("WORKSPACE_GRPC_ADDR"), os.Getenv("API_KEY"), sdk.WithInsecure())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	project, err := client.Projects.Create(ctx, "Events", "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	var seq int64
+	if _, err := client.Tasks.Create(sdk.WithEventSeq(ctx, &seq), sdk.NewTask{Title: "Watched", ProjectID: project.GetId()}); err != nil {
+		log.Fatal(err)
+	}
+	// From just before the write: its event comes first, replayed from the log.
+	for e, err := range client.Events.Follow(ctx, sdk.EventFilter{After: seq - 1}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(e.GetType(), e.GetData().GetFields()["title"].GetStringValue(), e.GetSeq() == seq)
+		break
+	}
+	// Output: task.created Watched true
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"slices"
 	"strings"
@@ -75,6 +76,13 @@ type scenario struct {
 		Titles       []string `json:"titles"`
 		InvalidIndex int      `json:"invalid_index"`
 	} `json:"batch"`
+	Events struct {
+		Types         []string `json:"types"`
+		PageSize      int      `json:"page_size"`
+		Titles        []string `json:"titles"`
+		FollowTitle   string   `json:"follow_title"`
+		ResumedTitles []string `json:"resumed_titles"`
+	} `json:"events"`
 }
 
 func loadScenario(t *testing.T) scenario {
@@ -311,5 +319,74 @@ func TestScenario(t *testing.T) {
 	}
 	if _, pg, err = c.Tasks.List(ctx, sdk.TaskFilter{ProjectID: p.GetId()}, &sdk.ListOptions{Limit: 1}); err != nil || pg.GetTotal() != total {
 		t.Fatalf("after the refused batch: %v, %v; want total %d", pg, err, total)
+	}
+	batchSeq := c.LastEventSeq()
+
+	// 12. Events: (a) the log's task.created, every page, oldest first.
+	var evTitles []string
+	var last int64
+	for e, err := range c.Events.All(ctx, sdk.EventFilter{Types: sc.Events.Types}, sc.Events.PageSize) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.GetType() != "task.created" || e.GetSeq() <= last || !strings.HasPrefix(e.GetId(), "evt_") || e.GetCreatedAt() == nil {
+			t.Fatalf("event after seq %d: %v", last, e)
+		}
+		last = e.GetSeq()
+		evTitles = append(evTitles, e.GetData().GetFields()["title"].GetStringValue())
+	}
+	if !slices.Equal(evTitles, sc.Events.Titles) {
+		t.Fatalf("events: titles %q, want %q", evTitles, sc.Events.Titles)
+	}
+	if batchSeq != last {
+		t.Fatalf("events: the batch's x-event-seq is %d, its last event's seq %d", batchSeq, last)
+	}
+
+	// (b) Follow after it, through a proxy the test can cut.
+	proxy, err := workspacedtest.NewProxy(srv.GRPCAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	fc, err := sdk.New(proxy.Addr(), srv.AdminKey, sdk.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fc.Close()
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second) // the deadline of every wait below
+	defer cancel()
+	connects := 0
+	next, stop := iter.Pull2(fc.Events.Follow(fctx, sdk.EventFilter{After: last},
+		sdk.WithReconnectDelay(50*time.Millisecond, time.Second), sdk.OnConnect(func() { connects++ })))
+	defer stop()
+	createAndReceive := func(titles ...string) {
+		t.Helper()
+		seqs := make([]int64, len(titles))
+		for i, title := range titles {
+			if _, err := c.Tasks.Create(sdk.WithEventSeq(ctx, &seqs[i]), sdk.NewTask{ProjectID: p.GetId(), Title: title}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, title := range titles {
+			e, err, ok := next()
+			if err != nil || !ok {
+				t.Fatalf("follow: waiting for %q: %v (stream open: %v)", title, err, ok)
+			}
+			if e.GetType() != "task.created" || e.GetSeq() != seqs[i] || e.GetData().GetFields()["title"].GetStringValue() != title {
+				t.Fatalf("follow: got %v, want the task.created of %q at seq %d", e, title, seqs[i])
+			}
+		}
+	}
+	createAndReceive(sc.Events.FollowTitle)
+	if connects != 1 {
+		t.Fatalf("follow: %d connects before the drop", connects)
+	}
+
+	// (c) A network drop while the follower holds its event; two tasks
+	// meanwhile; asked for more, it reconnects after its last seq.
+	proxy.Drop()
+	createAndReceive(sc.Events.ResumedTitles...)
+	if connects < 2 || proxy.Accepted() < 2 {
+		t.Fatalf("follow: %d stream opens, %d proxied connections; want a reconnect", connects, proxy.Accepted())
 	}
 }

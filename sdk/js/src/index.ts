@@ -1,4 +1,8 @@
 // @example/sdk — the Workspace API over REST/JSON, with nothing but fetch.
+import { SseParser } from "./sse.js";
+
+export { SseParser } from "./sse.js";
+export type { SseMessage } from "./sse.js";
 
 /** A project groups tasks inside a workspace. */
 export interface Project {
@@ -73,6 +77,59 @@ export interface Page<T> {
   pagination: Pagination;
 }
 
+/** The event types of the log: "<resource>.<what happened>". */
+export type EventType =
+  | "project.created" | "project.updated" | "project.deleted"
+  | "task.created" | "task.updated" | "task.deleted"
+  | "api_key.created" | "api_key.revoked"
+  | "workspace.updated";
+
+/** One entry of the workspace's event log. */
+export interface Event<D = Record<string, unknown>> {
+  /** evt_… */
+  id: string;
+  /** The event's place in the workspace's log: 1, 2, 3…, no gap. The JSON
+   * carries it as a decimal string; the SDK gives a number. */
+  seq: number;
+  type: EventType | string;
+  created_at: string;
+  /** The resource after the change (for a delete, as it was), as its GET renders it. */
+  data: D;
+  /** For an update, the old values of the top-level fields that changed; otherwise null. */
+  previous: Partial<D> | null;
+  /** The X-Request-Id of the request that caused it (null for the CLI). */
+  request_id: string | null;
+  /** The API key that made the change (null for the CLI). */
+  key_id: string | null;
+}
+
+export interface EventListParams {
+  /** Only events after this seq (0: the start of the log). */
+  after?: number;
+  /** Only these types: sent as a comma list. */
+  types?: string[] | string;
+  limit?: number;
+  /** A previous page's `pagination.next_cursor`. */
+  cursor?: string;
+}
+
+export interface FollowParams {
+  /** Follow the events after this seq (0: replay the whole log first). */
+  after?: number;
+  /** Only these types. */
+  types?: string[] | string;
+  /** The first wait before reconnecting, doubled after each failed attempt
+   * (up to maxReconnectDelayMs); the server's `retry:` replaces it. Default 1000 ms. */
+  reconnectDelayMs?: number;
+  /** Default 30000 ms. */
+  maxReconnectDelayMs?: number;
+  /** A connection that brings no byte (not even the 15 s keep-alive) for this
+   * long is taken as dropped and reopened. Default 45000 ms. */
+  idleTimeoutMs?: number;
+  /** Aborting it ends the stream, like close(). */
+  signal?: AbortSignal;
+}
+
 export interface Deleted {
   id: string;
   deleted: true;
@@ -117,6 +174,15 @@ export class RateLimitError extends ApiError {
     this.name = "RateLimitError";
     this.resetAt = resetAt;
     this.retryAfter = retryAfter;
+  }
+}
+
+/** A 410: `after` is older than the log's retention. The events after it are
+ * gone: resync from the lists, then follow from the newest seq. */
+export class EventsExpiredError extends ApiError {
+  constructor(status: number, code: string, message: string, details: Record<string, string>, requestId: string | null, rateLimit: RateLimit | null) {
+    super(status, code, message, details, requestId, rateLimit);
+    this.name = "EventsExpiredError";
   }
 }
 
@@ -205,14 +271,22 @@ export class Client {
   readonly tasks: Tasks;
   readonly apiKeys: ApiKeys;
   readonly workspace: WorkspaceResource;
+  readonly events: Events;
   /** The rate-limit values of the last answer. */
   lastRateLimit: RateLimit | null = null;
+  /** The X-Event-Seq of the last answer that carried one: the seq of the
+   * last event the write appended (an idempotent replay gives the original
+   * one). Wait for your own write in a follower until it reaches this seq. */
+  lastEventSeq: number | null = null;
 
-  private readonly apiKey: string;
-  private readonly baseUrl: string;
+  /** @internal */
+  readonly apiKey: string;
+  /** @internal */
+  readonly baseUrl: string;
   private readonly maxRetries: number;
   private readonly maxRetryWaitMs: number;
-  private readonly fetchFn: typeof fetch;
+  /** @internal */
+  readonly fetchFn: typeof fetch;
 
   constructor(options: ClientOptions) {
     if (!options?.apiKey) throw new TypeError("an apiKey is required");
@@ -225,6 +299,7 @@ export class Client {
     this.tasks = new Tasks(this);
     this.apiKeys = new ApiKeys(this);
     this.workspace = new WorkspaceResource(this);
+    this.events = new Events(this);
   }
 
   /** Sends one request and returns the envelope; throws ApiError on errors. */
@@ -243,6 +318,8 @@ export class Client {
     for (let attempt = 0; ; attempt++) {
       const res = await this.fetchFn(url, { method, headers, body, signal: init.signal });
       this.lastRateLimit = rateLimitOf(res.headers) ?? this.lastRateLimit;
+      const seq = res.headers.get("x-event-seq");
+      if (seq !== null && /^[0-9]+$/.test(seq)) this.lastEventSeq = Number(seq);
       const text = await res.text();
       let env: Envelope<T> | undefined;
       try {
@@ -280,6 +357,7 @@ function toError<T>(res: Response, env: Envelope<T> | undefined): ApiError {
     const resetAt = rl?.resetAt ?? new Date(Date.now() + retryAfter * 1000);
     return new RateLimitError(res.status, code, message, details, requestId, rl, resetAt, retryAfter);
   }
+  if (code === "EVENTS_EXPIRED") return new EventsExpiredError(res.status, code, message, details, requestId, rl);
   return new ApiError(res.status, code, message, details, requestId, rl);
 }
 
@@ -400,6 +478,207 @@ export class WorkspaceResource extends Resource {
   get(opts?: RequestOptions): Promise<Workspace> {
     return this.one("GET", "/workspace", opts);
   }
+}
+
+function typesParam(types: string[] | string | undefined): string | undefined {
+  if (types === undefined) return undefined;
+  const s = Array.isArray(types) ? types.join(",") : types;
+  return s === "" ? undefined : s;
+}
+
+/** An event of the wire (seq a decimal string) as the SDK gives it. */
+export function toEvent(raw: Record<string, unknown>): Event {
+  return {
+    id: raw.id as string,
+    seq: Number(raw.seq),
+    type: raw.type as string,
+    created_at: raw.created_at as string,
+    data: (raw.data ?? {}) as Record<string, unknown>,
+    previous: (raw.previous ?? null) as Record<string, unknown> | null,
+    request_id: (raw.request_id ?? null) as string | null,
+    key_id: (raw.key_id ?? null) as string | null,
+  };
+}
+
+/** /v1/events: the workspace's event log (read scope). */
+export class Events extends Resource {
+  /** One page, oldest first. A 410 (`after` older than the retention) throws EventsExpiredError. */
+  async list(params: EventListParams = {}, opts?: RequestOptions): Promise<Page<Event>> {
+    const page = await this.page<Record<string, unknown>>("/events", {
+      after: params.after, types: typesParam(params.types), limit: params.limit, cursor: params.cursor,
+    }, opts);
+    return { data: page.data.map(toEvent), pagination: page.pagination };
+  }
+  /** Every event after `after` of these types, following the cursors, oldest
+   * first (a cursor carries its position: `after` goes with the first page only). */
+  all(params: Omit<EventListParams, "limit" | "cursor"> & { pageSize?: number } = {}): AsyncGenerator<Event> {
+    const { pageSize, after, types } = params;
+    return pages((cursor) => this.list(cursor ? { types, limit: pageSize, cursor } : { after, types, limit: pageSize }));
+  }
+  /** Follows the log live over Server-Sent Events: replays the events after
+   * `after`, then yields each new one as it commits, reconnecting from the
+   * last seq after a dropped connection, so that every event comes once, in
+   * order. `for await (const e of client.events.follow({ after }))`. */
+  follow(params: FollowParams = {}): EventStream {
+    return new EventStream(this.client, params);
+  }
+}
+
+class Dropped extends Error {}
+
+/** Codes of an `event: error` (or an error answer) after which the stream is
+ * reopened from the last seq; any other ends it with the ApiError. */
+const RESUMABLE_CODES = new Set(["STREAM_LAGGING", "UNAVAILABLE", "INTERNAL_ERROR", "RATE_LIMITED", "TOO_MANY_STREAMS"]);
+const FINAL_STATUSES = new Set([400, 401, 403, 404, 410, 501]);
+
+/**
+ * A live follower of the event log (an async iterable of Event). It remembers
+ * `lastSeq`, the seq of the last event it yielded; when the connection drops
+ * (a network error, EOF, a 5xx but 501 or a 429, the server's
+ * STREAM_LAGGING error event, no byte within idleTimeoutMs) it reconnects
+ * with `Last-Event-ID` = lastSeq after a backoff, and never yields a seq
+ * twice. 400, 401, 403, 404, 410 and 501 are not retried: iterating throws
+ * the ApiError (410: EventsExpiredError). Iterate it once.
+ */
+export class EventStream implements AsyncIterable<Event> {
+  /** The seq of the last event yielded (or `after`): resume from it. */
+  lastSeq: number;
+  /** How many times the stream has (re)connected. */
+  connects = 0;
+
+  private closed = false;
+  private current: AbortController | null = null;
+  private readonly types: string | undefined;
+  private readonly maxDelay: number;
+  private readonly idleTimeout: number;
+  private retryMs: number;
+
+  constructor(private readonly client: Client, params: FollowParams) {
+    this.lastSeq = params.after ?? 0;
+    this.types = typesParam(params.types);
+    this.retryMs = params.reconnectDelayMs ?? 1000;
+    this.maxDelay = params.maxReconnectDelayMs ?? 30_000;
+    this.idleTimeout = params.idleTimeoutMs ?? 45_000;
+    if (params.signal) {
+      if (params.signal.aborted) this.closed = true;
+      else params.signal.addEventListener("abort", () => this.close(), { once: true });
+    }
+  }
+
+  /** Ends the stream: the iteration finishes (without an error). */
+  close(): void {
+    this.closed = true;
+    this.current?.abort(new Dropped("closed"));
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<Event> {
+    return this.run();
+  }
+
+  private url(): URL {
+    const url = new URL(this.client.baseUrl + "/events/stream");
+    url.searchParams.set("after", String(this.lastSeq));
+    if (this.types) url.searchParams.set("types", this.types);
+    return url;
+  }
+
+  private async wait(failures: number, atLeastMs = 0): Promise<void> {
+    const d = Math.min(this.maxDelay, this.retryMs * 2 ** Math.max(0, failures - 1));
+    const ms = Math.max(atLeastMs, d / 2 + Math.random() * (d / 2));
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      const ac = new AbortController();
+      this.current = ac;
+      ac.signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+    });
+  }
+
+  private async *run(): AsyncGenerator<Event> {
+    let failures = 0;
+    while (!this.closed) {
+      const ac = new AbortController();
+      this.current = ac;
+      const headers: Record<string, string> = { Authorization: `Bearer ${this.client.apiKey}`, Accept: "text/event-stream" };
+      if (this.lastSeq > 0) headers["Last-Event-ID"] = String(this.lastSeq);
+      let res: Response;
+      try {
+        res = await this.client.fetchFn(this.url(), { headers, signal: ac.signal });
+      } catch {
+        if (this.closed) return;
+        await this.wait(++failures);
+        continue;
+      }
+      if (!res.ok) {
+        const text = await res.text().catch(() => "");
+        let env: Envelope<unknown> | undefined;
+        try { env = JSON.parse(text); } catch { env = undefined; }
+        const err = toError(res, env);
+        if (FINAL_STATUSES.has(res.status)) throw err;
+        await this.wait(++failures, err instanceof RateLimitError ? err.retryAfter * 1000 : 0);
+        continue;
+      }
+      this.connects++;
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      const parser = new SseParser();
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      const arm = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => ac.abort(new Dropped("idle")), this.idleTimeout);
+      };
+      try {
+        for (;;) {
+          arm();
+          const { value, done } = await reader.read();
+          if (done) break;
+          for (const msg of parser.feed(decoder.decode(value, { stream: true }))) {
+            if (parser.retry !== null) this.retryMs = parser.retry;
+            if (msg.event === "error") {
+              const err = streamError(msg.data, res);
+              if (!RESUMABLE_CODES.has(err.code)) throw err;
+              throw new Dropped(err.code);
+            }
+            if (msg.data === "") continue;
+            const ev = toEvent(JSON.parse(msg.data));
+            if (!(ev.seq > this.lastSeq)) continue; // never twice
+            this.lastSeq = ev.seq;
+            failures = 0;
+            clearTimeout(idle);
+            yield ev;
+            if (this.closed) return;
+          }
+        }
+      } catch (e) {
+        if (e instanceof ApiError) throw e;
+        if (this.closed) return;
+        // A network error, an abort for idleness, a resumable error event.
+      } finally {
+        clearTimeout(idle);
+        ac.abort(new Dropped("done"));
+        reader.cancel().catch(() => {});
+      }
+      if (this.closed) return;
+      await this.wait(++failures);
+    }
+  }
+}
+
+/** The HTTP status of each error code (CONTRACT §6), for an error that
+ * arrives inside a stream whose answer was a 200. */
+const STATUS_OF_CODE: Record<string, number> = {
+  VALIDATION_ERROR: 400, UNAUTHORIZED: 401, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409,
+  EVENTS_EXPIRED: 410, RATE_LIMITED: 429, TOO_MANY_STREAMS: 429, INTERNAL_ERROR: 500, UNAVAILABLE: 503,
+};
+
+/** The ApiError an `event: error` carries (the error envelope); its status
+ * is the one its code has in an answer. */
+function streamError(data: string, res: Response): ApiError {
+  let env: Envelope<unknown> | undefined;
+  try { env = JSON.parse(data); } catch { env = undefined; }
+  const e = env?.error;
+  const code = e?.code ?? "UNKNOWN";
+  const args = [STATUS_OF_CODE[code] ?? res.status, code, e?.message ?? "stream error", e?.details ?? {}, res.headers.get("x-request-id"), null] as const;
+  return code === "EVENTS_EXPIRED" ? new EventsExpiredError(...args) : new ApiError(...args);
 }
 
 export default Client;

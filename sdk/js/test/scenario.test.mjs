@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Client, ApiError, RateLimitError } from "../dist/index.js";
-import { startWorkspaced, loadScenario } from "./helpers/workspaced.mjs";
+import { startWorkspaced, startProxy, loadScenario } from "./helpers/workspaced.mjs";
 
 const sc = loadScenario();
 let srv;
@@ -140,4 +140,54 @@ test("the SDK scenario", async () => {
   const invalid = await rejectsWith(client.tasks.batchCreate(batch), ApiError, 400, "VALIDATION_ERROR");
   assert.equal(invalid.details.field, `tasks[${sc.batch.invalid_index}].title`);
   assert.equal((await client.tasks.list({ project_id: project.id, limit: 1 })).pagination.total, total);
+  const batchSeq = client.lastEventSeq;
+
+  // 12. Events: (a) the log's task.created, every page, oldest first.
+  const listed = [];
+  for await (const e of client.events.all({ after: 0, types: sc.events.types, pageSize: sc.events.page_size })) listed.push(e);
+  assert.deepEqual(listed.map((e) => e.data.title), sc.events.titles);
+  for (const [i, e] of listed.entries()) {
+    assert.equal(e.type, "task.created");
+    assert.equal(typeof e.seq, "number");
+    assert.match(e.id, /^evt_/);
+    if (i > 0) assert.ok(e.seq > listed[i - 1].seq, `seq ${e.seq} after ${listed[i - 1].seq}`);
+  }
+  const last = listed.at(-1).seq;
+  assert.equal(batchSeq, last, "the batch's X-Event-Seq is its last event's seq");
+
+  // (b) Follow after it, through a proxy the test can cut.
+  const proxy = await startProxy(srv.httpAddr);
+  const follower = new Client({ apiKey: srv.adminKey, baseUrl: `http://${proxy.addr}/v1` });
+  const stream = follower.events.follow({ after: last, reconnectDelayMs: 50 });
+  const events = stream[Symbol.asyncIterator]();
+  const deadline = setTimeout(() => stream.close(), 30_000); // the deadline of every wait below
+  try {
+    const createAndReceive = async (...titles) => {
+      const seqs = [];
+      for (const title of titles) {
+        await client.tasks.create({ project_id: project.id, title });
+        seqs.push(client.lastEventSeq);
+      }
+      for (const [i, title] of titles.entries()) {
+        const { value: e, done } = await events.next();
+        assert.ok(!done, `the stream ended (deadline?) waiting for ${title}`);
+        assert.equal(e.type, "task.created");
+        assert.equal(e.seq, seqs[i]);
+        assert.equal(e.data.title, title);
+      }
+    };
+    await createAndReceive(sc.events.follow_title);
+    assert.equal(stream.connects, 1);
+
+    // (c) A network drop while the follower holds its event; two tasks
+    // meanwhile; asked for more, it reconnects after its last seq.
+    proxy.drop();
+    await createAndReceive(...sc.events.resumed_titles);
+    assert.ok(stream.connects >= 2 && proxy.accepted >= 2, `connects ${stream.connects}, proxied ${proxy.accepted}`);
+  } finally {
+    clearTimeout(deadline);
+    stream.close();
+    await events.return?.();
+    await proxy.close();
+  }
 });

@@ -5,13 +5,14 @@
     for project in client.projects.all():
         print(project.name)
 """
-from .client import ApiKeys, Client, Projects, Tasks, WorkspaceResource
-from .errors import ApiError, RateLimitError
-from .models import (ApiKey, Deleted, Page, Pagination, Project, RateLimit, Task,
+from .client import ApiKeys, Client, Events, EventStream, Projects, Tasks, WorkspaceResource
+from .errors import ApiError, EventsExpiredError, RateLimitError
+from .sse import SSEMessage, SSEParser
+from .models import (ApiKey, Deleted, Event, Page, Pagination, Project, RateLimit, Task,
                      UsageWindow, Workspace)
 
 __all__ = [
-    "Client", "Projects", "Tasks", "ApiKeys", "WorkspaceResource",
-    "ApiError", "RateLimitError",
-    "Project", "Task", "ApiKey", "Workspace", "UsageWindow", "Pagination", "Page", "Deleted", "RateLimit",
+    "Client", "Projects", "Tasks", "ApiKeys", "WorkspaceResource", "Events", "EventStream",
+    "ApiError", "RateLimitError", "EventsExpiredError", "SSEParser", "SSEMessage",
+    "Event", "Project", "Task", "ApiKey", "Workspace", "UsageWindow", "Pagination", "Page", "Deleted", "RateLimit",
 ]

@@ -1,7 +1,11 @@
 """The Workspace API client over REST/JSON, with urllib only."""
 from __future__ import annotations
 
+import http.client
 import json
+import random
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -9,8 +13,9 @@ import urllib.request
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 
-from .errors import ApiError, RateLimitError
-from .models import (ApiKey, Deleted, Page, Pagination, Project, RateLimit, Task,
+from .errors import ApiError, EventsExpiredError, RateLimitError
+from .sse import SSEParser
+from .models import (ApiKey, Deleted, Event, Page, Pagination, Project, RateLimit, Task,
                      Workspace, format_time)
 
 T = TypeVar("T")
@@ -52,10 +57,15 @@ class Client:
         self._sleep = sleep
         #: The rate-limit values of the last answer.
         self.last_rate_limit: Optional[RateLimit] = None
+        #: The X-Event-Seq of the last answer that carried one: the seq of the
+        #: last event the write appended (an idempotent replay gives the
+        #: original one). A follower that reaches it has seen the write.
+        self.last_event_seq: Optional[int] = None
         self.projects = Projects(self)
         self.tasks = Tasks(self)
         self.api_keys = ApiKeys(self)
         self.workspace = WorkspaceResource(self)
+        self.events = Events(self)
 
     def request(self, method: str, path: str, *, query: Optional[Dict[str, Any]] = None,
                 body: Any = None, idempotency_key: Optional[str] = None,
@@ -90,6 +100,9 @@ class Client:
             except urllib.error.HTTPError as e:
                 status, resp_headers, raw = e.code, e.headers, e.read()
             self.last_rate_limit = _rate_limit(resp_headers) or self.last_rate_limit
+            seq = resp_headers.get("X-Event-Seq") if resp_headers is not None else None
+            if seq and seq.isdigit():
+                self.last_event_seq = int(seq)
             try:
                 env = json.loads(raw or b"null")
             except ValueError:
@@ -125,6 +138,8 @@ def _error(status: int, headers: Any, env: Any) -> ApiError:
             retry_after = 0
         reset_at = rl.reset_at if rl else datetime.fromtimestamp(time.time() + retry_after, tz=timezone.utc)
         return RateLimitError(status, code, message, details, request_id, rl, reset_at, retry_after)
+    if code == "EVENTS_EXPIRED":
+        return EventsExpiredError(status, code, message, details, request_id, rl)
     return ApiError(status, code, message, details, request_id, rl)
 
 
@@ -299,6 +314,221 @@ class WorkspaceResource(_Resource):
 
     def get(self) -> Workspace:
         return Workspace.from_dict(self._one("GET", "/workspace"))
+
+
+def _types(types: Any) -> Optional[str]:
+    if types is None:
+        return None
+    s = types if isinstance(types, str) else ",".join(types)
+    return s or None
+
+
+class Events(_Resource):
+    """/v1/events: the workspace's event log (read scope)."""
+
+    def list(self, after: Optional[int] = None, types: Any = None, limit: Optional[int] = None, *,
+             cursor: Optional[str] = None) -> Page[Event]:
+        """One page of the events after ``after`` (a seq; 0 the start), oldest
+        first; types is a list of event types (or a comma list). A 410 (after
+        older than the retention) raises EventsExpiredError."""
+        return self._page("/events", Event.from_dict,
+                          {"after": after, "types": _types(types), "limit": limit, "cursor": cursor})
+
+    def all(self, after: Optional[int] = None, types: Any = None, page_size: Optional[int] = None) -> Iterator[Event]:
+        """Every event after ``after`` of these types, oldest first, following
+        the cursors (a cursor carries its position: after goes with the first
+        page only)."""
+        return _pages(lambda cursor: self.list(None if cursor else after, types, limit=page_size, cursor=cursor))
+
+    def follow(self, after: int = 0, types: Any = None, *, reconnect_delay: float = 1.0,
+               max_reconnect_delay: float = 30.0, idle_timeout: float = 45.0) -> "EventStream":
+        """Follows the log live over Server-Sent Events: an iterator of the
+        events after ``after`` (the log's replay, then each new one as it
+        commits), reconnecting from the last seq after a dropped connection so
+        that each event comes once, in order. See EventStream."""
+        return EventStream(self._client, after, _types(types), reconnect_delay, max_reconnect_delay, idle_timeout)
+
+
+class _Resume(Exception):
+    """The server ended the stream with a resumable error event."""
+
+
+#: Codes of an ``event: error`` after which the stream is reopened from the
+#: last seq; any other ends it with the ApiError.
+_RESUMABLE = {"STREAM_LAGGING", "UNAVAILABLE", "INTERNAL_ERROR", "RATE_LIMITED", "TOO_MANY_STREAMS"}
+#: Answers that reopening would not change: raised, not retried.
+_FINAL = {400, 401, 403, 404, 410, 501}
+
+
+class EventStream:
+    """A live follower of the event log: ``for event in stream`` yields each
+    Event once, in seq order. It remembers last_seq, the seq of the last
+    event it yielded; when the connection drops (a network error, EOF, a 5xx
+    or 429, the server's STREAM_LAGGING error event, no byte within
+    idle_timeout seconds: the server sends a keep-alive every 15) it
+    reconnects with Last-Event-ID = last_seq after a backoff (reconnect_delay
+    doubled after each failed attempt, up to max_reconnect_delay; the
+    server's ``retry:`` replaces reconnect_delay). 400, 401, 403, 404, 410 and 501
+    are not retried: the iteration raises the ApiError (410:
+    EventsExpiredError). close(), from any thread, ends the iteration; the
+    stream is also a context manager that closes it."""
+
+    def __init__(self, client: Client, after: int, types: Optional[str], reconnect_delay: float,
+                 max_reconnect_delay: float, idle_timeout: float):
+        self._client = client
+        #: The seq of the last event yielded (or after): resume from it.
+        self.last_seq = int(after or 0)
+        #: How many times the stream has (re)connected.
+        self.connects = 0
+        self._types = types
+        self._delay = reconnect_delay
+        self._max_delay = max_reconnect_delay
+        self._idle = idle_timeout
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._conn: Optional[http.client.HTTPConnection] = None
+        self._gen = self._run()
+
+    def __iter__(self) -> "EventStream":
+        return self
+
+    def __next__(self) -> Event:
+        return next(self._gen)
+
+    def __enter__(self) -> "EventStream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Ends the stream; a read blocked in another thread returns at once."""
+        self._closed.set()
+        with self._lock:
+            conn = self._conn
+        if conn is not None and conn.sock is not None:
+            try:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _wait(self, failures: int, at_least: float = 0.0) -> None:
+        d = min(self._max_delay, self._delay * 2 ** max(0, failures - 1))
+        self._closed.wait(max(at_least, d / 2 + random.random() * d / 2))
+
+    def _connect(self) -> http.client.HTTPResponse:
+        base = urllib.parse.urlsplit(self._client._base_url)
+        if base.scheme == "https":
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(base.hostname or "", base.port, timeout=self._idle)
+        else:
+            conn = http.client.HTTPConnection(base.hostname or "", base.port, timeout=self._idle)
+        with self._lock:
+            self._conn = conn
+        query = {"after": self.last_seq}
+        if self._types:
+            query["types"] = self._types
+        headers = {"Authorization": f"Bearer {self._client._api_key}", "Accept": "text/event-stream"}
+        if self.last_seq > 0:
+            headers["Last-Event-ID"] = str(self.last_seq)
+        conn.request("GET", base.path.rstrip("/") + "/events/stream?" + urllib.parse.urlencode(query), headers=headers)
+        return conn.getresponse()
+
+    def _drop(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _run(self) -> Iterator[Event]:
+        failures = 0
+        while not self._closed.is_set():
+            try:
+                resp = self._connect()
+            except (OSError, http.client.HTTPException):
+                self._drop()
+                if self._closed.is_set():
+                    return
+                failures += 1
+                self._wait(failures)
+                continue
+            if self._closed.is_set():
+                self._drop()  # closed while it connected
+                return
+            if resp.status != 200:
+                try:
+                    raw = resp.read()
+                except (OSError, http.client.HTTPException):
+                    raw = b""
+                self._drop()
+                try:
+                    env = json.loads(raw or b"null")
+                except ValueError:
+                    env = None
+                err = _error(resp.status, resp.headers, env)
+                if resp.status in _FINAL:
+                    raise err
+                failures += 1
+                self._wait(failures, float(err.retry_after) if isinstance(err, RateLimitError) else 0.0)
+                continue
+            self.connects += 1
+            parser = SSEParser()
+            try:
+                while True:
+                    chunk = resp.read1(65536)
+                    if not chunk:
+                        break  # EOF
+                    for msg in parser.feed(chunk):
+                        if parser.retry is not None:
+                            self._delay = parser.retry / 1000.0
+                        if msg.event == "error":
+                            err = _stream_error(msg.data, resp)
+                            if err.code not in _RESUMABLE:
+                                raise err
+                            raise _Resume(err.code)
+                        if msg.data == "":
+                            continue
+                        event = Event.from_dict(json.loads(msg.data))
+                        if event.seq <= self.last_seq:
+                            continue  # never twice
+                        self.last_seq = event.seq
+                        failures = 0
+                        yield event
+                        if self._closed.is_set():
+                            return
+            except (OSError, http.client.HTTPException, _Resume):
+                pass  # a dropped connection (or idle past the timeout): reconnect
+            except ValueError:
+                if not self._closed.is_set():
+                    raise  # an event that is not JSON: reopening would read it again
+            finally:
+                self._drop()
+            if self._closed.is_set():
+                return
+            failures += 1
+            self._wait(failures)
+
+
+#: The HTTP status of each error code (CONTRACT §6), for an error that
+#: arrives inside a stream whose answer was a 200.
+_STATUS_OF_CODE = {
+    "VALIDATION_ERROR": 400, "UNAUTHORIZED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "CONFLICT": 409,
+    "EVENTS_EXPIRED": 410, "RATE_LIMITED": 429, "TOO_MANY_STREAMS": 429, "INTERNAL_ERROR": 500, "UNAVAILABLE": 503,
+}
+
+
+def _stream_error(data: str, resp: Any) -> ApiError:
+    """The ApiError an ``event: error`` carries (the error envelope); its
+    status is the one its code has in an answer."""
+    try:
+        env = json.loads(data)
+    except ValueError:
+        env = None
+    e = env.get("error") if isinstance(env, dict) else None
+    e = e if isinstance(e, dict) else {}
+    code = e.get("code") or "UNKNOWN"
+    cls = EventsExpiredError if code == "EVENTS_EXPIRED" else ApiError
+    return cls(_STATUS_OF_CODE.get(code, resp.status), code, e.get("message") or "stream error", e.get("details") or {},
+               resp.headers.get("X-Request-Id"), None)
 
 
 __all__: Tuple[str, ...] = ("Client",)

@@ -31,3 +31,9 @@ class RateLimitError(ApiError):
         super().__init__(status, code, message, details, request_id, rate_limit)
         self.reset_at = reset_at
         self.retry_after = retry_after
+
+
+class EventsExpiredError(ApiError):
+    """A 410 EVENTS_EXPIRED: ``after`` is older than the event log's retention.
+    The events after it are gone: resync from the lists, then follow the log
+    from its newest seq."""

@@ -143,3 +143,26 @@ class RateLimit:
     limit: int
     remaining: int
     reset_at: datetime
+
+
+@dataclass
+class Event:
+    """One entry of the workspace's event log. seq is its place in the log
+    (1, 2, 3…, no gap): the JSON carries it as a decimal string, the SDK
+    gives an int. data is the resource after the change (for a delete, as it
+    was) as its GET renders it; previous, for an update, the old values of
+    the top-level fields that changed (None otherwise)."""
+    id: str
+    seq: int
+    type: str
+    created_at: Optional[datetime] = None
+    data: Dict[str, Any] = field(default_factory=dict)
+    previous: Optional[Dict[str, Any]] = None
+    request_id: Optional[str] = None
+    key_id: Optional[str] = None
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "Event":
+        return cls(id=d["id"], seq=int(d["seq"]), type=d["type"], created_at=parse_time(d.get("created_at")),
+                   data=d.get("data") or {}, previous=d.get("previous"), request_id=d.get("request_id"),
+                   key_id=d.get("key_id"))

@@ -1,9 +1,10 @@
 """sdk/SCENARIO.md against a real workspaced."""
+import threading
 import time
 import unittest
 from datetime import datetime, timezone
 
-from workspaced import Workspaced, load_scenario  # also puts example_sdk on sys.path
+from workspaced import Proxy, Workspaced, load_scenario  # also puts example_sdk on sys.path
 
 from example_sdk import ApiError, Client, Deleted, RateLimitError
 
@@ -151,6 +152,50 @@ class ScenarioTest(unittest.TestCase):
         e = self.assertApiError(ctx, ApiError, 400, "VALIDATION_ERROR")
         self.assertEqual(e.details["field"], f"tasks[{bad}].title")
         self.assertEqual(client.tasks.list(project_id=project.id, limit=1).pagination.total, total)
+        batch_seq = client.last_event_seq
+
+        # 12. Events: (a) the log's task.created, every page, oldest first.
+        ev = sc["events"]
+        listed = list(client.events.all(after=0, types=ev["types"], page_size=ev["page_size"]))
+        self.assertEqual([e.data["title"] for e in listed], ev["titles"])
+        for i, e in enumerate(listed):
+            self.assertEqual(e.type, "task.created")
+            self.assertIsInstance(e.seq, int)
+            self.assertTrue(e.id.startswith("evt_"), e.id)
+            self.assertEqual(e.created_at.tzinfo, timezone.utc)
+            if i:
+                self.assertGreater(e.seq, listed[i - 1].seq)
+        last = listed[-1].seq
+        self.assertEqual(batch_seq, last, "the batch's X-Event-Seq is its last event's seq")
+
+        # (b) Follow after it, through a proxy the test can cut.
+        proxy = Proxy(srv.http_addr)
+        self.addCleanup(proxy.close)
+        follower = Client(srv.admin_key, base_url=f"http://{proxy.addr}/v1")
+        stream = follower.events.follow(after=last, reconnect_delay=0.05)
+        self.addCleanup(stream.close)
+        deadline = threading.Timer(30, stream.close)  # the deadline of every wait below
+        deadline.start()
+        self.addCleanup(deadline.cancel)
+
+        def create_and_receive(*titles):
+            seqs = []
+            for title in titles:
+                client.tasks.create(project.id, title)
+                seqs.append(client.last_event_seq)
+            for title, seq in zip(titles, seqs):
+                e = next(stream, None)
+                self.assertIsNotNone(e, f"the stream ended (deadline?) waiting for {title}")
+                self.assertEqual((e.type, e.seq, e.data["title"]), ("task.created", seq, title))
+
+        create_and_receive(ev["follow_title"])
+        self.assertEqual(stream.connects, 1)
+
+        # (c) A network drop while the follower holds its event; two tasks
+        # meanwhile; asked for more, it reconnects after its last seq.
+        proxy.drop()
+        create_and_receive(*ev["resumed_titles"])
+        self.assertTrue(stream.connects >= 2 and proxy.accepted >= 2, (stream.connects, proxy.accepted))
 
     def test_retry_within_budget(self):
         """A 429 is retried once, after waiting until its reset (a fake sleep here)."""

@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -72,3 +73,68 @@ class Workspaced:
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Proxy:
+    """A TCP proxy to host:port, for what a client does when its connection
+    drops: drop() closes every connection it carries, as a network failure
+    would, while the server runs on. accepted counts the connections taken."""
+
+    def __init__(self, host_port):
+        host, _, port = host_port.rpartition(":")
+        self._target = (host, int(port))
+        self._lock = threading.Lock()
+        self._socks = set()
+        self.accepted = 0
+        self._ln = socket.create_server(("127.0.0.1", 0))
+        self.addr = "127.0.0.1:%d" % self._ln.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                client, _ = self._ln.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            try:
+                up = socket.create_connection(self._target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._socks.update((client, up))
+            for a, b in ((client, up), (up, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        # One side ended: end both, as a broken link would.
+        for s in (src, dst):
+            self._kill(s)
+
+    def _kill(self, s):
+        with self._lock:
+            self._socks.discard(s)
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+
+    def drop(self):
+        with self._lock:
+            socks = list(self._socks)
+        for s in socks:
+            self._kill(s)
+
+    def close(self):
+        self._ln.close()
+        self.drop()

@@ -9,6 +9,9 @@ require "json"
 require "net/http"
 require "time"
 require "uri"
+require "socket"
+require "zlib"
+require_relative "example_sdk/sse"
 
 module ExampleSdk
   # The rate-limit headers of an answer: the window that runs out first.
@@ -26,6 +29,12 @@ module ExampleSdk
   Pagination = Struct.new(:total, :limit, :offset, :has_more, :next_cursor, keyword_init: true)
   Page = Struct.new(:data, :pagination, keyword_init: true)
   Deleted = Struct.new(:id, :deleted, keyword_init: true)
+  # One entry of the workspace's event log. seq is its place in the log (1, 2,
+  # 3…, no gap): the JSON carries it as a decimal string, the SDK gives an
+  # Integer. data is the resource after the change (for a delete, as it was)
+  # as its GET renders it, a Hash; previous, for an update, the old values of
+  # the top-level fields that changed (nil otherwise). created_at is a Time.
+  Event = Struct.new(:id, :seq, :type, :created_at, :data, :previous, :request_id, :key_id, keyword_init: true)
 
   # Any error answer: CONTRACT §5's error object and its HTTP status.
   class ApiError < StandardError
@@ -51,6 +60,11 @@ module ExampleSdk
       @retry_after = retry_after
     end
   end
+
+  # A 410 EVENTS_EXPIRED: after is older than the event log's retention. The
+  # events after it are gone: resync from the lists, then follow the log from
+  # its newest seq.
+  class EventsExpiredError < ApiError; end
 
   module Convert # :nodoc:
     module_function
@@ -79,6 +93,11 @@ module ExampleSdk
                     minute: struct(UsageWindow, usage["minute"]), day: struct(UsageWindow, usage["day"]))
     end
 
+    def event(h)
+      Event.new(id: h["id"], seq: Integer(h["seq"].to_s, 10), type: h["type"], created_at: time(h["created_at"]),
+                data: h["data"] || {}, previous: h["previous"], request_id: h["request_id"], key_id: h["key_id"])
+    end
+
     def iso(t)
       t.nil? ? nil : t.utc.strftime("%Y-%m-%dT%H:%M:%SZ")
     end
@@ -89,7 +108,13 @@ module ExampleSdk
   # max_retry_wait seconds; a retry that would wait longer is not made and the
   # RateLimitError is raised at once.
   class Client
-    attr_reader :projects, :tasks, :api_keys, :workspace, :last_rate_limit
+    attr_reader :projects, :tasks, :api_keys, :workspace, :events, :last_rate_limit,
+                # The X-Event-Seq of the last answer that carried one: the seq of
+                # the last event the write appended (an idempotent replay gives
+                # the original one). A follower that reaches it has seen the write.
+                :last_event_seq
+    # :nodoc: for EventStream
+    attr_reader :api_key, :base
 
     def initialize(api_key:, base_url: "https://api.example.com/v1", max_retries: 2, max_retry_wait: 60.0,
                    timeout: 30, sleeper: ->(s) { sleep(s) })
@@ -102,10 +127,12 @@ module ExampleSdk
       @timeout = timeout
       @sleeper = sleeper
       @last_rate_limit = nil
+      @last_event_seq = nil
       @projects = Projects.new(self)
       @tasks = Tasks.new(self)
       @api_keys = ApiKeys.new(self)
       @workspace = WorkspaceResource.new(self)
+      @events = Events.new(self)
     end
 
     # Sends one request and returns the decoded envelope; raises ApiError.
@@ -134,6 +161,8 @@ module ExampleSdk
         end
         rl = rate_limit(res)
         @last_rate_limit = rl if rl
+        seq = res["X-Event-Seq"]
+        @last_event_seq = seq.to_i if seq&.match?(/\A[0-9]+\z/)
         env = begin
           JSON.parse(res.body.to_s)
         rescue JSON::ParserError
@@ -161,9 +190,7 @@ module ExampleSdk
       end
     end
 
-    private
-
-    def rate_limit(res)
+    def rate_limit(res) # :nodoc:
       l = res["X-RateLimit-Limit"]
       r = res["X-RateLimit-Remaining"]
       t = res["X-RateLimit-Reset"]
@@ -172,6 +199,7 @@ module ExampleSdk
       RateLimit.new(limit: l.to_i, remaining: r.to_i, reset_at: Time.at(t.to_i).utc)
     end
 
+    # :nodoc: the ApiError of an error answer (or of an SSE error event's envelope)
     def error(status, res, env, rl)
       e = env.is_a?(Hash) && env["error"].is_a?(Hash) ? env["error"] : {}
       args = {
@@ -182,6 +210,7 @@ module ExampleSdk
         request_id: res["X-Request-Id"],
         rate_limit: rl
       }
+      return EventsExpiredError.new(**args) if args[:code] == "EVENTS_EXPIRED"
       return ApiError.new(**args) unless status == 429
 
       retry_after = res["Retry-After"].to_i
@@ -350,6 +379,229 @@ module ExampleSdk
   class WorkspaceResource < Resource
     def get
       Convert.workspace(one("GET", "/workspace"))
+    end
+  end
+
+  # /v1/events: the workspace's event log (read scope).
+  class Events < Resource
+    # One page of the events after after (a seq; 0 the start), oldest first;
+    # types is an Array of event types (or a comma list). A 410 (after older
+    # than the retention) raises EventsExpiredError.
+    def list(after: nil, types: nil, limit: nil, cursor: nil)
+      page("/events", { after: after, types: Events.types(types), limit: limit, cursor: cursor }) { |h| Convert.event(h) }
+    end
+
+    # Every event after after of these types, oldest first, following the
+    # cursors (a cursor carries its position: after goes with the first page only).
+    def all(after: nil, types: nil, page_size: nil)
+      pages { |cursor| list(after: cursor ? nil : after, types: types, limit: page_size, cursor: cursor) }
+    end
+
+    # Follows the log live over Server-Sent Events: an EventStream (Enumerable)
+    # of the events after after (the log's replay, then each new one as it
+    # commits), reconnecting from the last seq after a dropped connection so
+    # that each event comes once, in order. With a block, runs it for each
+    # event until the stream ends (close, or a final error).
+    def follow(after: 0, types: nil, reconnect_delay: 1.0, max_reconnect_delay: 30.0, idle_timeout: 45.0, &block)
+      stream = EventStream.new(@client, after: after, types: Events.types(types), reconnect_delay: reconnect_delay,
+                                        max_reconnect_delay: max_reconnect_delay, idle_timeout: idle_timeout)
+      return stream unless block
+
+      stream.each(&block)
+      stream
+    end
+
+    def self.types(types) # :nodoc:
+      return nil if types.nil?
+
+      s = types.is_a?(Array) ? types.join(",") : types.to_s
+      s.empty? ? nil : s
+    end
+  end
+
+  # A live follower of the event log: each yields every Event once, in seq
+  # order. It remembers last_seq, the seq of the last event it yielded; when
+  # the connection drops (a network error, EOF, a 5xx or 429, the server's
+  # STREAM_LAGGING error event, no byte within idle_timeout seconds: the
+  # server sends a keep-alive every 15) it reconnects with Last-Event-ID =
+  # last_seq after a backoff (reconnect_delay doubled after each failed
+  # attempt, up to max_reconnect_delay; the server's retry: replaces
+  # reconnect_delay). 400, 401, 403, 404, 410 and 501 are not retried: each raises
+  # the ApiError (410: EventsExpiredError). close, from any thread, ends it.
+  class EventStream
+    include Enumerable
+
+    # Codes of an event: error after which the stream is reopened from the
+    # last seq; any other ends it with the ApiError.
+    RESUMABLE = %w[STREAM_LAGGING UNAVAILABLE INTERNAL_ERROR RATE_LIMITED TOO_MANY_STREAMS].freeze
+    # Answers that reopening would not change: raised, not retried.
+    FINAL = [400, 401, 403, 404, 410, 501].freeze
+    # What a dropped connection raises.
+    DROPPED = [IOError, SystemCallError, SocketError, Timeout::Error, Net::HTTPBadResponse, Net::ProtocolError,
+               Zlib::Error].freeze
+
+    # The HTTP status of each error code (CONTRACT §6), for an error that
+    # arrives inside a stream whose answer was a 200.
+    STATUS_OF_CODE = {
+      "VALIDATION_ERROR" => 400, "UNAUTHORIZED" => 401, "FORBIDDEN" => 403, "NOT_FOUND" => 404, "CONFLICT" => 409,
+      "EVENTS_EXPIRED" => 410, "RATE_LIMITED" => 429, "TOO_MANY_STREAMS" => 429, "INTERNAL_ERROR" => 500,
+      "UNAVAILABLE" => 503
+    }.freeze
+
+    class Resume < StandardError; end # :nodoc:
+
+    # The seq of the last event yielded (or after): resume from it.
+    attr_reader :last_seq
+    # How many times the stream has (re)connected.
+    attr_reader :connects
+
+    def initialize(client, after:, types:, reconnect_delay:, max_reconnect_delay:, idle_timeout:)
+      @client = client
+      @last_seq = Integer(after || 0)
+      @types = types
+      @delay = reconnect_delay
+      @max_delay = max_reconnect_delay
+      @idle = idle_timeout
+      @connects = 0
+      @closed = false
+      @lock = Mutex.new
+      @wake = ConditionVariable.new
+      @http = nil
+    end
+
+    def closed?
+      @closed
+    end
+
+    # Ends the stream; a read blocked in another thread returns at once.
+    def close
+      http = @lock.synchronize do
+        @closed = true
+        @wake.broadcast
+        @http
+      end
+      # Net::HTTP has no way to interrupt a read from another thread but
+      # closing its socket: shut it down so the blocked read sees EOF.
+      io = http&.instance_variable_get(:@socket)&.io
+      begin
+        io&.shutdown(Socket::SHUT_RDWR)
+      rescue IOError, SystemCallError
+        nil
+      end
+      nil
+    end
+
+    def each
+      return enum_for(:each) unless block_given?
+
+      failures = 0
+      until @closed
+        status = nil
+        begin
+          connect do |res|
+            status = res.code.to_i
+            if status != 200
+              body = res.read_body.to_s
+              env = begin
+                JSON.parse(body)
+              rescue JSON::ParserError
+                nil
+              end
+              err = @client.error(status, res, env, @client.rate_limit(res))
+              raise err if FINAL.include?(status)
+
+              failures += 1
+              wait(failures, err.is_a?(RateLimitError) ? err.retry_after.to_f : 0.0)
+              next
+            end
+            @connects += 1
+            parser = SSEParser.new
+            res.read_body do |chunk|
+              parser.feed(chunk).each do |msg|
+                @delay = parser.retry / 1000.0 if parser.retry
+                if msg.event == "error"
+                  err = stream_error(msg.data, res)
+                  raise err unless RESUMABLE.include?(err.code)
+
+                  raise Resume, err.code
+                end
+                next if msg.data.empty?
+
+                event = Convert.event(JSON.parse(msg.data))
+                next if event.seq <= @last_seq # never twice
+
+                @last_seq = event.seq
+                failures = 0
+                yield event
+                return self if @closed
+              end
+            end
+          end
+        rescue Resume, *DROPPED
+          nil # a dropped connection (or idle past the timeout): reconnect
+        rescue JSON::ParserError
+          raise unless @closed # an event that is not JSON: reopening would read it again
+        end
+        return self if @closed
+        next if status && status != 200 # waited above
+
+        failures += 1
+        wait(failures)
+      end
+      self
+    end
+
+    private
+
+    def connect(&block)
+      base = @client.base
+      uri = URI("#{base}/events/stream")
+      q = { after: @last_seq }
+      q[:types] = @types if @types
+      uri.query = URI.encode_www_form(q)
+      headers = { "Authorization" => "Bearer #{@client.api_key}", "Accept" => "text/event-stream",
+                  "Accept-Encoding" => "identity" }
+      headers["Last-Event-ID"] = @last_seq.to_s if @last_seq.positive?
+      http = Net::HTTP.new(uri.host, uri.port)
+      http.use_ssl = uri.scheme == "https"
+      http.open_timeout = @idle
+      http.read_timeout = @idle
+      # Net::HTTP would resend the GET itself after a drop, with the
+      # Last-Event-ID of the first attempt: the stream reconnects itself.
+      http.max_retries = 0
+      begin
+        http.start
+        @lock.synchronize { @http = http }
+        return if @closed
+
+        http.request(Net::HTTP::Get.new(uri.request_uri, headers), &block)
+      ensure
+        @lock.synchronize { @http = nil }
+        begin
+          http.finish if http.started?
+        rescue IOError, SystemCallError
+          nil
+        end
+      end
+    end
+
+    def wait(failures, at_least = 0.0)
+      d = [@max_delay, @delay * (2**[0, failures - 1].max)].min
+      secs = [at_least, (d / 2) + (rand * d / 2)].max
+      @lock.synchronize { @wake.wait(@lock, secs) unless @closed }
+    end
+
+    def stream_error(data, res)
+      env = begin
+        JSON.parse(data)
+      rescue JSON::ParserError
+        nil
+      end
+      e = env.is_a?(Hash) && env["error"].is_a?(Hash) ? env["error"] : {}
+      code = e["code"] || "UNKNOWN"
+      args = { status: STATUS_OF_CODE.fetch(code, res.code.to_i), code: code, message: e["message"] || "stream error",
+               details: e["details"] || {}, request_id: res["X-Request-Id"], rate_limit: nil }
+      args[:code] == "EVENTS_EXPIRED" ? EventsExpiredError.new(**args) : ApiError.new(**args)
     end
   end
 end

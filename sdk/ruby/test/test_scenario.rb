@@ -137,6 +137,54 @@ class ScenarioTest < Minitest::Test
     e = assert_api_error(ExampleSdk::ApiError, 400, "VALIDATION_ERROR") { client.tasks.batch_create(batch) }
     assert_equal "tasks[#{bad}].title", e.details["field"]
     assert_equal total, client.tasks.list(project_id: project.id, limit: 1).pagination.total
+    batch_seq = client.last_event_seq
+
+    # 12. Events: (a) the log's task.created, every page, oldest first.
+    ev = sc["events"]
+    listed = client.events.all(after: 0, types: ev["types"], page_size: ev["page_size"]).to_a
+    assert_equal ev["titles"], listed.map { |e| e.data["title"] }
+    listed.each_with_index do |e, i|
+      assert_equal "task.created", e.type
+      assert_kind_of Integer, e.seq
+      assert_match(/\Aevt_/, e.id)
+      assert_kind_of Time, e.created_at
+      assert_operator e.seq, :>, listed[i - 1].seq if i.positive?
+    end
+    last = listed.last.seq
+    assert_equal last, batch_seq, "the batch's X-Event-Seq is its last event's seq"
+
+    # (b) Follow after it, through a proxy the test can cut.
+    proxy = Proxy.new(srv.http_addr)
+    follower = ExampleSdk::Client.new(api_key: srv.admin_key, base_url: "http://#{proxy.addr}/v1")
+    stream = follower.events.follow(after: last, reconnect_delay: 0.05)
+    events = stream.each # an external Enumerator: each next reads on
+    deadline = Thread.new { sleep 30; stream.close } # the deadline of every wait below, not a synchronisation
+    create_and_receive = lambda do |*titles|
+      seqs = titles.map do |title|
+        client.tasks.create(project_id: project.id, title: title)
+        client.last_event_seq
+      end
+      titles.zip(seqs).each do |title, seq|
+        e = begin
+          events.next
+        rescue StopIteration
+          flunk "the stream ended (deadline?) waiting for #{title}"
+        end
+        assert_equal ["task.created", seq, title], [e.type, e.seq, e.data["title"]]
+      end
+    end
+    create_and_receive.call(ev["follow_title"])
+    assert_equal 1, stream.connects
+
+    # (c) A network drop while the follower holds its event; two tasks
+    # meanwhile; asked for more, it reconnects after its last seq.
+    proxy.drop
+    create_and_receive.call(*ev["resumed_titles"])
+    assert stream.connects >= 2 && proxy.accepted >= 2, "connects #{stream.connects}, proxied #{proxy.accepted}"
+  ensure
+    deadline&.kill
+    stream&.close
+    proxy&.close
   end
 
   def test_retry_waits_until_reset

@@ -6,6 +6,7 @@ require "open3"
 require "tmpdir"
 require "fileutils"
 require "timeout"
+require "socket"
 
 class Workspaced
   REPO_ROOT = File.expand_path("../../..", __dir__)
@@ -66,5 +67,68 @@ class Workspaced
       @wait.value
     end
     FileUtils.rm_rf(@dir)
+  end
+end
+
+# A TCP proxy to host:port, for what a client does when its connection drops:
+# drop closes every connection it carries, as a network failure would, while
+# the server runs on. accepted counts the connections it took.
+class Proxy
+  attr_reader :addr, :accepted
+
+  def initialize(host_port)
+    host, _, port = host_port.rpartition(":")
+    @target = [host, port.to_i]
+    @lock = Mutex.new
+    @socks = []
+    @accepted = 0
+    @server = TCPServer.new("127.0.0.1", 0)
+    @addr = "127.0.0.1:#{@server.addr[1]}"
+    @thread = Thread.new { serve }
+  end
+
+  def drop
+    socks = @lock.synchronize { @socks.dup }
+    socks.each { |s| kill(s) }
+  end
+
+  def close
+    @server.close
+    drop
+    @thread.join
+  end
+
+  private
+
+  def serve
+    loop do
+      client = @server.accept
+      @accepted += 1
+      up = TCPSocket.new(*@target)
+      @lock.synchronize { @socks.push(client, up) }
+      [[client, up], [up, client]].each { |a, b| Thread.new { pipe(a, b) } }
+    end
+  rescue IOError, SystemCallError
+    nil
+  end
+
+  def pipe(src, dst)
+    loop { dst.write(src.readpartial(65_536)) }
+  rescue IOError, SystemCallError
+    # One side ended: end both, as a broken link would.
+    kill(src)
+    kill(dst)
+  end
+
+  def kill(sock)
+    @lock.synchronize { @socks.delete(sock) }
+    begin
+      sock.shutdown(Socket::SHUT_RDWR)
+    rescue IOError, SystemCallError
+      nil
+    end
+    sock.close unless sock.closed?
+  rescue IOError
+    nil
   end
 end

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
+import { createServer, connect } from "node:net";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
 
@@ -92,4 +93,31 @@ export async function startWorkspaced({ extraArgs = [] } = {}) {
 
 export function loadScenario() {
   return JSON.parse(readFileSync(join(repoRoot, "sdk", "scenario.json"), "utf8"));
+}
+
+/**
+ * A TCP proxy to hostPort, for what a client does when its connection drops:
+ * drop() closes every connection it carries, as a network failure would,
+ * while the server runs on. `accepted` counts the connections it took.
+ */
+export async function startProxy(hostPort) {
+  const [host, port] = [hostPort.slice(0, hostPort.lastIndexOf(":")), Number(hostPort.slice(hostPort.lastIndexOf(":") + 1))];
+  const sockets = new Set();
+  const proxy = { accepted: 0 };
+  const server = createServer((client) => {
+    proxy.accepted++;
+    const up = connect(port, host);
+    for (const [a, b] of [[client, up], [up, client]]) {
+      sockets.add(a);
+      a.pipe(b);
+      // One side ended: end both, as a broken link would.
+      a.on("close", () => { sockets.delete(a); b.destroy(); });
+      a.on("error", () => {});
+    }
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  proxy.addr = `127.0.0.1:${server.address().port}`;
+  proxy.drop = () => { for (const s of sockets) s.destroy(); };
+  proxy.close = () => new Promise((r) => { proxy.drop(); server.close(r); });
+  return proxy;
 }
