@@ -283,7 +283,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The gateway is a gRPC client of the same services through an in-process
 	// channel that runs the same interceptor chain: every REST call passes
 	// every interceptor once, without HTTP/2 framing or a network hop.
-	local := inproc.New(chainUnary(unary...), 4*runtime.GOMAXPROCS(0), methods.IsWrite)
+	local := inproc.New(chainUnary(unary...), nil, 4*runtime.GOMAXPROCS(0), methods.IsWrite)
 	service.Register(local, deps)
 	gw, err := gateway.New(ctx, local, gateway.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,

@@ -1,6 +1,8 @@
 // Package inproc is a gRPC client connection that calls registered services
-// directly, through a server interceptor chain, on the caller's goroutine: the
-// gateway's way into the service without HTTP/2, sockets or extra goroutines.
+// directly, through a server interceptor chain: unary calls on the caller's
+// goroutine, server streams on one goroutine of their own, joined to the
+// client's stream by channels. It is the gateway's way into the service
+// without HTTP/2 or sockets.
 package inproc
 
 import (
@@ -31,12 +33,21 @@ type method struct {
 	handler grpc.MethodHandler
 }
 
+type streamMethod struct {
+	impl    any
+	handler grpc.StreamHandler
+	desc    grpc.StreamDesc
+}
+
 // Channel is both a grpc.ServiceRegistrar (register services on it as on a
 // grpc.Server) and a grpc.ClientConnInterface (hand it to generated clients).
-// Only unary methods are served. Register everything before the first call.
+// Unary and server-streaming methods are served (client streams are not).
+// Register everything before the first call.
 type Channel struct {
 	methods     map[string]method
+	streams     map[string]streamMethod
 	interceptor grpc.UnaryServerInterceptor
+	streamIntc  grpc.StreamServerInterceptor
 	peer        *peer.Peer
 	// admit holds a slot per call running; callers beyond it wait in order.
 	admit chan struct{}
@@ -44,8 +55,8 @@ type Channel struct {
 	ungated func(fullMethod string) bool
 }
 
-// New returns a channel whose calls run through interceptor (nil: none), at
-// most maxCalls at a time (0: no limit); further callers are admitted first
+// New returns a channel whose unary calls run through interceptor and whose
+// streams through stream (nil: none), unary calls at most maxCalls at a time (0: no limit); further callers are admitted first
 // come, first served. Without the bound, a saturated server runs every
 // waiting handler at once and the Go scheduler, which is not fair among
 // runnable goroutines, lets a few of them wait for up to a second.
@@ -54,18 +65,25 @@ type Channel struct {
 // against maxCalls: those that spend most of their time waiting rather than
 // computing, such as writes that wait for a group commit, which would
 // otherwise hold every slot while the commit could have taken more of them.
-func New(interceptor grpc.UnaryServerInterceptor, maxCalls int, ungated func(fullMethod string) bool) *Channel {
-	c := &Channel{methods: map[string]method{}, interceptor: interceptor, peer: &peer.Peer{Addr: addr{}}, ungated: ungated}
+// Streams never take a slot: they last as long as their client wants.
+func New(interceptor grpc.UnaryServerInterceptor, stream grpc.StreamServerInterceptor, maxCalls int, ungated func(fullMethod string) bool) *Channel {
+	c := &Channel{methods: map[string]method{}, streams: map[string]streamMethod{}, interceptor: interceptor, streamIntc: stream, peer: &peer.Peer{Addr: addr{}}, ungated: ungated}
 	if maxCalls > 0 {
 		c.admit = make(chan struct{}, maxCalls)
 	}
 	return c
 }
 
-// RegisterService makes the service's unary methods callable.
+// RegisterService makes the service's unary and server-streaming methods
+// callable.
 func (c *Channel) RegisterService(sd *grpc.ServiceDesc, impl any) {
 	for _, m := range sd.Methods {
 		c.methods["/"+sd.ServiceName+"/"+m.MethodName] = method{impl: impl, handler: m.Handler}
+	}
+	for _, st := range sd.Streams {
+		if st.ServerStreams && !st.ClientStreams {
+			c.streams["/"+sd.ServiceName+"/"+st.StreamName] = streamMethod{impl: impl, handler: st.Handler, desc: st}
+		}
 	}
 }
 
@@ -118,11 +136,6 @@ func (c *Channel) Invoke(ctx context.Context, fullMethod string, args, reply any
 	}
 	proto.Merge(out, msg)
 	return nil
-}
-
-// NewStream refuses: the gateway serves no streaming methods.
-func (c *Channel) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
-	return nil, status.Error(codes.Unimplemented, "streams are not served in process")
 }
 
 // transportStream collects what a handler sets with grpc.SetHeader,

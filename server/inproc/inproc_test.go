@@ -51,7 +51,7 @@ func TestChannel(t *testing.T) {
 	ch := inproc.New(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		calls++
 		return h(ctx, req)
-	}, 2, nil)
+	}, nil, 2, nil)
 	workspacev1.RegisterProjectServiceServer(ch, impl)
 	client := workspacev1.NewProjectServiceClient(ch)
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-sent", "hello")
@@ -116,7 +116,7 @@ func (tasks) GetTask(context.Context, *workspacev1.GetTaskRequest) (*workspacev1
 // an ungated one runs at once.
 func TestAdmission(t *testing.T) {
 	b := &blocking{entered: make(chan struct{}), release: make(chan struct{})}
-	ch := inproc.New(nil, 1, func(m string) bool { return m == "/workspace.v1.TaskService/CreateTask" })
+	ch := inproc.New(nil, nil, 1, func(m string) bool { return m == "/workspace.v1.TaskService/CreateTask" })
 	workspacev1.RegisterProjectServiceServer(ch, b)
 	workspacev1.RegisterTaskServiceServer(ch, tasks{})
 	ctx := context.Background()
