@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/example/workspace/gen/openapi"
 	"github.com/example/workspace/server/servertest"
+	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/store"
 )
 
@@ -216,6 +219,146 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	call("DELETE", "/v1/api-keys/"+newKey["id"].(string), key, "", 200)
 	call("DELETE", "/v1/tasks/"+task, key, "", 200)
 
+	// The event log: every write above appended events; a plan change (the
+	// CLI's operation) adds workspace.updated. Every answer of GET
+	// /v1/events is validated above; each event is also held to the Event
+	// schema itself (the oneOf its discriminator picks: data as the type's
+	// resource), and every type must have been seen, so that no variant goes
+	// unchecked.
+	env.SetPlan(wsID, ratelimit.Pro)
+	eventSchema := doc.Components.Schemas["v1Event"].Value
+	seen := map[string]bool{}
+	checkEvent := func(where string, ev any) {
+		t.Helper()
+		if err := eventSchema.VisitJSON(ev); err != nil {
+			t.Errorf("%s: an event does not match the Event schema: %v\n%v", where, err, ev)
+		}
+		seen[ev.(map[string]any)["type"].(string)] = true
+	}
+	all := call("GET", "/v1/events?limit=100", key, "", 200)
+	for _, ev := range all["data"].([]any) {
+		checkEvent("GET /v1/events", ev)
+	}
+	for _, typ := range store.EventTypes() {
+		if !seen[typ] {
+			t.Errorf("no %s event among %d: the schema of its variant went unchecked", typ, len(all["data"].([]any)))
+		}
+	}
+	lastSeq := all["data"].([]any)[len(all["data"].([]any))-1].(map[string]any)["seq"].(string)
+	first := call("GET", "/v1/events?limit=2&types=task.created,task.updated", key, "", 200)
+	next, _ := first["pagination"].(map[string]any)["next_cursor"].(string)
+	if next == "" {
+		t.Fatalf("GET /v1/events?limit=2&types=…: no next_cursor in %v", first["pagination"])
+	}
+	call("GET", "/v1/events?limit=2&types=task.created,task.updated&cursor="+next, key, "", 200)
+	call("GET", "/v1/events?after=3&limit=5", key, "", 200)
+	call("GET", "/v1/events?after="+lastSeq, key, "", 200)
+	call("GET", "/v1/events?types=task.exploded", key, "", 400)
+	call("GET", "/v1/events?limit=1000", key, "", 400)
+	call("GET", "/v1/events?after=-1", key, "", 400)
+	call("GET", "/v1/events", "", "", 401)
+	writeKey := env.NewKey(wsID, "write")
+	call("GET", "/v1/events", writeKey, "", 403)
+	// The stream: its status and headers against the document, each event's
+	// data against the Event schema, and its framing as the document says.
+	streamCall := func(path, key string, want, n int, headers ...string) []sseEvent {
+		t.Helper()
+		req, _ := http.NewRequest("GET", env.BaseURL+path, nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		res, err := env.HTTP.Do(req.WithContext(ctx))
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode != want {
+			b, _ := io.ReadAll(res.Body)
+			t.Fatalf("GET %s: status %d, want %d: %s", path, res.StatusCode, want, b)
+		}
+		var body []byte
+		var events []sseEvent
+		if want == 200 {
+			// The n events already in the log after the position, then stop.
+			events = readSSE(t, res.Body, n)
+		} else {
+			body, _ = io.ReadAll(res.Body)
+		}
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			t.Fatalf("GET %s: not in the document: %v", path, err)
+		}
+		reqInput := &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		}
+		if want < 400 {
+			if err := openapi3filter.ValidateRequest(context.Background(), reqInput); err != nil {
+				t.Errorf("GET %s: the document refuses a request the server accepts: %v", path, err)
+			}
+		}
+		err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: reqInput,
+			Status:                 res.StatusCode,
+			Header:                 res.Header,
+			Body:                   io.NopCloser(bytes.NewReader(body)),
+			// The stream's body is text/event-stream, which openapi3filter
+			// cannot decode: its events are checked one by one below.
+			Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, ExcludeResponseBody: want == 200},
+		})
+		if err != nil {
+			t.Errorf("GET %s → %d does not match the document: %v\n%s", path, res.StatusCode, err, body)
+		}
+		if want == 200 {
+			if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+				t.Errorf("GET %s: Content-Type %q", path, ct)
+			}
+			for _, e := range events {
+				var ev map[string]any
+				if err := json.Unmarshal([]byte(e.data), &ev); err != nil {
+					t.Fatalf("GET %s: an event's data is not JSON: %q", path, e.data)
+				}
+				checkEvent("GET "+path, ev)
+				if e.id != ev["seq"] || e.event != ev["type"] {
+					t.Errorf("GET %s: id %q and event %q, but the data's seq %v and type %v", path, e.id, e.event, ev["seq"], ev["type"])
+				}
+			}
+		} else if err := errorSchema.VisitJSON(mustJSON(t, body)); err != nil {
+			t.Errorf("GET %s: body is not the Error schema: %v", path, err)
+		}
+		op := "GET " + route.Path
+		if exercised[op] == nil {
+			exercised[op] = map[int]bool{}
+		}
+		exercised[op][res.StatusCode] = true
+		return events
+	}
+	streamCall("/v1/events/stream", key, 200, len(all["data"].([]any)))
+	created := call("GET", "/v1/events?after=2&types=task.created", key, "", 200)["data"].([]any)
+	evs := streamCall("/v1/events/stream?types=task.created", key, 200, len(created), "Last-Event-ID", "2")
+	for i := range evs {
+		if evs[i].id != created[i].(map[string]any)["seq"] {
+			t.Errorf("the stream after Last-Event-ID 2 of task.created: event %d is %s, the list's is %v", i, evs[i].id, created[i].(map[string]any)["seq"])
+		}
+	}
+	streamCall("/v1/events/stream?types=task.exploded", key, 400, 0)
+	streamCall("/v1/events/stream", "", 401, 0)
+	streamCall("/v1/events/stream", writeKey, 403, 0)
+	// Retention: once the events are pruned, reading from before them is a
+	// 410 EVENTS_EXPIRED, in the list and the stream.
+	if _, err := env.Server.Store().PruneEvents(context.Background(), env.Clock.Now().Add(time.Hour), 500); err != nil {
+		t.Fatal(err)
+	}
+	call("GET", "/v1/events?after=1", key, "", 410)
+	streamCall("/v1/events/stream?after=1", key, 410, 0)
+	streamCall("/v1/events/stream", key, 410, 0, "Last-Event-ID", "1")
+	call("GET", "/v1/events?after="+lastSeq, key, "", 200)
+
 	// Errors.
 	call("POST", "/v1/projects", key, `{"description":"no name"}`, 400)
 	call("POST", "/v1/projects", key, `{"name":`, 400)
@@ -315,4 +458,41 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("operations never answered with a success: %v", missing)
 	}
+}
+
+// sseEvent is one Server-Sent Event as its fields say it.
+type sseEvent struct{ id, event, data string }
+
+// readSSE reads n events from a text/event-stream body (fewer if it ends),
+// checking that nothing but events and comment lines comes.
+func readSSE(t *testing.T, body io.Reader, n int) []sseEvent {
+	t.Helper()
+	var events []sseEvent
+	var cur sseEvent
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if cur.data == "" {
+				continue
+			}
+			events = append(events, cur)
+			if len(events) == n {
+				return events
+			}
+			cur = sseEvent{}
+		case strings.HasPrefix(line, ":"):
+		case strings.HasPrefix(line, "id: "):
+			cur.id = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "event: "):
+			cur.event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			cur.data = strings.TrimPrefix(line, "data: ")
+		default:
+			t.Errorf("a line the document does not describe in an event stream: %q", line)
+		}
+	}
+	return events
 }

@@ -373,24 +373,29 @@
     },
 
     // run loads the recent events, then follows the stream until signal
-    // aborts; a refusal that retrying cannot cure is thrown.
+    // aborts, retrying what may pass (the network, 429, 5xx) with a growing
+    // delay; a refusal that retrying cannot cure (401, 403, 400) is thrown.
     async run(signal) {
       this.status('Loading…');
-      await this.loadRecent(signal);
+      let loaded = false;
       let delay = 1000;
       for (;;) {
         try {
-          const opened = await this.follow(signal);
-          if (opened) delay = 1000;
+          if (!loaded) {
+            await this.loadRecent(signal);
+            loaded = true;
+          }
+          if (await this.follow(signal)) delay = 1000;
         } catch (err) {
           if (signal.aborted) return;
-          if (!(err instanceof ApiError)) { /* a network error: retry */ }
-          else if (err.code === 'EVENTS_EXPIRED') {
-            // Resuming is impossible: what was missed was pruned. Start over.
+          if (!(err instanceof ApiError)) {
+            // The network, or a dropped stream: retry.
+          } else if (err.code === 'EVENTS_EXPIRED' && loaded) {
+            // What was missed was pruned: resuming is impossible. Start over.
             $('activity-list').replaceChildren();
             this.newest = 0;
             this.resumable = false;
-            await this.loadRecent(signal);
+            loaded = false;
             continue;
           } else if (err.status === 429 || err.status >= 500) {
             const retry = Number(err.headers && err.headers.get('Retry-After'));
@@ -403,7 +408,7 @@
           }
         }
         if (signal.aborted) return;
-        this.status('Reconnecting…');
+        this.status(loaded ? 'Reconnecting…' : 'Retrying…');
         await sleep(delay, signal);
         delay = Math.min(delay * 2, 30000);
       }
