@@ -36,8 +36,17 @@ const (
 	// limit, refused by net/http before any handler runs (RFC 6585's 431).
 	CodeHeadersTooLarge Code = "HEADERS_TOO_LARGE"
 	CodeRateLimited     Code = "RATE_LIMITED"
-	CodeInternal        Code = "INTERNAL_ERROR"
-	CodeUnavailable     Code = "UNAVAILABLE"
+	// CodeEventsExpired: a read of the event log after a position whose
+	// following events were pruned; the client resyncs from the lists.
+	CodeEventsExpired Code = "EVENTS_EXPIRED"
+	// CodeTooManyStreams: the workspace holds as many open event streams
+	// as its plan allows.
+	CodeTooManyStreams Code = "TOO_MANY_STREAMS"
+	// CodeStreamLagging: an event stream whose reader fell too far behind
+	// was ended; the client resumes from its last seq.
+	CodeStreamLagging Code = "STREAM_LAGGING"
+	CodeInternal      Code = "INTERNAL_ERROR"
+	CodeUnavailable   Code = "UNAVAILABLE"
 )
 
 // Domain is ErrorInfo's domain for every error of this API.
@@ -70,8 +79,16 @@ var table = map[Code]row{
 	CodeUnsupportedMediaType: {codes.InvalidArgument, http.StatusUnsupportedMediaType},
 	CodeHeadersTooLarge:      {codes.ResourceExhausted, http.StatusRequestHeaderFieldsTooLarge},
 	CodeRateLimited:          {codes.ResourceExhausted, http.StatusTooManyRequests},
-	CodeInternal:             {codes.Internal, http.StatusInternalServerError},
-	CodeUnavailable:          {codes.Unavailable, http.StatusServiceUnavailable},
+	// AIP-193's code for iterating past the valid range: the position
+	// exists no longer. 410: gone, and not coming back.
+	CodeEventsExpired:  {codes.OutOfRange, http.StatusGone},
+	CodeTooManyStreams: {codes.ResourceExhausted, http.StatusTooManyRequests},
+	// The server ended the stream; retrying (resuming) is the cure, which
+	// is ABORTED's meaning. Its HTTP status is for a stream refused before
+	// it started; on SSE it arrives as an `event: error` after the 200.
+	CodeStreamLagging: {codes.Aborted, http.StatusConflict},
+	CodeInternal:      {codes.Internal, http.StatusInternalServerError},
+	CodeUnavailable:   {codes.Unavailable, http.StatusServiceUnavailable},
 }
 
 // HTTPStatus is the code's HTTP status; 500 for a code not in the table.

@@ -40,6 +40,8 @@ func From(err error) error {
 			name = "Resource"
 		}
 		return New(CodeNotFound, name+" not found", nil)
+	case errors.Is(err, store.ErrEventsExpired):
+		return New(CodeEventsExpired, "Events after this position were pruned: resync from the lists, then read the log from the newest seq", nil)
 	case errors.Is(err, store.ErrConflict):
 		return New(CodeConflict, "The request conflicts with the current state of the resource", nil)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

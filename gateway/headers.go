@@ -20,6 +20,7 @@ var forwardedHeaders = func() []forwardedHeader {
 		{md: "retry-after", http: "Retry-After"},
 		{md: "cache-control", http: "Cache-Control"},
 		{md: "idempotent-replayed", http: "Idempotent-Replayed"},
+		{md: "x-event-seq", http: "X-Event-Seq"},
 	}
 	for i := range hs {
 		hs[i].canonical = http.CanonicalHeaderKey(hs[i].http)

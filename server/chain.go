@@ -13,11 +13,13 @@ import (
 
 	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/apimethod"
+	"github.com/example/workspace/internal/grpcstream"
 	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/middleware/requestid"
 	"github.com/example/workspace/middleware/wire"
 	"github.com/example/workspace/service/admission"
 	"github.com/example/workspace/service/auth"
+	"github.com/example/workspace/service/eventseq"
 	"github.com/example/workspace/service/idempotency"
 	"github.com/example/workspace/store"
 )
@@ -30,8 +32,11 @@ type chainDeps struct {
 	methods *apimethod.Table
 	store   store.IdempotencyKeys
 	now     func() time.Time
-	// draining is closed when the gRPC server starts to drain.
-	draining <-chan struct{}
+	// draining ends when the gRPC server starts to drain; stopping ends
+	// when shutdown starts, before anything drains, with the error that the
+	// API's streams end with.
+	draining context.Context
+	stopping context.Context
 }
 
 // unaryChain is the one interceptor chain of the API, in this order:
@@ -55,7 +60,11 @@ type chainDeps struct {
 //  8. decoding — a request that did not decode (see middleware/wire) is a 400
 //     here, where request validation belongs: after authentication, rate
 //     limit and scope, as every other bad input;
-//  9. idempotency — last, right before the handler: its keys are scoped to the
+//  9. event origin — the request id and the caller's key, which the event
+//     log records with every write, and the receipt whose seq the answer
+//     carries (x-event-seq): after authentication (the key), before
+//     idempotency, whose replays answer the original seq through it;
+//  10. idempotency — last, right before the handler: its keys are scoped to the
 //     principal's workspace (so after authentication); a key lacking the
 //     scope gets its 403 and never a replay of someone's create (so after
 //     authorization); a retry is a request like any other and counts against
@@ -72,44 +81,48 @@ func unaryChain(d chainDeps) []grpc.UnaryServerInterceptor {
 		d.admit.UnaryServerInterceptor(d.methods.Has),
 		auth.AuthorizeInterceptor(d.methods),
 		wire.UnaryServerInterceptor(),
+		eventseq.UnaryServerInterceptor(),
 		idempotency.UnaryServerInterceptor(d.store, d.now, d.methods),
 	}
 }
 
-// streamChain serves the streaming services (health watch, reflection), which
-// need no key; metrics come first for the same reason as in unaryChain. Their
-// streams end when the server drains, so that a client watching health cannot
-// hold GracefulStop open.
+// streamChain is the chain of streams: the API's (WatchEvents) and those
+// that need no key (health watch, reflection). It mirrors unaryChain, for
+// the same reasons, in the same order: metrics, request id, access log (one
+// line when the stream ends), recovery, then the end of streams on shutdown,
+// admission (opening a stream is one request: authenticated, then counted)
+// and the scope. Idempotency and decoding have nothing to do for a stream.
 func streamChain(d chainDeps) []grpc.StreamServerInterceptor {
 	return []grpc.StreamServerInterceptor{
 		d.metrics.StreamServerInterceptor(),
 		requestid.StreamServerInterceptor(),
+		accesslog.StreamServerInterceptor(d.logger, d.methods.Has),
 		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(panicHandler(d.logger))),
-		endOnDrain(d.draining),
+		endOnShutdown(d.draining, d.stopping, d.methods.Has),
+		d.admit.StreamServerInterceptor(d.methods.Has),
+		auth.AuthorizeStreamInterceptor(d.methods),
 	}
 }
 
-func endOnDrain(draining <-chan struct{}) grpc.StreamServerInterceptor {
+// endOnShutdown ends streams when the server shuts down, so that neither
+// GracefulStop nor the HTTP server's Shutdown waits for them: the API's when
+// shutdown starts (their clients resume on another replica; context.Cause is
+// the UNAVAILABLE they end with), the others (a health Watch) when gRPC
+// starts to drain, after they were told NOT_SERVING. It costs no goroutine
+// per stream (context.AfterFunc).
+func endOnShutdown(draining, stopping context.Context, isAPI func(string) bool) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ctx, cancel := context.WithCancel(ss.Context())
-		defer cancel()
-		go func() {
-			select {
-			case <-draining:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		return handler(srv, &streamWithContext{ServerStream: ss, ctx: ctx})
+		ends := draining
+		if isAPI(info.FullMethod) {
+			ends = stopping
+		}
+		ctx, cancel := context.WithCancelCause(ss.Context())
+		defer cancel(nil)
+		stop := context.AfterFunc(ends, func() { cancel(context.Cause(ends)) })
+		defer stop()
+		return handler(srv, grpcstream.WithContext(ss, ctx))
 	}
 }
-
-type streamWithContext struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s *streamWithContext) Context() context.Context { return s.ctx }
 
 func panicHandler(logger *slog.Logger) recovery.RecoveryHandlerFuncContext {
 	return func(ctx context.Context, p any) error {
@@ -130,5 +143,18 @@ func chainUnary(chain ...grpc.UnaryServerInterceptor) grpc.UnaryServerIntercepto
 			next = func(ctx context.Context, req any) (any, error) { return interceptor(ctx, req, info, inner) }
 		}
 		return next(ctx, req)
+	}
+}
+
+// chainStream composes stream interceptors into one, first outermost, for
+// the in-process channel.
+func chainStream(chain ...grpc.StreamServerInterceptor) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		next := handler
+		for i := len(chain) - 1; i >= 0; i-- {
+			interceptor, inner := chain[i], next
+			next = func(srv any, ss grpc.ServerStream) error { return interceptor(srv, ss, info, inner) }
+		}
+		return next(srv, ss)
 	}
 }

@@ -15,7 +15,7 @@ const (
 	corsOther = "https://evil.example"
 	// The values the contract's CORS section lists (issue 12, item 8).
 	corsAllowHeaders  = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
-	corsExposeHeaders = "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Request-Id, ETag, Idempotent-Replayed"
+	corsExposeHeaders = "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Request-Id, ETag, Idempotent-Replayed, X-Event-Seq"
 )
 
 func corsOrigins(origins ...string) servertest.Config {

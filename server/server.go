@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/example/workspace/apierror"
 	"github.com/example/workspace/apimethod"
 	"github.com/example/workspace/gateway"
 	"github.com/example/workspace/metrics"
@@ -191,9 +192,15 @@ type Server struct {
 	shuttingDown atomic.Bool
 	// ready is the last readiness result, to log changes once.
 	ready atomic.Bool
-	// draining is closed when the gRPC server starts to drain; it ends the
+	// draining ends when the gRPC server starts to drain; it ends the
 	// long-lived streams (health Watch) that GracefulStop would wait for.
-	draining chan struct{}
+	draining     context.Context
+	stopDraining context.CancelFunc
+	// stopping ends when shutdown starts, before the HTTP server drains: it
+	// ends the API's streams (gRPC and SSE), with UNAVAILABLE, so that their
+	// clients resume elsewhere and no drain waits for them.
+	stopping     context.Context
+	stopStopping context.CancelCauseFunc
 }
 
 // New opens the store (applying migrations), binds every listener, so that
@@ -201,7 +208,9 @@ type Server struct {
 // first workspace and its admin key and writes the key to Config.Banner.
 func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, metrics: metrics.New(), draining: make(chan struct{})}
+	s := &Server{cfg: cfg, metrics: metrics.New()}
+	s.draining, s.stopDraining = context.WithCancel(context.Background())
+	s.stopping, s.stopStopping = context.WithCancelCause(context.Background())
 	defer func() {
 		if err != nil {
 			s.closeAll()
@@ -243,12 +252,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	ops := admin.New(s.store, cfg.Now, admin.OnRevoke(authn.Forget))
 	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Admin: ops}
 	admit := admission.New(authn, limiter, cfg.Now)
-	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), admit: admit, methods: methods, store: s.store, now: cfg.Now, draining: s.draining}
+	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), admit: admit, methods: methods, store: s.store, now: cfg.Now, draining: s.draining, stopping: s.stopping}
 	// One chain, for the gRPC port and for the gateway's in-process channel.
-	unary := unaryChain(chain)
+	unary, streams := unaryChain(chain), streamChain(chain)
 	s.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(unary...),
-		grpc.ChainStreamInterceptor(streamChain(chain)...),
+		grpc.ChainStreamInterceptor(streams...),
 		// A message over the body limit (plus room for the other fields) is
 		// refused by grpc-go before it is decoded.
 		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)+4096),
@@ -283,7 +292,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The gateway is a gRPC client of the same services through an in-process
 	// channel that runs the same interceptor chain: every REST call passes
 	// every interceptor once, without HTTP/2 framing or a network hop.
-	local := inproc.New(chainUnary(unary...), nil, 4*runtime.GOMAXPROCS(0), methods.IsWrite)
+	local := inproc.New(chainUnary(unary...), chainStream(streams...), 4*runtime.GOMAXPROCS(0), methods.IsWrite)
 	service.Register(local, deps)
 	gw, err := gateway.New(ctx, local, gateway.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -448,13 +457,16 @@ func (s *Server) shutdown() error {
 	if s.cfg.DrainDelay > 0 {
 		time.Sleep(s.cfg.DrainDelay) // still serving: new requests are answered
 	}
+	// The API's streams end first: an open stream never ends by itself, and
+	// both drains below would wait for it.
+	s.stopStopping(errStreamsShutDown)
 	s.cfg.Logger.Info("shutting down: draining HTTP")
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	httpErr := s.http.Shutdown(ctx)
 	s.cfg.Logger.Info("shutting down: HTTP drained, draining gRPC")
 
-	close(s.draining)
+	s.stopDraining()
 	stopped := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
@@ -504,7 +516,12 @@ func (s *Server) newLimiter() (ratelimit.Limiter, error) {
 	return ratelimit.NewMemory(s.cfg.Now), nil
 }
 
+// errStreamsShutDown ends the API's streams on shutdown.
+var errStreamsShutDown = apierror.New(apierror.CodeUnavailable, "The server is shutting down: reconnect to resume from your last seq", nil)
+
 func (s *Server) closeAll() error {
+	s.stopStopping(errStreamsShutDown)
+	s.stopDraining()
 	var errs []error
 	if s.redis != nil {
 		errs = append(errs, s.redis.Close())

@@ -70,6 +70,16 @@ func apiKeyPB(k store.APIKey) *workspacev1.ApiKey {
 	}
 }
 
+// workspacePB is the stored workspace; GetWorkspace adds its usage.
+func workspacePB(ws store.Workspace) *workspacev1.Workspace {
+	return &workspacev1.Workspace{
+		Id:        ws.ID,
+		Name:      ws.Name,
+		Plan:      ws.Plan,
+		CreatedAt: ts(ws.CreatedAt),
+	}
+}
+
 func pagination(p store.Page, n, total int) *workspacev1.Pagination {
 	return &workspacev1.Pagination{
 		Total:   clamp32(total),

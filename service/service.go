@@ -17,7 +17,7 @@ import (
 )
 
 // Store is what the handlers read and write: the caller's workspace, its
-// projects, tasks and keys. One interface for the four services, which share
+// projects, tasks, keys and event log. One interface for the services, which share
 // Deps; it leaves out what is not theirs: authenticating a key
 // (store.KeyLookup), Idempotency-Key records (store.IdempotencyKeys), Ping and
 // Close (the server's).
@@ -26,6 +26,7 @@ type Store interface {
 	store.Projects
 	store.Tasks
 	store.APIKeys
+	store.Events
 }
 
 // Deps are what the services need.

@@ -32,16 +32,12 @@ func (s *workspaces) GetWorkspace(ctx context.Context, _ *workspacev1.GetWorkspa
 	if err != nil {
 		return nil, apierror.From(err)
 	}
-	return &workspacev1.GetWorkspaceResponse{Workspace: &workspacev1.Workspace{
-		Id:        ws.ID,
-		Name:      ws.Name,
-		Plan:      ws.Plan,
-		CreatedAt: ts(ws.CreatedAt),
-		Usage: &workspacev1.Usage{
-			Minute: usageWindow(u.Minute),
-			Day:    usageWindow(u.Day),
-		},
-	}}, nil
+	out := workspacePB(ws)
+	out.Usage = &workspacev1.Usage{
+		Minute: usageWindow(u.Minute),
+		Day:    usageWindow(u.Day),
+	}
+	return &workspacev1.GetWorkspaceResponse{Workspace: out}, nil
 }
 
 func usageWindow(w ratelimit.WindowUsage) *workspacev1.UsageWindow {

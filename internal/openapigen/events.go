@@ -157,29 +157,17 @@ func anyStrings(v []any) []string {
 	return out
 }
 
-// Error codes of the event log, and the responses that carry them.
-var (
-	codeEventsExpired  = apierror.Code("EVENTS_EXPIRED")
-	codeTooManyStreams = apierror.Code("TOO_MANY_STREAMS")
-	codeStreamLagging  = apierror.Code("STREAM_LAGGING")
-)
-
-// addEventComponents adds the header and the responses of the event log.
+// addEventComponents adds the X-Event-Seq header and the stream's 429 (the
+// 410 is a row of errorResponses).
 func addEventComponents(c *openapi3.Components) {
 	c.Headers["X-Event-Seq"] = intHeader("The seq of the last event this write appended to the workspace's event log "+
 		"(an idempotent replay: the original write's). GET /v1/events?after=<seq - 1> lists it; a client that "+
 		"waits for its own write in a stream waits for this seq.", false)
 	c.Headers["X-Event-Seq"].Value.Schema.Value.Min = ptr(1.0)
-	c.Responses["EventsExpired"] = &openapi3.ResponseRef{Value: &openapi3.Response{
-		Description: ptr(fmt.Sprintf("after (or Last-Event-ID) is older than the oldest event kept: the events after it were pruned "+
-			"(retention, 30 days by default). Resync from the lists, then follow from a current seq (error.code %s).", codeEventsExpired)),
-		Headers: responseHeaders(true, false),
-		Content: openapi3.NewContentWithJSONSchemaRef(&openapi3.SchemaRef{Ref: "#/components/schemas/Error"}),
-	}}
 	c.Responses["TooManyStreams"] = &openapi3.ResponseRef{Value: &openapi3.Response{
 		Description: ptr(fmt.Sprintf("The plan's limit is reached: requests (error.code %s, details.window minute or day; retry after "+
 			"Retry-After seconds), or open event streams of the workspace (error.code %s: free 5, pro 50, enterprise 1000; "+
-			"close one first).", apierror.CodeRateLimited, codeTooManyStreams)),
+			"close one first).", apierror.CodeRateLimited, apierror.CodeTooManyStreams)),
 		Headers: responseHeaders(true, false),
 		Content: openapi3.NewContentWithJSONSchemaRef(&openapi3.SchemaRef{Ref: "#/components/schemas/Error"}),
 	}}
@@ -205,7 +193,7 @@ func rewriteStreamOperation(comps *openapi3.Components, op *openapi3.Operation) 
 		"    id: <seq>\n    event: <type>\n    data: <the Event as JSON, as GET /v1/events lists it>\n\n" +
 		"in seq order, first those after after (or Last-Event-ID) already in the log, then each new one as it is committed; " +
 		"a comment line \": keep-alive\" every 15 s. A reader that falls too far behind is sent\n\n" +
-		"    event: error\n    data: {\"success\":false,\"error\":{\"code\":\"" + string(codeStreamLagging) + "\",…}}\n\n" +
+		"    event: error\n    data: {\"success\":false,\"error\":{\"code\":\"" + string(apierror.CodeStreamLagging) + "\",…}}\n\n" +
 		"and the stream ends: reconnect with Last-Event-ID, from the last id received."
 	headers := responseHeaders(true, false)
 	responses := openapi3.NewResponses()

@@ -172,9 +172,6 @@ func rewrite(doc *openapi3.T) error {
 				return fmt.Errorf("%s %s: %w", method, path, err)
 			}
 			renameQueryParameters(op)
-			if strings.HasPrefix(op.OperationID, "EventService_") {
-				op.Responses.Set("410", &openapi3.ResponseRef{Ref: "#/components/responses/EventsExpired"})
-			}
 		}
 	}
 	addSpecOperation(doc)
@@ -319,8 +316,8 @@ var errorCodes = []apierror.Code{
 	apierror.CodeValidation, apierror.CodeUnauthorized, apierror.CodeForbidden,
 	apierror.CodeNotFound, apierror.CodeMethodNotAllowed, apierror.CodeConflict,
 	apierror.CodePreconditionFailed, apierror.CodePayloadTooLarge, apierror.CodeUnsupportedMediaType, apierror.CodeHeadersTooLarge,
-	apierror.CodeRateLimited, apierror.CodeInternal, apierror.CodeUnavailable,
-	codeEventsExpired, codeTooManyStreams, codeStreamLagging,
+	apierror.CodeRateLimited, apierror.CodeEventsExpired, apierror.CodeTooManyStreams, apierror.CodeStreamLagging,
+	apierror.CodeInternal, apierror.CodeUnavailable,
 }
 
 // errorResponse is one row of CONTRACT §6 as an OpenAPI response.
@@ -344,6 +341,7 @@ var errorResponses = []errorResponse{
 	{413, "PayloadTooLarge", apierror.CodePayloadTooLarge, "The body is over the limit (1 MiB by default).", true},
 	{415, "UnsupportedMediaType", apierror.CodeUnsupportedMediaType, "The body's Content-Type is not JSON (application/json or application/*+json, charset utf-8 if any); a body without one is taken as JSON.", true},
 	{431, "HeadersTooLarge", apierror.CodeHeadersTooLarge, "The request line and headers are over the limit (64 KiB, plus the 4 KiB net/http allows on top): refused before the key is read.", false},
+	{410, "EventsExpired", apierror.CodeEventsExpired, "The events after `after` were pruned (older than the retention): resync from the lists, then read the log from the newest seq.", true},
 	{429, "RateLimited", apierror.CodeRateLimited, "The plan's limit is reached (details.window: minute or day); retry after Retry-After seconds.", true},
 	{500, "InternalError", apierror.CodeInternal, "Something unexpected; details.request_id names the request.", false},
 	{503, "Unavailable", apierror.CodeUnavailable, "The server is shutting down or a backing store is unreachable.", false},
@@ -558,6 +556,10 @@ func rewriteOperation(comps *openapi3.Components, table *apimethod.Table, path, 
 			if !hasBody {
 				continue
 			}
+		case 410:
+			if !readsEvents(op) {
+				continue
+			}
 		}
 		responses.Set(fmt.Sprint(e.status), &openapi3.ResponseRef{Ref: "#/components/responses/" + e.name})
 	}
@@ -613,6 +615,12 @@ func renameQueryParameters(op *openapi3.Operation) {
 			}
 		}
 	}
+}
+
+// readsEvents reports whether an operation reads the event log, which
+// answers 410 for a position whose events were pruned.
+func readsEvents(op *openapi3.Operation) bool {
+	return strings.HasPrefix(op.OperationID, "EventService_")
 }
 
 // queryNames maps the request fields of protoPackage that declare a json_name

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/internal/grpcstream"
 	"github.com/example/workspace/middleware/requestid"
 )
 
@@ -99,6 +100,39 @@ func UnaryServerInterceptor(logger *slog.Logger) grpc.UnaryServerInterceptor {
 		)
 		write(ctx, logger, start, e, attrs, err)
 		return resp, err
+	}
+}
+
+// StreamServerInterceptor logs each native gRPC stream of the API once it
+// has ended, with how long it lasted; a stream opened for a REST request
+// (Server-Sent Events, through the in-process channel) adds its rpc and
+// outcome to that request's one line, which accesslog.HTTP writes when the
+// response ends. Streams outside the API (isAPI false: health, reflection)
+// are not logged.
+func StreamServerInterceptor(logger *slog.Logger, isAPI func(fullMethod string) bool) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if !isAPI(info.FullMethod) {
+			return handler(srv, ss)
+		}
+		ctx := ss.Context()
+		if e := entryFrom(ctx); e != nil {
+			err := handler(srv, ss)
+			e.mu.Lock()
+			e.rpc, e.outcome, e.outcomeSet = info.FullMethod, err, true
+			e.mu.Unlock()
+			return err
+		}
+		start := time.Now()
+		e := &entry{}
+		err := handler(srv, grpcstream.WithContext(ss, context.WithValue(ctx, ctxKey{}, e)))
+		attrs := make([]slog.Attr, 0, 10)
+		attrs = append(attrs,
+			slog.String("request_id", requestid.FromContext(ctx)),
+			slog.String("rpc", info.FullMethod),
+			slog.String("code", status.Code(err).String()),
+		)
+		write(ctx, logger, start, e, attrs, err)
+		return err
 	}
 }
 

@@ -19,8 +19,8 @@ const AllowedHeaders = "Authorization, Content-Type, If-Match, If-None-Match, Id
 
 // ExposedHeaders are the response headers a page's script may read beside
 // the CORS-safelisted ones (Content-Type…): the rate limit, the request id,
-// the ETag and the replay mark.
-const ExposedHeaders = "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Request-Id, ETag, Idempotent-Replayed"
+// the ETag, the replay mark and a write's event seq.
+const ExposedHeaders = "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Request-Id, ETag, Idempotent-Replayed, X-Event-Seq"
 
 // MaxAge is how long, in seconds, a browser may reuse a preflight's answer:
 // two hours, Chromium's own cap (Firefox allows a day). The answer depends only

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/internal/grpcstream"
 	"github.com/example/workspace/internal/ids"
 )
 
@@ -81,15 +82,21 @@ func UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// StreamServerInterceptor does the same for streams (health watch, reflection).
+// StreamServerInterceptor does the same for streams: the id is in the
+// stream's context and its header, and an INTERNAL_ERROR ending the stream
+// carries it.
 func StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		var sent string
 		if v := metadata.ValueFromIncomingContext(ss.Context(), Metadata); len(v) > 0 {
 			sent = v[0]
 		}
-		_ = ss.SetHeader(metadata.Pairs(Metadata, Ensure(sent)))
-		return handler(srv, ss)
+		id := Ensure(sent)
+		_ = ss.SetHeader(metadata.MD{Metadata: {id}})
+		if err := handler(srv, grpcstream.WithContext(ss, NewContext(ss.Context(), id))); err != nil {
+			return withRequestID(err, id)
+		}
+		return nil
 	}
 }
 

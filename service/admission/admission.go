@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/example/workspace/apierror"
+	"github.com/example/workspace/internal/grpcstream"
 	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/ratelimit"
@@ -96,4 +97,48 @@ func (a *Admission) UnaryServerInterceptor(isAPI func(fullMethod string) bool) g
 		}
 		return handler(auth.NewContext(ctx, p), req)
 	}
+}
+
+// StreamServerInterceptor admits every API stream as UnaryServerInterceptor
+// admits a call: opening a stream is one request, authenticated and counted
+// once. The stream's context also carries a Recheck of its key, which a
+// long-lived stream calls now and then so that a key revoked or expired
+// while the stream is open ends it (see RecheckFrom).
+func (a *Admission) StreamServerInterceptor(isAPI func(fullMethod string) bool) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if !isAPI(info.FullMethod) {
+			return handler(srv, ss)
+		}
+		ctx := ss.Context()
+		values := metadata.ValueFromIncomingContext(ctx, MetadataAuthorization)
+		p, md, err := a.Admit(ctx, values)
+		if md != nil {
+			_ = ss.SetHeader(md)
+		}
+		if err != nil {
+			return err
+		}
+		header := values[0] // Admit refused every other count
+		recheck := Recheck(func(ctx context.Context) error {
+			_, err := a.authn.Authenticate(ctx, header)
+			return apierror.From(err)
+		})
+		ctx = context.WithValue(auth.NewContext(ctx, p), recheckKey{}, recheck)
+		return handler(srv, grpcstream.WithContext(ss, ctx))
+	}
+}
+
+// Recheck authenticates a stream's key again (through the authenticator and
+// its cache, so at most as stale as any request's answer): nil while the key
+// is still good, UNAUTHORIZED once it was revoked or expired, or a store
+// failure.
+type Recheck func(ctx context.Context) error
+
+type recheckKey struct{}
+
+// RecheckFrom returns the Recheck of the stream whose context ctx is, if it
+// was admitted by StreamServerInterceptor.
+func RecheckFrom(ctx context.Context) (Recheck, bool) {
+	r, ok := ctx.Value(recheckKey{}).(Recheck)
+	return r, ok
 }

@@ -31,3 +31,15 @@ func AuthorizeInterceptor(methods *apimethod.Table) grpc.UnaryServerInterceptor 
 		return handler(ctx, req)
 	}
 }
+
+// AuthorizeStreamInterceptor is AuthorizeInterceptor for streams: a stream
+// is refused before it starts when its key lacks the method's scope.
+func AuthorizeStreamInterceptor(methods *apimethod.Table) grpc.StreamServerInterceptor {
+	unary := AuthorizeInterceptor(methods)
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		_, err := unary(ss.Context(), nil, &grpc.UnaryServerInfo{FullMethod: info.FullMethod}, func(context.Context, any) (any, error) {
+			return nil, handler(srv, ss)
+		})
+		return err
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/example/workspace/apimethod"
 	"github.com/example/workspace/middleware/accesslog"
 	"github.com/example/workspace/service/auth"
+	"github.com/example/workspace/service/eventseq"
 	"github.com/example/workspace/store"
 )
 
@@ -146,7 +148,7 @@ func UnaryServerInterceptor(st store.IdempotencyKeys, now func() time.Time, meth
 			}
 			return resp, err
 		}
-		if cerr := complete(bg, st, p.WorkspaceID, key, resp, now); cerr != nil {
+		if cerr := complete(bg, st, p.WorkspaceID, key, resp, eventseq.Seq(ctx), now); cerr != nil {
 			// The resource exists and the client gets it; only a retry would
 			// be refused (409) until the record goes stale.
 			accesslog.AddAttrs(ctx, slog.String("idempotency_error", cerr.Error()))
@@ -155,7 +157,14 @@ func UnaryServerInterceptor(st store.IdempotencyKeys, now func() time.Time, meth
 	}
 }
 
-func complete(ctx context.Context, st store.IdempotencyKeys, workspaceID, key string, resp any, now func() time.Time) error {
+// seqField is the field of a stored response that holds the X-Event-Seq of
+// the write: the record is a google.protobuf.Any (fields 1 and 2) followed by
+// this varint field, which Any does not have, so a record written before it
+// existed still reads (as no seq) and the field survives as an unknown field
+// of the decoded Any.
+const seqField protowire.Number = 15
+
+func complete(ctx context.Context, st store.IdempotencyKeys, workspaceID, key string, resp any, seq int64, now func() time.Time) error {
 	msg, ok := resp.(proto.Message)
 	if !ok {
 		return errWiring
@@ -168,7 +177,37 @@ func complete(ctx context.Context, st store.IdempotencyKeys, workspaceID, key st
 	if err != nil {
 		return err
 	}
+	if seq > 0 {
+		b = protowire.AppendTag(b, seqField, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(seq))
+	}
 	return st.CompleteIdempotencyKey(ctx, workspaceID, key, b, now().UTC().Truncate(time.Microsecond))
+}
+
+// storedSeq reads seqField from a stored response's unknown fields; 0 if it
+// has none.
+func storedSeq(a *anypb.Any) int64 {
+	var seq int64
+	for b := a.ProtoReflect().GetUnknown(); len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return 0
+		}
+		b = b[n:]
+		if num == seqField && typ == protowire.VarintType {
+			v, m := protowire.ConsumeVarint(b)
+			if m < 0 {
+				return 0
+			}
+			seq = int64(v)
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return 0
+		}
+		b = b[m:]
+	}
+	return seq
 }
 
 // replay answers a request whose key is taken: the stored response if it is
@@ -189,6 +228,10 @@ func replay(ctx context.Context, rec store.IdempotencyKey, fp []byte) (any, erro
 	msg, err := a.UnmarshalNew()
 	if err != nil {
 		return nil, apierror.Internal(err)
+	}
+	// The original answer's X-Event-Seq: the replay appended nothing.
+	if seq := storedSeq(&a); seq > 0 {
+		eventseq.Record(ctx, seq)
 	}
 	_ = grpc.SetHeader(ctx, metadata.Pairs(MetadataReplayed, "true"))
 	accesslog.AddAttrs(ctx, slog.Bool("idempotent_replayed", true))

@@ -20,13 +20,16 @@ type Plan struct {
 	Name      string
 	PerMinute int
 	PerDay    int // 0: no daily limit
+	// Streams bounds the event streams (WatchEvents, SSE) a workspace may
+	// hold open at once on one server (see Streams).
+	Streams int
 }
 
 // The plans of CONTRACT §8.
 var (
-	Free       = Plan{Name: "free", PerMinute: 60, PerDay: 1000}
-	Pro        = Plan{Name: "pro", PerMinute: 300, PerDay: 50000}
-	Enterprise = Plan{Name: "enterprise", PerMinute: 1000, PerDay: 0}
+	Free       = Plan{Name: "free", PerMinute: 60, PerDay: 1000, Streams: 5}
+	Pro        = Plan{Name: "pro", PerMinute: 300, PerDay: 50000, Streams: 50}
+	Enterprise = Plan{Name: "enterprise", PerMinute: 1000, PerDay: 0, Streams: 1000}
 )
 
 // PlanNamed returns the plan called name ("free", "pro" or "enterprise").

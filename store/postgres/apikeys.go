@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,8 +28,11 @@ func scanAPIKey(row pgx.Row, extra ...any) (store.APIKey, error) {
 func collectAPIKey(row pgx.CollectableRow) (store.APIKey, error) { return scanAPIKey(row) }
 
 // insertAPIKey stores a key and counts it, in one batch: one implicit
-// transaction on the pool, part of q's when q is one.
-func insertAPIKey(ctx context.Context, q querier, k store.APIKey) error {
+// transaction on the pool, part of q's when q is one. Its event goes in ev.
+func insertAPIKey(ctx context.Context, q querier, ev *pending, k store.APIKey) error {
+	if err := ev.Add(k.WorkspaceID, store.EventAPIKeyCreated, store.Resource{APIKey: &k}, nil); err != nil {
+		return err
+	}
 	b := &pgx.Batch{}
 	b.Queue("INSERT INTO api_keys ("+apiKeyCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
 		k.ID, k.WorkspaceID, k.Name, k.Scopes, k.Prefix, k.Hash,
@@ -39,7 +43,10 @@ func insertAPIKey(ctx context.Context, q querier, k store.APIKey) error {
 
 // CreateAPIKey stores a new key.
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
-	if err := insertAPIKey(ctx, s.pool, k); err != nil {
+	err := s.inWrite(ctx, func(tx pgx.Tx, ev *pending) error {
+		return insertAPIKey(ctx, tx, ev, k)
+	})
+	if err != nil {
 		return dbError(ctx, "create api key", err)
 	}
 	return nil
@@ -81,15 +88,31 @@ func (s *Store) ListAPIKeys(ctx context.Context, workspaceID string, page store.
 	return items, total, nil
 }
 
-// RevokeAPIKey sets revoked_at unless it is set already; COALESCE in one
-// UPDATE keeps the first time even when two revocations race.
+// RevokeAPIKey sets revoked_at unless it is set already: the UPDATE
+// matches only a key not yet revoked, and is re-checked against a
+// concurrent revocation's row, so the first time is kept and only the
+// revocation that changed the key appends an event. Otherwise the key is
+// read as it is.
 func (s *Store) RevokeAPIKey(ctx context.Context, workspaceID, id string, at time.Time) (store.APIKey, error) {
-	k, err := scanAPIKey(s.pool.QueryRow(ctx,
-		"UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3)"+
-			" WHERE workspace_id = $1 AND id = $2 RETURNING "+apiKeyCols,
-		workspaceID, id, ts(at)))
+	var k store.APIKey
+	err := s.inWrite(ctx, func(tx pgx.Tx, ev *pending) error {
+		var err error
+		k, err = scanAPIKey(tx.QueryRow(ctx,
+			"UPDATE api_keys SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING "+apiKeyCols,
+			workspaceID, id, ts(at)))
+		if err == nil {
+			prev := k
+			prev.RevokedAt = nil
+			return ev.Add(workspaceID, store.EventAPIKeyRevoked, store.Resource{APIKey: &k}, &store.Resource{APIKey: &prev})
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return dbError(ctx, "revoke api key", err)
+		}
+		k, err = scanAPIKey(tx.QueryRow(ctx, "SELECT "+apiKeyCols+" FROM api_keys WHERE workspace_id = $1 AND id = $2", workspaceID, id))
+		return rowError(ctx, "revoke api key", "api_key", err)
+	})
 	if err != nil {
-		return store.APIKey{}, rowError(ctx, "revoke api key", "api_key", err)
+		return store.APIKey{}, err
 	}
 	return k, nil
 }

@@ -47,16 +47,19 @@ func addTaskCounts(ctx context.Context, q querier, workspaceID string, ds []coun
 
 // deleteTaskCounting deletes task $2 of workspace $1 and takes it out of its
 // four counters (their keys written as counter.Of does) in one statement: the row is deleted (and locked) before the
-// sorted upserts run. It affects no row when there is no such task.
+// sorted upserts run. It returns the task deleted, no row when there is no
+// such task.
 const deleteTaskCounting = `WITH del AS (
-		DELETE FROM tasks WHERE workspace_id = $1 AND id = $2 RETURNING project_id, status
-	)
+		DELETE FROM tasks WHERE workspace_id = $1 AND id = $2 RETURNING *
+	), counted AS (
 	INSERT INTO task_counts (workspace_id, project_id, status, n)
 	SELECT $1, k.p, k.s, -1 FROM del
 	CROSS JOIN LATERAL (VALUES ('', ''), ('', '=' || del.status), ('=' || del.project_id, ''),
 		('=' || del.project_id, '=' || del.status)) AS k(p, s)
 	ORDER BY k.p COLLATE "C", k.s COLLATE "C"
-	ON CONFLICT (workspace_id, project_id, status) DO UPDATE SET n = task_counts.n + excluded.n`
+	ON CONFLICT (workspace_id, project_id, status) DO UPDATE SET n = task_counts.n + excluded.n
+	)
+	SELECT ` + taskCols + ` FROM del`
 
 // dropProjectCounts takes the counters of a project whose tasks are gone
 // (deleted with it, in this transaction) out of the workspace's rollups: its

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,6 +24,13 @@ const defaultConnectTimeout = 5 * time.Second
 // Store is a store.Store backed by a PostgreSQL connection pool.
 type Store struct {
 	pool *pgxpool.Pool
+	// connConfig is what FollowEvents connects with, outside the pool.
+	connConfig *pgx.ConnConfig
+	// closed ends the FollowEvents calls, which followers counts.
+	mu        sync.Mutex // orders followers.Add before Close's Wait
+	closed    chan struct{}
+	isClosed  bool
+	followers sync.WaitGroup
 }
 
 var _ store.Store = (*Store)(nil)
@@ -49,7 +57,7 @@ func open(ctx context.Context, url string) (*Store, []string, error) {
 	if err != nil {
 		return nil, applied, fmt.Errorf("postgres: open pool: %w", err)
 	}
-	return &Store{pool: pool}, applied, nil
+	return &Store{pool: pool, connConfig: cfg.ConnConfig, closed: make(chan struct{})}, applied, nil
 }
 
 // parseConfig reads the URL with pgxpool's parser, not pgx's: it accepts (and
@@ -77,6 +85,13 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the pool, waiting for connections in use to be returned; a
 // second Close is harmless (the suite and t.Cleanup may both call it).
 func (s *Store) Close() error {
+	s.mu.Lock()
+	if !s.isClosed {
+		s.isClosed = true
+		close(s.closed)
+	}
+	s.mu.Unlock()
+	s.followers.Wait()
 	s.pool.Close()
 	return nil
 }

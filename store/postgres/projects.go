@@ -29,7 +29,12 @@ func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
 	b.Queue("INSERT INTO projects ("+projectCols+") VALUES ($1, $2, $3, $4, $5, $6, 1)",
 		p.ID, p.WorkspaceID, p.Name, p.Description, ts(p.CreatedAt), ts(p.UpdatedAt))
 	b.Queue(addProjectCount, p.WorkspaceID, 1)
-	if err := execBatch(ctx, s.pool, b); err != nil {
+	p.Version = 1
+	var ev pending
+	if err := ev.Add(p.WorkspaceID, store.EventProjectCreated, store.Resource{Project: &p}, nil); err != nil {
+		return err
+	}
+	if err := s.batchWithEvents(ctx, b, &ev); err != nil {
 		return dbError(ctx, "create project", err)
 	}
 	return nil
@@ -51,7 +56,7 @@ func (s *Store) GetProject(ctx context.Context, workspaceID, id string) (store.P
 // statement itself, from the locked row.
 func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, update func(*store.Project) error) (store.Project, error) {
 	var out store.Project
-	err := s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err := s.inWrite(ctx, func(tx pgx.Tx, ev *pending) error {
 		cur, err := scanProject(tx.QueryRow(ctx,
 			"SELECT "+projectCols+" FROM projects WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspaceID, id))
 		if err != nil {
@@ -68,7 +73,7 @@ func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, updat
 		if err != nil {
 			return rowError(ctx, "update project: write", "project", err)
 		}
-		return nil
+		return ev.Add(workspaceID, store.EventProjectUpdated, store.Resource{Project: &out}, &store.Resource{Project: &cur})
 	})
 	if err != nil {
 		return store.Project{}, err
@@ -80,14 +85,40 @@ func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, updat
 // key's ON DELETE CASCADE, within the same statement. Then, in the same
 // transaction, its counters leave the workspace's totals.
 func (s *Store) DeleteProject(ctx context.Context, workspaceID, id string) error {
-	return s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		return deleteProject(ctx, tx, workspaceID, id)
+	return s.inWrite(ctx, func(tx pgx.Tx, ev *pending) error {
+		cur, err := scanProject(tx.QueryRow(ctx,
+			"SELECT "+projectCols+" FROM projects WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspaceID, id))
+		if err != nil {
+			return rowError(ctx, "delete project: read", "project", err)
+		}
+		return deleteProject(ctx, tx, ev, cur)
 	})
 }
 
 // deleteProject is the one DELETE of a project, for DeleteProject and
-// DeleteProjectIf: its tasks go by cascade, its counters with them.
-func deleteProject(ctx context.Context, tx pgx.Tx, workspaceID, id string) error {
+// DeleteProjectIf, which hold the project's row locked: no task can join it
+// (the foreign key's check would wait for the lock). Its tasks are deleted
+// first, by a statement that returns exactly the rows it deleted, for their
+// task.deleted events (oldest first); then the project, and its counters.
+func deleteProject(ctx context.Context, tx pgx.Tx, ev *pending, p store.Project) error {
+	workspaceID, id := p.WorkspaceID, p.ID
+	rows, err := tx.Query(ctx, "DELETE FROM tasks WHERE workspace_id = $1 AND project_id = $2 RETURNING "+taskCols, workspaceID, id)
+	if err != nil {
+		return dbError(ctx, "delete project: tasks", err)
+	}
+	tasks, err := pgx.CollectRows(rows, collectTask)
+	if err != nil {
+		return dbError(ctx, "delete project: tasks", err)
+	}
+	sortTasks(tasks)
+	for i := range tasks {
+		if err := ev.Add(workspaceID, store.EventTaskDeleted, store.Resource{Task: &tasks[i]}, nil); err != nil {
+			return err
+		}
+	}
+	if err := ev.Add(workspaceID, store.EventProjectDeleted, store.Resource{Project: &p}, nil); err != nil {
+		return err
+	}
 	tag, err := tx.Exec(ctx, "DELETE FROM projects WHERE workspace_id = $1 AND id = $2", workspaceID, id)
 	if err != nil {
 		return dbError(ctx, "delete project", err)
@@ -107,7 +138,7 @@ func deleteProject(ctx context.Context, tx pgx.Tx, workspaceID, id string) error
 // DeleteProjectIf locks the project's row, checks it and deletes it in one
 // transaction, so that no update slips in between the check and the delete.
 func (s *Store) DeleteProjectIf(ctx context.Context, workspaceID, id string, check func(store.Project) error) error {
-	return s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	return s.inWrite(ctx, func(tx pgx.Tx, ev *pending) error {
 		cur, err := scanProject(tx.QueryRow(ctx,
 			"SELECT "+projectCols+" FROM projects WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspaceID, id))
 		if err != nil {
@@ -116,7 +147,7 @@ func (s *Store) DeleteProjectIf(ctx context.Context, workspaceID, id string, che
 		if err := check(cur); err != nil {
 			return err
 		}
-		return deleteProject(ctx, tx, workspaceID, id)
+		return deleteProject(ctx, tx, ev, cur)
 	})
 }
 

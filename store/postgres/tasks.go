@@ -45,7 +45,12 @@ func (s *Store) CreateTask(ctx context.Context, t store.Task) error {
 	b := &pgx.Batch{}
 	b.Queue(insertTaskSQL, insertTaskArgs(t)...)
 	b.Queue(upsertTaskCounts, countArgs(t.WorkspaceID, counter.Of(t.ProjectID, t.Status, 1))...)
-	if err := execBatch(ctx, s.pool, b); err != nil {
+	t.Version = 1
+	var ev pending
+	if err := ev.Add(t.WorkspaceID, store.EventTaskCreated, store.Resource{Task: &t}, nil); err != nil {
+		return err
+	}
+	if err := s.batchWithEvents(ctx, b, &ev); err != nil {
 		return dbError(ctx, "create task", err)
 	}
 	return nil
@@ -59,10 +64,14 @@ func (s *Store) CreateTasks(ctx context.Context, tasks []store.Task) error {
 	if len(tasks) == 0 {
 		return nil
 	}
-	return s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	return s.inWrite(ctx, func(tx pgx.Tx, ev *pending) error {
 		var b pgx.Batch
 		for _, t := range tasks {
 			b.Queue(insertTaskSQL, insertTaskArgs(t)...)
+			t.Version = 1
+			if err := ev.Add(t.WorkspaceID, store.EventTaskCreated, store.Resource{Task: &t}, nil); err != nil {
+				return err
+			}
 		}
 		br := tx.SendBatch(ctx, &b)
 		for i := range tasks {
@@ -101,7 +110,7 @@ func (s *Store) GetTask(ctx context.Context, workspaceID, id string) (store.Task
 // the workspace violates the composite foreign key: NotFound("project").
 func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update func(*store.Task) error) (store.Task, error) {
 	var out store.Task
-	err := s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err := s.inWrite(ctx, func(tx pgx.Tx, ev *pending) error {
 		cur, err := scanTask(tx.QueryRow(ctx,
 			"SELECT "+taskCols+" FROM tasks WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspaceID, id))
 		if err != nil {
@@ -123,7 +132,7 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 		if err := addTaskCounts(ctx, tx, cur.WorkspaceID, counter.Move(cur.ProjectID, cur.Status, out.ProjectID, out.Status)); err != nil {
 			return dbError(ctx, "update task: count", err)
 		}
-		return nil
+		return ev.Add(workspaceID, store.EventTaskUpdated, store.Resource{Task: &out}, &store.Resource{Task: &cur})
 	})
 	if err != nil {
 		return store.Task{}, err
@@ -132,21 +141,20 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 }
 
 // DeleteTask deletes a task of the workspace and uncounts it, in one
-// statement.
+// statement that returns the task, for its event.
 func (s *Store) DeleteTask(ctx context.Context, workspaceID, id string) error {
-	tag, err := s.pool.Exec(ctx, deleteTaskCounting, workspaceID, id)
-	if err != nil {
-		return dbError(ctx, "delete task", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return store.NotFound("task")
-	}
-	return nil
+	return s.inWrite(ctx, func(tx pgx.Tx, ev *pending) error {
+		cur, err := scanTask(tx.QueryRow(ctx, deleteTaskCounting, workspaceID, id))
+		if err != nil {
+			return rowError(ctx, "delete task", "task", err)
+		}
+		return ev.Add(workspaceID, store.EventTaskDeleted, store.Resource{Task: &cur}, nil)
+	})
 }
 
 // DeleteTaskIf is DeleteProjectIf for tasks.
 func (s *Store) DeleteTaskIf(ctx context.Context, workspaceID, id string, check func(store.Task) error) error {
-	return s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	return s.inWrite(ctx, func(tx pgx.Tx, ev *pending) error {
 		cur, err := scanTask(tx.QueryRow(ctx,
 			"SELECT "+taskCols+" FROM tasks WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspaceID, id))
 		if err != nil {
@@ -158,7 +166,10 @@ func (s *Store) DeleteTaskIf(ctx context.Context, workspaceID, id string, check 
 		if _, err := tx.Exec(ctx, "DELETE FROM tasks WHERE workspace_id = $1 AND id = $2", workspaceID, id); err != nil {
 			return dbError(ctx, "delete task", err)
 		}
-		return dbError(ctx, "delete task: counters", addTaskCounts(ctx, tx, workspaceID, counter.Of(cur.ProjectID, cur.Status, -1)))
+		if err := addTaskCounts(ctx, tx, workspaceID, counter.Of(cur.ProjectID, cur.Status, -1)); err != nil {
+			return dbError(ctx, "delete task: counters", err)
+		}
+		return ev.Add(workspaceID, store.EventTaskDeleted, store.Resource{Task: &cur}, nil)
 	})
 }
 

@@ -39,7 +39,7 @@ func (s *Store) Bootstrap(ctx context.Context, ws store.Workspace, key store.API
 		return false, fmt.Errorf("postgres: bootstrap: key belongs to workspace %q, not to %q", key.WorkspaceID, ws.ID)
 	}
 	created := false
-	err := s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err := s.inWrite(ctx, func(tx pgx.Tx, ev *pending) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", bootstrapLockKey); err != nil {
 			return dbError(ctx, "bootstrap: lock", err)
 		}
@@ -53,7 +53,7 @@ func (s *Store) Bootstrap(ctx context.Context, ws store.Workspace, key store.API
 		if err := insertWorkspace(ctx, tx, ws); err != nil {
 			return dbError(ctx, "bootstrap: create workspace", err)
 		}
-		if err := insertAPIKey(ctx, tx, key); err != nil {
+		if err := insertAPIKey(ctx, tx, ev, key); err != nil {
 			return dbError(ctx, "bootstrap: create api key", err)
 		}
 		created = true
@@ -70,11 +70,11 @@ func (s *Store) CreateWorkspaceWithKey(ctx context.Context, ws store.Workspace, 
 	if key.WorkspaceID != ws.ID {
 		return fmt.Errorf("postgres: create workspace with key: key belongs to workspace %q, not to %q", key.WorkspaceID, ws.ID)
 	}
-	return s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	return s.inWrite(ctx, func(tx pgx.Tx, ev *pending) error {
 		if err := insertWorkspace(ctx, tx, ws); err != nil {
 			return dbError(ctx, "create workspace with key: workspace", err)
 		}
-		if err := insertAPIKey(ctx, tx, key); err != nil {
+		if err := insertAPIKey(ctx, tx, ev, key); err != nil {
 			return dbError(ctx, "create workspace with key: api key", err)
 		}
 		return nil
@@ -98,14 +98,23 @@ func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, e
 	return w, nil
 }
 
-// SetWorkspacePlan changes a workspace's plan.
+// SetWorkspacePlan changes a workspace's plan: it locks the row, so that
+// the plan it compares is the one it replaces, and appends an event only
+// when the plan changes.
 func (s *Store) SetWorkspacePlan(ctx context.Context, id, plan string) error {
-	tag, err := s.pool.Exec(ctx, "UPDATE workspaces SET plan = $2 WHERE id = $1", id, plan)
-	if err != nil {
-		return dbError(ctx, "set workspace plan", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return store.NotFound("workspace")
-	}
-	return nil
+	return s.inWrite(ctx, func(tx pgx.Tx, ev *pending) error {
+		cur, err := scanWorkspace(tx.QueryRow(ctx, "SELECT "+workspaceCols+" FROM workspaces WHERE id = $1 FOR UPDATE", id))
+		if err != nil {
+			return rowError(ctx, "set workspace plan", "workspace", err)
+		}
+		if cur.Plan == plan {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, "UPDATE workspaces SET plan = $2 WHERE id = $1", id, plan); err != nil {
+			return dbError(ctx, "set workspace plan", err)
+		}
+		next := cur
+		next.Plan = plan
+		return ev.Add(id, store.EventWorkspaceUpdated, store.Resource{Workspace: &next}, &store.Resource{Workspace: &cur})
+	})
 }

@@ -56,7 +56,7 @@ func insertAPIKey(ctx context.Context, tx *engine.Tx, ev *pending, k store.APIKe
 	if err := addCount(ctx, tx, k.WorkspaceID, apiKeysCount, 1); err != nil {
 		return err
 	}
-	return ev.add(k.WorkspaceID, store.EventAPIKeyCreated, store.Resource{APIKey: &k}, nil)
+	return ev.Add(k.WorkspaceID, store.EventAPIKeyCreated, store.Resource{APIKey: &k}, nil)
 }
 
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
@@ -121,7 +121,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, workspaceID, id string, at tim
 		}
 		prev := k
 		prev.RevokedAt = nil
-		return ev.add(workspaceID, store.EventAPIKeyRevoked, store.Resource{APIKey: &k}, &store.Resource{APIKey: &prev})
+		return ev.Add(workspaceID, store.EventAPIKeyRevoked, store.Resource{APIKey: &k}, &store.Resource{APIKey: &prev})
 	})
 	if err != nil {
 		return store.APIKey{}, wrap(ctx, "revoke api key", err)

@@ -23,26 +23,8 @@ import (
 // back, and the writes grouped with it keep theirs. The events add a
 // statement or two to a write, never an fsync: they commit with the group.
 
-// pending collects the events of one write, all of one workspace.
-type pending struct {
-	workspaceID string
-	rows        []eventdata.Row
-	last        int64 // the Seq of the last one, once appended
-}
-
-// add encodes one event of the write; at is when it happened.
-func (p *pending) add(workspaceID, typ string, data store.Resource, previous *store.Resource) error {
-	if p.workspaceID != "" && p.workspaceID != workspaceID {
-		return fmt.Errorf("sqlite: one write's events in two workspaces (%s, %s)", p.workspaceID, workspaceID)
-	}
-	p.workspaceID = workspaceID
-	row, err := eventdata.New(typ, time.Now(), data, previous)
-	if err != nil {
-		return err
-	}
-	p.rows = append(p.rows, row)
-	return nil
-}
+// pending collects the events of one write.
+type pending = eventdata.Pending
 
 // upsertHead takes ?2 seq numbers for workspace ?1 and returns the last.
 const upsertHead = `INSERT INTO event_heads (workspace_id, last_seq, pruned_seq) VALUES (?, ?, 0)
@@ -63,17 +45,17 @@ var insertEvents = func() [17]string {
 
 // flush appends the write's events, in the order added, with the origin of
 // ctx.
-func (p *pending) flush(ctx context.Context, tx *engine.Tx) error {
-	if len(p.rows) == 0 {
+func flush(ctx context.Context, tx *engine.Tx, p *pending) error {
+	if len(p.Rows) == 0 {
 		return nil
 	}
 	var last int64
-	if err := tx.QueryRowContext(ctx, upsertHead, p.workspaceID, len(p.rows)).Scan(&last); err != nil {
+	if err := tx.QueryRowContext(ctx, upsertHead, p.WorkspaceID, len(p.Rows)).Scan(&last); err != nil {
 		return err
 	}
 	o := store.OriginFrom(ctx)
-	seq := last - int64(len(p.rows))
-	for rows := p.rows; len(rows) > 0; {
+	seq := last - int64(len(p.Rows))
+	for rows := p.Rows; len(rows) > 0; {
 		chunk := rows[:min(len(rows), len(insertEvents)-1)]
 		rows = rows[len(chunk):]
 		args := make([]any, 0, 9*len(chunk))
@@ -83,13 +65,13 @@ func (p *pending) flush(ctx context.Context, tx *engine.Tx) error {
 			if r.Previous != nil {
 				prev = r.Previous
 			}
-			args = append(args, p.workspaceID, seq, r.ID, r.Type, r.CreatedAt.UnixMicro(), o.RequestID, o.KeyID, r.Data, prev)
+			args = append(args, p.WorkspaceID, seq, r.ID, r.Type, r.CreatedAt.UnixMicro(), o.RequestID, o.KeyID, r.Data, prev)
 		}
 		if _, err := tx.ExecContext(ctx, insertEvents[len(chunk)], args...); err != nil {
 			return err
 		}
 	}
-	p.last = last
+	p.Last = last
 	return nil
 }
 
@@ -103,11 +85,11 @@ func (s *Store) write(ctx context.Context, fn func(context.Context, *engine.Tx, 
 		if err := fn(ctx, tx, &p); err != nil {
 			return err
 		}
-		return p.flush(ctx, tx)
+		return flush(ctx, tx, &p)
 	})
-	if err == nil && p.last > 0 {
-		s.feed.publish(p.workspaceID, p.last)
-		store.RecordEventSeq(ctx, p.last)
+	if err == nil && p.Last > 0 {
+		s.feed.publish(p.WorkspaceID, p.Last)
+		store.RecordEventSeq(ctx, p.Last)
 	}
 	return err
 }

@@ -42,7 +42,7 @@ func (s *Store) CreateProject(ctx context.Context, p store.Project) error {
 			return err
 		}
 		p.Version = 1
-		return ev.add(p.WorkspaceID, store.EventProjectCreated, store.Resource{Project: &p}, nil)
+		return ev.Add(p.WorkspaceID, store.EventProjectCreated, store.Resource{Project: &p}, nil)
 	}))
 }
 
@@ -85,7 +85,7 @@ func (s *Store) UpdateProject(ctx context.Context, workspaceID, id string, updat
 			return err
 		}
 		out = normProject(next)
-		return ev.add(workspaceID, store.EventProjectUpdated, store.Resource{Project: &out}, &store.Resource{Project: &cur})
+		return ev.Add(workspaceID, store.EventProjectUpdated, store.Resource{Project: &out}, &store.Resource{Project: &cur})
 	})
 	if updateErr != nil {
 		return store.Project{}, updateErr
@@ -140,11 +140,11 @@ func deleteProject(ctx context.Context, tx *engine.Tx, ev *pending, p store.Proj
 		return err
 	}
 	for i := range tasks {
-		if err := ev.add(workspaceID, store.EventTaskDeleted, store.Resource{Task: &tasks[i]}, nil); err != nil {
+		if err := ev.Add(workspaceID, store.EventTaskDeleted, store.Resource{Task: &tasks[i]}, nil); err != nil {
 			return err
 		}
 	}
-	if err := ev.add(workspaceID, store.EventProjectDeleted, store.Resource{Project: &p}, nil); err != nil {
+	if err := ev.Add(workspaceID, store.EventProjectDeleted, store.Resource{Project: &p}, nil); err != nil {
 		return err
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE workspace_id = ? AND id = ?`, workspaceID, id)

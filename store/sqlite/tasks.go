@@ -78,7 +78,7 @@ func insertTask(ctx context.Context, tx *engine.Tx, ev *pending, t store.Task) e
 		return err
 	}
 	t.Version = 1
-	return ev.add(t.WorkspaceID, store.EventTaskCreated, store.Resource{Task: &t}, nil)
+	return ev.Add(t.WorkspaceID, store.EventTaskCreated, store.Resource{Task: &t}, nil)
 }
 
 func getTask(ctx context.Context, q engine.Querier, workspaceID, id string) (store.Task, error) {
@@ -127,7 +127,7 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 			return err
 		}
 		out = normTask(next)
-		return ev.add(workspaceID, store.EventTaskUpdated, store.Resource{Task: &out}, &store.Resource{Task: &cur})
+		return ev.Add(workspaceID, store.EventTaskUpdated, store.Resource{Task: &out}, &store.Resource{Task: &cur})
 	})
 	if updateErr != nil {
 		return store.Task{}, updateErr
@@ -167,7 +167,7 @@ func (s *Store) DeleteTask(ctx context.Context, workspaceID, id string) error {
 		if err := countTask(ctx, tx, workspaceID, cur.ProjectID, cur.Status, -1); err != nil {
 			return err
 		}
-		return ev.add(workspaceID, store.EventTaskDeleted, store.Resource{Task: &cur}, nil)
+		return ev.Add(workspaceID, store.EventTaskDeleted, store.Resource{Task: &cur}, nil)
 	}))
 }
 
@@ -189,7 +189,7 @@ func (s *Store) DeleteTaskIf(ctx context.Context, workspaceID, id string, check 
 		if err := countTask(ctx, tx, workspaceID, cur.ProjectID, cur.Status, -1); err != nil {
 			return err
 		}
-		return ev.add(workspaceID, store.EventTaskDeleted, store.Resource{Task: &cur}, nil)
+		return ev.Add(workspaceID, store.EventTaskDeleted, store.Resource{Task: &cur}, nil)
 	})
 	if checkErr != nil {
 		return checkErr

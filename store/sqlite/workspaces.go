@@ -63,7 +63,7 @@ func (s *Store) SetWorkspacePlan(ctx context.Context, id, plan string) error {
 		}
 		next := cur
 		next.Plan = plan
-		return ev.add(id, store.EventWorkspaceUpdated, store.Resource{Workspace: &next}, &store.Resource{Workspace: &cur})
+		return ev.Add(id, store.EventWorkspaceUpdated, store.Resource{Workspace: &next}, &store.Resource{Workspace: &cur})
 	}))
 }
 

@@ -96,6 +96,14 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Counters/Concurrent", testCountersConcurrent},
 		{"Counters/OtherWrites", testCountersOtherWrites},
 
+		{"Events/Writes", testEventsWrites},
+		{"Events/Rollbacks", testEventsRollbacks},
+		{"Events/Tenancy", testEventsTenancy},
+		{"Events/Filter", testEventsFilter},
+		{"Events/Prune", testEventsPrune},
+		{"Events/Concurrent", testEventsConcurrent},
+		{"Events/Follow", testEventsFollow},
+
 		{"Ping", testPing},
 		{"Close", testClose},
 	}

@@ -273,3 +273,26 @@ func Decode(d, p []byte) (store.Resource, *store.Resource, error) {
 	}
 	return data, &prev, nil
 }
+
+// Pending collects the events of one write, all of one workspace, in the
+// order the write made its changes. Last is the Seq of the last one, once
+// the backend has appended them.
+type Pending struct {
+	WorkspaceID string
+	Rows        []Row
+	Last        int64
+}
+
+// Add encodes one event of the write, created now.
+func (p *Pending) Add(workspaceID, typ string, data store.Resource, previous *store.Resource) error {
+	if p.WorkspaceID != "" && p.WorkspaceID != workspaceID {
+		return fmt.Errorf("eventdata: one write's events in two workspaces (%s, %s)", p.WorkspaceID, workspaceID)
+	}
+	p.WorkspaceID = workspaceID
+	row, err := New(typ, time.Now(), data, previous)
+	if err != nil {
+		return err
+	}
+	p.Rows = append(p.Rows, row)
+	return nil
+}
