@@ -162,7 +162,7 @@ func anyStrings(v []any) []string {
 func addEventComponents(c *openapi3.Components) {
 	c.Headers["X-Event-Seq"] = intHeader("The seq of the last event this write appended to the workspace's event log "+
 		"(an idempotent replay: the original write's). GET /v1/events?after=<seq - 1> lists it; a client that "+
-		"waits for its own write in a stream waits for this seq.", false)
+		"waits for its own write in a stream waits for this seq.", true)
 	c.Headers["X-Event-Seq"].Value.Schema.Value.Min = ptr(1.0)
 	c.Responses["TooManyStreams"] = &openapi3.ResponseRef{Value: &openapi3.Response{
 		Description: ptr(fmt.Sprintf("The plan's limit is reached: requests (error.code %s, details.window minute or day; retry after "+

@@ -87,7 +87,7 @@ test('Settings: recent activity, live', async (t) => {
   execFileSync(path.join(dir, 'workspaced'), ['workspaces', 'set-plan', ws.id, 'pro', '--database', path.join(dir, 'workspace.db')]);
   const proj = (await must('POST', api + '/projects', key, { name: 'Launch' })).json.data;
   const tasks = Array.from({ length: 22 }, (_, i) => ({ title: 'Step ' + (i + 1), project_id: proj.id }));
-  const batch = (await must('POST', api + '/tasks:batchCreate', key, { tasks })).json.data;
+  const batch = (await must('POST', api + '/tasks:batchCreate', key, { tasks })).json.data.tasks;
   assert.equal(batch[0].title, 'Step 1');
   const updated = await must('PATCH', api + '/tasks/' + batch[0].id, key, { status: 'completed' });
   let last = seqOf(updated);
