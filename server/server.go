@@ -89,6 +89,17 @@ type Config struct {
 	// ReadinessInterval is how often the server checks its store (and Redis)
 	// to keep the gRPC health status current between /readyz requests.
 	ReadinessInterval time.Duration // default DefaultReadinessInterval
+	// EventRetention is how long events are kept: older ones are pruned in
+	// the background, and reading the log after a pruned position is 410
+	// EVENTS_EXPIRED. At least MinEventRetention.
+	EventRetention time.Duration // default DefaultEventRetention
+	// EventPruneInterval is how often the pruner looks for old events
+	// (tests shorten it).
+	EventPruneInterval time.Duration // default DefaultEventPruneInterval
+	// EventClock is the pruner's clock, which decides what is old: the
+	// store stamps events with the time they commit, so it is the wall
+	// clock (time.Now) unless a test moves it forward to age them.
+	EventClock func() time.Time
 
 	// The HTTP server's limits against slow and idle clients (zero values
 	// take the defaults; tests shorten them).
@@ -130,6 +141,12 @@ const (
 	// DefaultCORSOrigins is the --cors-origins of workspaced: none, so that
 	// only pages the operator names can call the API from a browser.
 	DefaultCORSOrigins = ""
+	// DefaultEventRetention keeps events 30 days.
+	DefaultEventRetention = 720 * time.Hour
+	// MinEventRetention is the shortest retention accepted: a client that
+	// is offline for a few minutes must still be able to catch up.
+	MinEventRetention         = time.Hour
+	DefaultEventPruneInterval = time.Minute
 )
 
 func (c *Config) setDefaults() {
@@ -162,6 +179,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.ReadinessInterval <= 0 {
 		c.ReadinessInterval = DefaultReadinessInterval
+	}
+	if c.EventRetention == 0 {
+		c.EventRetention = DefaultEventRetention
+	}
+	if c.EventPruneInterval <= 0 {
+		c.EventPruneInterval = DefaultEventPruneInterval
+	}
+	if c.EventClock == nil {
+		c.EventClock = time.Now
 	}
 	for _, d := range []struct {
 		v   *time.Duration
@@ -208,6 +234,9 @@ type Server struct {
 // first workspace and its admin key and writes the key to Config.Banner.
 func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	cfg.setDefaults()
+	if cfg.EventRetention < MinEventRetention {
+		return nil, fmt.Errorf("event retention %s is too short: at least %s", cfg.EventRetention, MinEventRetention)
+	}
 	s := &Server{cfg: cfg, metrics: metrics.New()}
 	s.draining, s.stopDraining = context.WithCancel(context.Background())
 	s.stopping, s.stopStopping = context.WithCancelCause(context.Background())
@@ -414,12 +443,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.admin != nil {
 		serve(func() error { return s.admin.Serve(s.adminLis) })
 	}
+	// The background work — the readiness probe, the event pruner — stops
+	// before the shutdown, so before the store closes.
 	probeCtx, stopProbe := context.WithCancel(ctx)
-	probed := make(chan struct{})
-	go func() {
-		defer close(probed)
-		s.probeReadiness(probeCtx)
-	}()
+	var background sync.WaitGroup
+	background.Go(func() { s.probeReadiness(probeCtx) })
+	background.Go(func() { s.pruneEvents(probeCtx) })
 	s.cfg.Logger.Info("serving", slog.String("http", s.HTTPAddr()), slog.String("grpc", s.GRPCAddr()),
 		slog.String("admin", s.AdminAddr()), slog.String("database", redact(s.cfg.Database)))
 
@@ -429,7 +458,7 @@ func (s *Server) Run(ctx context.Context) error {
 	case runErr = <-errs:
 	}
 	stopProbe()
-	<-probed
+	background.Wait()
 	shutdownErr := s.shutdown()
 	wg.Wait()
 	return errors.Join(runErr, shutdownErr)

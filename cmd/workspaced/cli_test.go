@@ -36,6 +36,7 @@ func TestHelpExitsZero(t *testing.T) {
 		`--shutdown-timeout (env WORKSPACE_SHUTDOWN_TIMEOUT, default "15s")`,
 		`--drain-delay (env WORKSPACE_DRAIN_DELAY, default "0s")`,
 		`--cors-origins (env WORKSPACE_CORS_ORIGINS, default "")`,
+		`--event-retention (env WORKSPACE_EVENT_RETENTION, default "720h0m0s")`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("serve --help lacks %q:\n%s", want, out)
@@ -45,6 +46,28 @@ func TestHelpExitsZero(t *testing.T) {
 	// A mistake still exits 2, with the usage on stderr.
 	if out, errOut, code := cli(t, nil, "keys", "create", "--frobnicate"); code != 2 || out != "" || !strings.Contains(errOut, "Usage of workspaced keys create") {
 		t.Errorf("keys create --frobnicate: exit %d, stdout %q, stderr %q; want 2 and the usage on stderr", code, out, errOut)
+	}
+}
+
+// TestEventRetentionIsChecked: a retention under an hour, or one that is no
+// duration, stops serve before it opens anything, naming the setting.
+func TestEventRetentionIsChecked(t *testing.T) {
+	db := t.TempDir() + "/retention.db"
+	for _, c := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{nil, []string{"--event-retention", "59m"}, "--event-retention (WORKSPACE_EVENT_RETENTION) is 59m0s: it must be at least 1h0m0s"},
+		{nil, []string{"--event-retention", "0"}, "it must be at least 1h0m0s"},
+		{nil, []string{"--event-retention", "a month"}, "event-retention"},
+		{[]string{"WORKSPACE_EVENT_RETENTION=-1h"}, nil, "is -1h0m0s: it must be at least"},
+		{[]string{"WORKSPACE_EVENT_RETENTION=forever"}, nil, "WORKSPACE_EVENT_RETENTION"},
+	} {
+		args := append([]string{"serve", "--database", db, "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", ""}, c.args...)
+		if _, errOut, code := cli(t, c.env, args...); code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("serve %v with env %v: exit %d, stderr %q; want 2 and %q", c.args, c.env, code, errOut, c.want)
+		}
 	}
 }
 

@@ -32,11 +32,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may take to finish on shutdown")
 	fs.DurationVar(&cfg.DrainDelay, "drain-delay", 0, "on shutdown, how long to keep serving after health reports NOT_SERVING, so that load balancers stop routing first")
+	fs.DurationVar(&cfg.EventRetention, "event-retention", server.DefaultEventRetention, "how long events are kept (at least "+server.MinEventRetention.String()+"); reading the log after a pruned position is 410 EVENTS_EXPIRED")
 	corsOrigins := fs.String("cors-origins", server.DefaultCORSOrigins, `comma list of web origins (https://app.example.com) whose pages may call the REST API from a browser, or "*" for any; empty sends no CORS headers`)
 	if _, err := parse(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	cfg.CORSOrigins = strings.Split(*corsOrigins, ",")
+	// 0 would be the Config's "default": on the command line it is a
+	// mistake, refused like any retention under the minimum.
+	if cfg.EventRetention < server.MinEventRetention {
+		return usageError(fmt.Sprintf("--event-retention (WORKSPACE_EVENT_RETENTION) is %s: it must be at least %s", cfg.EventRetention, server.MinEventRetention))
+	}
 	tuneGC(os.LookupEnv)
 	// The log (a line per request) reaches stderr in batches, at most
 	// logwriter.DefaultDelay late; whatever is left is written on the way

@@ -178,10 +178,14 @@ func complete(ctx context.Context, st store.IdempotencyKeys, workspaceID, key st
 		return err
 	}
 	if seq > 0 {
-		b = protowire.AppendTag(b, seqField, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(seq))
+		b = appendSeq(b, seq)
 	}
 	return st.CompleteIdempotencyKey(ctx, workspaceID, key, b, now().UTC().Truncate(time.Microsecond))
+}
+
+func appendSeq(b []byte, seq int64) []byte {
+	b = protowire.AppendTag(b, seqField, protowire.VarintType)
+	return protowire.AppendVarint(b, uint64(seq))
 }
 
 // storedSeq reads seqField from a stored response's unknown fields; 0 if it

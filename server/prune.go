@@ -1,0 +1,41 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// pruneBatch is how many events one PruneEvents call deletes: a short
+// transaction, so that writers (SQLite's one writer above all) never wait
+// long behind the pruner.
+const pruneBatch = 500
+
+// pruneEvents deletes the events older than EventRetention until ctx ends:
+// a batch every EventPruneInterval, and the next one at once while a batch
+// came back full (a backlog, such as the first start after a long stop).
+func (s *Server) pruneEvents(ctx context.Context) {
+	timer := time.NewTimer(0) // a first pass at start
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		next := s.cfg.EventPruneInterval
+		before := s.cfg.EventClock().Add(-s.cfg.EventRetention)
+		n, err := s.store.PruneEvents(ctx, before, pruneBatch)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.cfg.Logger.Warn("pruning events", slog.Any("error", err))
+		case n == pruneBatch:
+			next = 0
+		case n > 0:
+			s.cfg.Logger.Debug("pruned events", slog.Int("events", n), slog.Time("before", before))
+		}
+		timer.Reset(next)
+	}
+}
