@@ -69,8 +69,13 @@ func newRoutes(services []protoreflect.ServiceDescriptor) routes {
 		}
 	}
 	add(http.MethodGet, SpecPath)
-	// A GET route answers HEAD too (ServeHTTP serves it as the GET).
+	// A GET route answers HEAD too (ServeHTTP serves it as the GET), but
+	// the event stream, which has no end to leave out (sse.go).
+	stream := templateSegments(StreamPath)
 	for i := range rs {
+		if slices.Equal(rs[i].segments, stream) {
+			continue
+		}
 		if slices.Contains(rs[i].methods, http.MethodGet) && !slices.Contains(rs[i].methods, http.MethodHead) {
 			rs[i].methods = append(rs[i].methods, http.MethodHead)
 		}

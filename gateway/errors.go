@@ -30,6 +30,15 @@ type errorObject struct {
 // writeError writes e as the error envelope with the status its code has in
 // the contract's table.
 func writeError(w http.ResponseWriter, e *apierror.Error) {
+	body := errorJSON(e)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Code.HTTPStatus())
+	_, _ = w.Write(body)
+}
+
+// errorJSON is e's error envelope, on one line (an SSE error event's data
+// too).
+func errorJSON(e *apierror.Error) []byte {
 	details := e.Details
 	if details == nil {
 		details = map[string]string{}
@@ -43,9 +52,7 @@ func writeError(w http.ResponseWriter, e *apierror.Error) {
 		// A map of strings always marshals; keep the contract's shape regardless.
 		body = []byte(`{"success":false,"error":{"code":"INTERNAL_ERROR","message":"Internal server error","details":{}}}`)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(e.Code.HTTPStatus())
-	_, _ = w.Write(body)
+	return body
 }
 
 // handleError turns whatever the gateway or the service returned into the

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -48,6 +49,11 @@ type Options struct {
 	// Methods is the API's method table: every service in it is served, and
 	// its creates answer 201. Required.
 	Methods *apimethod.Table
+	// KeepAlive is the event stream's comment interval (0:
+	// DefaultKeepAlive); StreamWriteTimeout bounds each of its writes (0:
+	// DefaultStreamWriteTimeout).
+	KeepAlive          time.Duration
+	StreamWriteTimeout time.Duration
 }
 
 // Gateway is an http.Handler for the REST API. Its requests' log lines are
@@ -60,6 +66,12 @@ type Gateway struct {
 	methods   *apimethod.Table
 	routes    routes     // for the Allow header of a 405
 	queries   queryRules // what each route takes in its query string
+	// conn, marshaler, keepAlive and streamWriteTimeout serve the event
+	// stream (sse.go).
+	conn               grpc.ClientConnInterface
+	marshaler          *envelopeMarshaler
+	keepAlive          time.Duration
+	streamWriteTimeout time.Duration
 }
 
 // New returns the REST handler calling the API over conn.
@@ -70,9 +82,16 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 	if opts.Methods == nil {
 		return nil, errors.New("gateway: no method table")
 	}
-	g := &Gateway{maxBody: opts.MaxBodyBytes, admission: opts.Admission, methods: opts.Methods, routes: newRoutes(opts.Methods.Services()), queries: newQueryRules(opts.Methods.Services())}
+	if opts.KeepAlive <= 0 {
+		opts.KeepAlive = DefaultKeepAlive
+	}
+	if opts.StreamWriteTimeout <= 0 {
+		opts.StreamWriteTimeout = DefaultStreamWriteTimeout
+	}
+	g := &Gateway{maxBody: opts.MaxBodyBytes, admission: opts.Admission, methods: opts.Methods, routes: newRoutes(opts.Methods.Services()), queries: newQueryRules(opts.Methods.Services()),
+		conn: conn, marshaler: newEnvelopeMarshaler(), keepAlive: opts.KeepAlive, streamWriteTimeout: opts.StreamWriteTimeout}
 	g.mux = runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, newEnvelopeMarshaler()),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, g.marshaler),
 		runtime.WithErrorHandler(g.handleError),
 		runtime.WithRoutingErrorHandler(g.handleRoutingError),
 		runtime.WithForwardResponseOption(g.forwardResponse),
@@ -97,6 +116,11 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Gat
 		if err := register(ctx, g.mux, conn); err != nil {
 			return nil, err
 		}
+	}
+	// The event stream's own handler takes the place of grpc-gateway's
+	// (newline-delimited JSON) for its binding: registered last, it wins.
+	if err := g.mux.HandlePath(http.MethodGet, StreamPath, g.serveEvents); err != nil {
+		return nil, err
 	}
 	return g, nil
 }

@@ -272,7 +272,7 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	call("GET", "/v1/events", writeKey, "", 403)
 	// The stream: its status and headers against the document, each event's
 	// data against the Event schema, and its framing as the document says.
-	streamCall := func(path, key string, want, n int, headers ...string) []sseEvent {
+	streamCall := func(path, key string, want, n int, headers ...string) []streamedEvent {
 		t.Helper()
 		req, _ := http.NewRequest("GET", env.BaseURL+path, nil)
 		if key != "" {
@@ -293,10 +293,10 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 			t.Fatalf("GET %s: status %d, want %d: %s", path, res.StatusCode, want, b)
 		}
 		var body []byte
-		var events []sseEvent
+		var events []streamedEvent
 		if want == 200 {
 			// The n events already in the log after the position, then stop.
-			events = readSSE(t, res.Body, n)
+			events = readStreamed(t, res.Body, n)
 		} else {
 			body, _ = io.ReadAll(res.Body)
 		}
@@ -473,15 +473,15 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	}
 }
 
-// sseEvent is one Server-Sent Event as its fields say it.
-type sseEvent struct{ id, event, data string }
+// streamedEvent is one Server-Sent Event as its fields say it.
+type streamedEvent struct{ id, event, data string }
 
-// readSSE reads n events from a text/event-stream body (fewer if it ends),
+// readStreamed reads n events from a text/event-stream body (fewer if it ends),
 // checking that nothing but events and comment lines comes.
-func readSSE(t *testing.T, body io.Reader, n int) []sseEvent {
+func readStreamed(t *testing.T, body io.Reader, n int) []streamedEvent {
 	t.Helper()
-	var events []sseEvent
-	var cur sseEvent
+	var events []streamedEvent
+	var cur streamedEvent
 	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -495,7 +495,7 @@ func readSSE(t *testing.T, body io.Reader, n int) []sseEvent {
 			if len(events) == n {
 				return events
 			}
-			cur = sseEvent{}
+			cur = streamedEvent{}
 		case strings.HasPrefix(line, ":"):
 		case strings.HasPrefix(line, "id: "):
 			cur.id = strings.TrimPrefix(line, "id: ")

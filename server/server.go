@@ -37,6 +37,7 @@ import (
 	"github.com/example/workspace/service/admin"
 	"github.com/example/workspace/service/admission"
 	"github.com/example/workspace/service/auth"
+	"github.com/example/workspace/service/eventhub"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/store"
 )
@@ -73,6 +74,9 @@ type Config struct {
 	// health turns NOT_SERVING on shutdown, so that load balancers watching
 	// it stop sending traffic before the listeners close.
 	DrainDelay time.Duration // default 0
+	// SSEKeepAlive is the interval of the event stream's keep-alive
+	// comments (default gateway.DefaultKeepAlive, 15 s; tests shorten it).
+	SSEKeepAlive time.Duration
 	// MaxBodyBytes is the REST body limit.
 	MaxBodyBytes int64 // default 1 MiB
 	// CORSOrigins are the web origins (scheme://host[:port], or "*" for
@@ -213,6 +217,8 @@ type Server struct {
 	admin    *http.Server
 	adminLis net.Listener
 	authn    *auth.Authenticator
+	hub      *eventhub.Hub
+	stopHub  func()
 
 	// shuttingDown is set when shutdown starts: readiness fails from then on.
 	shuttingDown atomic.Bool
@@ -279,7 +285,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The API's key writes and the first start's bootstrap are the CLI's
 	// operations; a key revoked through this server leaves its cache at once.
 	ops := admin.New(s.store, cfg.Now, admin.OnRevoke(authn.Forget))
-	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Admin: ops}
+	s.hub = eventhub.New(s.store, s.store, eventhub.Options{Logger: cfg.Logger})
+	recheck := cfg.KeyCacheTTL
+	if recheck <= 0 {
+		recheck = auth.DefaultCacheTTL // keys are not cached: a second is still prompt
+	}
+	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Admin: ops,
+		Hub: s.hub, Streams: ratelimit.NewStreams(), RecheckEvery: recheck}
 	admit := admission.New(authn, limiter, cfg.Now)
 	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), admit: admit, methods: methods, store: s.store, now: cfg.Now, draining: s.draining, stopping: s.stopping}
 	// One chain, for the gRPC port and for the gateway's in-process channel.
@@ -329,6 +341,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		// (its steps 5 and 6): the same component.
 		Admission: admit,
 		Methods:   methods,
+		KeepAlive: cfg.SSEKeepAlive,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -443,6 +456,18 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.admin != nil {
 		serve(func() error { return s.admin.Serve(s.adminLis) })
 	}
+	// The hub follows the event log until the streams have ended, before
+	// the store closes.
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		s.hub.Run(hubCtx)
+	}()
+	s.stopHub = func() {
+		stopHub()
+		<-hubDone
+	}
 	// The background work — the readiness probe, the event pruner — stops
 	// before the shutdown, so before the store closes.
 	probeCtx, stopProbe := context.WithCancel(ctx)
@@ -506,6 +531,9 @@ func (s *Server) shutdown() error {
 	case <-ctx.Done():
 		s.grpc.Stop()
 		<-stopped
+	}
+	if s.stopHub != nil {
+		s.stopHub()
 	}
 	closeErr := s.closeAll()
 	if s.admin != nil {

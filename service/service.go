@@ -12,6 +12,7 @@ import (
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/service/admin"
 	"github.com/example/workspace/service/auth"
+	"github.com/example/workspace/service/eventhub"
 	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/store"
 )
@@ -38,6 +39,14 @@ type Deps struct {
 	// Admin runs the key handlers' writes (create, revoke): the same
 	// operations as the CLI's and the first start's.
 	Admin *admin.Ops
+	// Hub follows the event log for WatchEvents; Streams counts the open
+	// streams against each plan's bound.
+	Hub     *eventhub.Hub
+	Streams *ratelimit.Streams
+	// RecheckEvery is how often an open stream's key is authenticated
+	// again: the key cache's TTL, so that a revoked key's streams end
+	// within the bound its requests are refused in.
+	RecheckEvery time.Duration
 }
 
 // Register registers every service of the API on s.
