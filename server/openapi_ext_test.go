@@ -228,13 +228,14 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	}
 	call("GET", "/v1/events?types=task.updated,api_key.revoked", readKey, "", 200)
 
-	// The event log: every write above appended events; a plan change (the
-	// CLI's operation) adds workspace.updated. Every answer of GET
+	// The event log: every write above appended events; plan changes (the
+	// CLI's operation) add workspace.updated. Every answer of GET
 	// /v1/events is validated above; each event is also held to the Event
 	// schema itself (the oneOf its discriminator picks: data as the type's
 	// resource), and every type must have been seen, so that no variant goes
 	// unchecked.
 	env.SetPlan(wsID, ratelimit.Pro)
+	env.SetPlan(wsID, ratelimit.Enterprise) // as it was, for the checks below
 	gone := data(call("POST", "/v1/projects", key, `{"name":"Gone"}`, 201))["id"].(string)
 	call("DELETE", "/v1/projects/"+gone, key, "", 200)
 	eventSchema := doc.Components.Schemas["v1Event"].Value
@@ -253,6 +254,29 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	for _, typ := range store.EventTypes() {
 		if !seen[typ] {
 			t.Errorf("no %s event among %d: the schema of its variant went unchecked", typ, len(all["data"].([]any)))
+		}
+	}
+	// The Event schema is not vacuous: a task event whose data is not a
+	// Task, a number for seq, an unknown type, a previous with a field the
+	// resource has not, are refused.
+	var taskEvent map[string]any
+	for _, ev := range all["data"].([]any) {
+		if ev.(map[string]any)["type"] == "task.updated" {
+			taskEvent = ev.(map[string]any)
+		}
+	}
+	for what, tamper := range map[string]func(ev map[string]any){
+		"data not a task": func(ev map[string]any) { delete(ev["data"].(map[string]any), "title") },
+		"project's data":  func(ev map[string]any) { ev["data"] = map[string]any{"id": "proj_x", "name": "x"} },
+		"seq a number":    func(ev map[string]any) { ev["seq"] = 5 },
+		"unknown type":    func(ev map[string]any) { ev["type"] = "task.exploded" },
+		"previous field":  func(ev map[string]any) { ev["previous"] = map[string]any{"colour": "red"} },
+	} {
+		var ev map[string]any
+		_ = json.Unmarshal(must(json.Marshal(taskEvent)), &ev)
+		tamper(ev)
+		if eventSchema.VisitJSON(ev) == nil {
+			t.Errorf("%s: the Event schema accepts a wrong event", what)
 		}
 	}
 	lastSeq := all["data"].([]any)[len(all["data"].([]any))-1].(map[string]any)["seq"].(string)
@@ -362,13 +386,16 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	streamCall("/v1/events/stream", writeKey, 403, 0)
 	// Retention: once the events are pruned, reading from before them is a
 	// 410 EVENTS_EXPIRED, in the list and the stream.
-	if _, err := env.Server.Store().PruneEvents(context.Background(), env.Clock.Now().Add(time.Hour), 500); err != nil {
+	tail := call("GET", "/v1/events?after="+lastSeq, key, "", 200)
+	n, _ := strconv.Atoi(lastSeq)
+	head := strconv.Itoa(n + int(tail["pagination"].(map[string]any)["total"].(float64)))
+	if _, err := env.Server.Store().PruneEvents(context.Background(), time.Now().Add(time.Hour), 500); err != nil {
 		t.Fatal(err)
 	}
 	call("GET", "/v1/events?after=1", key, "", 410)
 	streamCall("/v1/events/stream?after=1", key, 410, 0)
 	streamCall("/v1/events/stream", key, 410, 0, "Last-Event-ID", "1")
-	call("GET", "/v1/events?after="+lastSeq, key, "", 200)
+	call("GET", "/v1/events?after="+head, key, "", 200)
 
 	// Errors.
 	call("POST", "/v1/projects", key, `{"description":"no name"}`, 400)
@@ -508,4 +535,11 @@ func readStreamed(t *testing.T, body io.Reader, n int) []streamedEvent {
 		}
 	}
 	return events
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
