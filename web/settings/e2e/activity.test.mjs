@@ -13,7 +13,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { until, startServer, launchBrowser } from './harness.mjs';
+import { until, startServer, launchBrowser, root } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const shots = process.env.SCREENSHOT_DIR || path.join(here, 'artifacts', 'screenshots');
@@ -201,5 +201,31 @@ test('Settings: recent activity, live', async (t) => {
     await page.getByRole('button', { name: 'Sign out' }).click();
   });
 
-  assert.deepEqual(pageErrors.map(String).filter((e) => !/status of (401|403|429)|ERR_CONNECTION_REFUSED|ERR_INCOMPLETE_CHUNKED_ENCODING/.test(e)), [], 'errors in the page');
+  await t.test('once the start of the log was pruned, the panel still shows the last events', async () => {
+    // Retention is at least an hour and the binary has no fake clock: the
+    // test ages all but the last 8 events by two hours in the stopped
+    // server's database (ageevents), and the restarted server's pruner (a
+    // first pass at start, --event-retention 1h) prunes them, as it would
+    // after a month.
+    const head = (await must('GET', api + '/events?limit=1', key)).json.pagination.total;
+    const port = new URL(srv.base).port;
+    srv.proc.kill('SIGTERM');
+    assert.equal((await srv.exited).code, 0);
+    const aged = execFileSync('go', ['run', './web/settings/e2e/ageevents', path.join(dir, 'workspace.db'), String(head - 8)], { cwd: root });
+    assert.equal(Number(aged), head - 8, 'events aged');
+    srv = await startServer(dir, { WORKSPACE_EVENT_RETENTION: '1h' }, { httpAddr: '127.0.0.1:' + port, restart: true });
+    await until(async () => (await rest('GET', api + '/events', key)).status === 410, 'the pruner to prune the aged events');
+    const expired = await rest('GET', api + '/events', key);
+    assert.equal(expired.json.error.code, 'EVENTS_EXPIRED');
+    await page.getByLabel('Admin API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await until(async () => (await panel(page)).length === 8, 'the 8 events kept');
+    assert.deepEqual((await panel(page)).map((i) => i.seq), Array.from({ length: 8 }, (_, i) => head - i));
+    await until(async () => /Live/.test(await page.locator('#activity-status').textContent()), 'the stream to be live');
+    const seq = seqOf(await must('POST', api + '/tasks', key, { title: 'After pruning', project_id: proj.id }));
+    await until(async () => (await panel(page))[0]?.seq === seq, 'the new event at the top');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+  });
+
+  assert.deepEqual(pageErrors.map(String).filter((e) => !/status of (401|403|410|429)|ERR_CONNECTION_REFUSED|ERR_INCOMPLETE_CHUNKED_ENCODING/.test(e)), [], 'errors in the page');
 });
