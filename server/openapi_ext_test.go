@@ -296,7 +296,7 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	call("GET", "/v1/events", writeKey, "", 403)
 	// The stream: its status and headers against the document, each event's
 	// data against the Event schema, and its framing as the document says.
-	streamCall := func(path, key string, want, n int, headers ...string) []streamedEvent {
+	streamCall := func(path, key string, want, n int, headers ...string) (events []streamedEvent, refusal map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", env.BaseURL+path, nil)
 		if key != "" {
@@ -317,7 +317,6 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 			t.Fatalf("GET %s: status %d, want %d: %s", path, res.StatusCode, want, b)
 		}
 		var body []byte
-		var events []streamedEvent
 		if want == 200 {
 			// The n events already in the log after the position, then stop.
 			events = readStreamed(t, res.Body, n)
@@ -363,27 +362,42 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 					t.Errorf("GET %s: id %q and event %q, but the data's seq %v and type %v", path, e.id, e.event, ev["seq"], ev["type"])
 				}
 			}
-		} else if err := errorSchema.VisitJSON(mustJSON(t, body)); err != nil {
-			t.Errorf("GET %s: body is not the Error schema: %v", path, err)
+		} else {
+			refusal = mustJSON(t, body)
+			if err := errorSchema.VisitJSON(refusal); err != nil {
+				t.Errorf("GET %s: body is not the Error schema: %v", path, err)
+			}
 		}
 		op := "GET " + route.Path
 		if exercised[op] == nil {
 			exercised[op] = map[int]bool{}
 		}
 		exercised[op][res.StatusCode] = true
-		return events
+		return events, refusal
 	}
 	streamCall("/v1/events/stream", key, 200, len(all["data"].([]any)))
 	created := call("GET", "/v1/events?after=2&types=task.created", key, "", 200)["data"].([]any)
-	replayed := streamCall("/v1/events/stream?types=task.created", key, 200, len(created), "Last-Event-ID", "2")
+	replayed, _ := streamCall("/v1/events/stream?types=task.created", key, 200, len(created), "Last-Event-ID", "2")
 	for i := range replayed {
 		if replayed[i].id != created[i].(map[string]any)["seq"] {
 			t.Errorf("the stream after Last-Event-ID 2 of task.created: event %d is %s, the list's is %v", i, replayed[i].id, created[i].(map[string]any)["seq"])
 		}
 	}
 	streamCall("/v1/events/stream?types=task.exploded", key, 400, 0)
+	streamCall("/v1/events/stream?after=3", key, 400, 0, "Last-Event-ID", "2")
 	streamCall("/v1/events/stream", "", 401, 0)
 	streamCall("/v1/events/stream", writeKey, 403, 0)
+	// The plan's bound on open streams: a free workspace's sixth is a 429
+	// TOO_MANY_STREAMS.
+	freeWS, freeKey := env.NewWorkspace("free", "read")
+	for i := 0; i < ratelimit.Free.Streams; i++ {
+		if _, refused := openSSE(t, env, freeKey, ""); refused != nil {
+			t.Fatalf("stream %d of %s: %d %s", i+1, freeWS, refused.Status, refused.Body)
+		}
+	}
+	if _, refusal := streamCall("/v1/events/stream", freeKey, 429, 0); refusal["error"].(map[string]any)["code"] != "TOO_MANY_STREAMS" {
+		t.Errorf("the sixth stream of a free workspace: %v, want TOO_MANY_STREAMS", refusal)
+	}
 	// Retention: once the events are pruned, reading from before them is a
 	// 410 EVENTS_EXPIRED, in the list and the stream.
 	tail := call("GET", "/v1/events?after="+lastSeq, key, "", 200)

@@ -166,8 +166,8 @@ func addEventComponents(c *openapi3.Components) {
 	c.Headers["X-Event-Seq"].Value.Schema.Value.Min = ptr(1.0)
 	c.Responses["TooManyStreams"] = &openapi3.ResponseRef{Value: &openapi3.Response{
 		Description: ptr(fmt.Sprintf("The plan's limit is reached: requests (error.code %s, details.window minute or day; retry after "+
-			"Retry-After seconds), or open event streams of the workspace (error.code %s: free 5, pro 50, enterprise 1000; "+
-			"close one first).", apierror.CodeRateLimited, apierror.CodeTooManyStreams)),
+			"Retry-After seconds), or open event streams of the workspace (error.code %s, details.limit: free 5, pro 50, "+
+			"enterprise 1000 per server; close one first).", apierror.CodeRateLimited, apierror.CodeTooManyStreams)),
 		Headers: responseHeaders(true, false),
 		Content: openapi3.NewContentWithJSONSchemaRef(&openapi3.SchemaRef{Ref: "#/components/schemas/Error"}),
 	}}
@@ -224,7 +224,7 @@ func rewriteStreamOperation(comps *openapi3.Components, op *openapi3.Operation) 
 	op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Value: &openapi3.Parameter{
 		Name: "Last-Event-ID", In: "header",
 		Description: "Resume: the id (the seq) of the last event received, as an EventSource sends it when it reconnects; " +
-			"it stands for after.",
+			"it stands for after. Sent with after as well, the two must agree (else a 400 naming after: one of them is stale).",
 		Schema: &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"string"}, Pattern: `^[0-9]+$`}},
 	}})
 	return nil
