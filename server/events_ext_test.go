@@ -695,13 +695,14 @@ func TestEventsRetention(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		if code, _, _ := extRESTError(t, r); r.Status != http.StatusGone || code != "EVENTS_EXPIRED" {
-			t.Fatalf("after=0 past the retention: %d %s, want 410 EVENTS_EXPIRED", r.Status, r.Body)
+		if code, _, details := extRESTError(t, r); r.Status != http.StatusGone || code != "EVENTS_EXPIRED" ||
+			!extDetailsEqual(details, map[string]string{"last_seq": strconv.FormatInt(pruned, 10), "pruned_seq": strconv.FormatInt(pruned, 10)}) {
+			t.Fatalf("after=0 past the retention: %d %s, want 410 EVENTS_EXPIRED saying last_seq and pruned_seq %d", r.Status, r.Body, pruned)
 		}
 		evlRefusedGone := func(after int64) {
 			t.Helper()
 			_, err := workspacev1.NewEventServiceClient(env.Conn).ListEvents(env.Ctx(key), &workspacev1.ListEventsRequest{AfterSeq: after})
-			if st, info := extErrorInfo(err); st.Code() != codes.OutOfRange || info.GetReason() != "EVENTS_EXPIRED" {
+			if st, info := extErrorInfo(err); st.Code() != codes.OutOfRange || info.GetReason() != "EVENTS_EXPIRED" || info.GetMetadata()["last_seq"] == "" {
 				t.Errorf("gRPC after_seq %d: %v, want OUT_OF_RANGE EVENTS_EXPIRED", after, err)
 			}
 		}

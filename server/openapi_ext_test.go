@@ -119,6 +119,12 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 		if r.Status != want {
 			t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
 		}
+		// Every write this test makes changes something, so its success
+		// carries the seq of its last event (the header is optional in
+		// the document: a write that changes nothing has none).
+		if method != "GET" && want < 300 && !regexp.MustCompile(`^[1-9][0-9]*$`).MatchString(r.Header.Get("X-Event-Seq")) {
+			t.Errorf("%s %s: X-Event-Seq %q, want the seq of its event", method, path, r.Header.Get("X-Event-Seq"))
+		}
 		var v map[string]any
 		if want == http.StatusNotModified {
 			if r.Header.Get("X-Request-Id") == "" || len(r.Body) != 0 {

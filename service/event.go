@@ -68,6 +68,9 @@ func (s *events) ListEvents(ctx context.Context, req *workspacev1.ListEventsRequ
 	// One more than the page, so that the page knows whether a next one
 	// exists without another query.
 	rows, total, err := s.Store.ListEvents(ctx, p.WorkspaceID, filter, pg.Limit+1)
+	if errors.Is(err, store.ErrEventsExpired) {
+		return nil, s.expired(ctx, p.WorkspaceID, err)
+	}
 	if err != nil {
 		return nil, apierror.From(err)
 	}
@@ -89,6 +92,21 @@ func (s *events) ListEvents(ctx context.Context, req *workspacev1.ListEventsRequ
 		next = &tok
 	}
 	return &workspacev1.ListEventsResponse{Data: out, Pagination: pag, NextPageToken: next}, nil
+}
+
+// expired is the 410 of a position before the pruned one. Its details say
+// where the log stands — last_seq, the newest event's seq, and pruned_seq,
+// the last seq pruned (read on from any seq at or after it) — so that a
+// client resyncs in one step: note last_seq, read the lists, then read the
+// log after last_seq.
+func (s *events) expired(ctx context.Context, workspaceID string, err error) error {
+	e, _ := apierror.As(apierror.From(err))
+	head, herr := s.Store.EventHead(ctx, workspaceID)
+	if herr != nil {
+		return e
+	}
+	return e.WithDetail("last_seq", strconv.FormatInt(head.LastSeq, 10)).
+		WithDetail("pruned_seq", strconv.FormatInt(head.PrunedSeq, 10))
 }
 
 // EventTypes reads a types filter: a comma list of event types, each one of

@@ -25,8 +25,7 @@ import (
 //   - seq is an int64, which proto3 JSON writes as a decimal string;
 //   - a server-streaming RPC (WatchEvents) is Server-Sent Events on REST
 //     (text/event-stream, Last-Event-ID), where buf describes a JSON body of
-//     {"result": …} objects, which the gateway never sends here;
-//   - every write's success carries X-Event-Seq.
+//     {"result": …} objects, which the gateway never sends here.
 
 // eventSchema is the Event message's schema name.
 const eventSchema = schemaPrefix + "Event"
@@ -157,13 +156,9 @@ func anyStrings(v []any) []string {
 	return out
 }
 
-// addEventComponents adds the X-Event-Seq header and the stream's 429 (the
-// 410 is a row of errorResponses).
+// addEventComponents adds the stream's 429 (the 410 is a row of
+// errorResponses, X-Event-Seq a header of addErrorComponents).
 func addEventComponents(c *openapi3.Components) {
-	c.Headers["X-Event-Seq"] = intHeader("The seq of the last event this write appended to the workspace's event log "+
-		"(an idempotent replay: the original write's). GET /v1/events?after=<seq - 1> lists it; a client that "+
-		"waits for its own write in a stream waits for this seq.", true)
-	c.Headers["X-Event-Seq"].Value.Schema.Value.Min = ptr(1.0)
 	c.Responses["TooManyStreams"] = &openapi3.ResponseRef{Value: &openapi3.Response{
 		Description: ptr(fmt.Sprintf("The plan's limit is reached: requests (error.code %s, details.window minute or day; retry after "+
 			"Retry-After seconds), or open event streams of the workspace (error.code %s, details.limit: free 5, pro 50, "+

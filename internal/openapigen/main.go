@@ -341,7 +341,7 @@ var errorResponses = []errorResponse{
 	{413, "PayloadTooLarge", apierror.CodePayloadTooLarge, "The body is over the limit (1 MiB by default).", true},
 	{415, "UnsupportedMediaType", apierror.CodeUnsupportedMediaType, "The body's Content-Type is not JSON (application/json or application/*+json, charset utf-8 if any); a body without one is taken as JSON.", true},
 	{431, "HeadersTooLarge", apierror.CodeHeadersTooLarge, "The request line and headers are over the limit (64 KiB, plus the 4 KiB net/http allows on top): refused before the key is read.", false},
-	{410, "EventsExpired", apierror.CodeEventsExpired, "The events after `after` were pruned (older than the retention): resync from the lists, then read the log from the newest seq.", true},
+	{410, "EventsExpired", apierror.CodeEventsExpired, "The events after `after` were pruned (older than the retention): details.last_seq is the newest seq, details.pruned_seq the last pruned; resync from the lists, then read the log after last_seq.", true},
 	{429, "RateLimited", apierror.CodeRateLimited, "The plan's limit is reached (details.window: minute or day); retry after Retry-After seconds.", true},
 	{500, "InternalError", apierror.CodeInternal, "Something unexpected; details.request_id names the request.", false},
 	{503, "Unavailable", apierror.CodeUnavailable, "The server is shutting down or a backing store is unreachable.", false},
@@ -392,6 +392,10 @@ func addErrorComponents(c *openapi3.Components) {
 		"X-RateLimit-Remaining": intHeader("Requests still admitted in that window.", true),
 		"X-RateLimit-Reset":     intHeader("When that window ends, in unix seconds.", true),
 		"Retry-After":           intHeader("Seconds until the refused request may be retried.", true),
+		"X-Event-Seq": {Value: &openapi3.Header{Parameter: openapi3.Parameter{
+			Description: "The seq of the last event this write appended to the workspace's event log (an idempotent replay: the original write's); absent when it changed nothing. Read the event log (/v1/events) until this seq to see your own write.",
+			Schema:      &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"integer"}, Format: "int64", Min: ptr(1.0)}},
+		}}},
 		"X-Request-Id": {Value: &openapi3.Header{Parameter: openapi3.Parameter{
 			Description: "The request's id: the client's own if it sent a sane one, else a new one.",
 			Required:    true,
@@ -520,6 +524,9 @@ func rewriteOperation(comps *openapi3.Components, table *apimethod.Table, path, 
 		return p.Value != nil && p.Value.In == "query" && p.Value.Name == "etag"
 	})
 	okHeaders := responseHeaders(true, false)
+	if rpc.IsWrite() {
+		okHeaders["X-Event-Seq"] = &openapi3.HeaderRef{Ref: "#/components/headers/X-Event-Seq"}
+	}
 	if tagged {
 		okHeaders["ETag"] = &openapi3.HeaderRef{Ref: "#/components/headers/ETag"}
 	}
@@ -589,10 +596,6 @@ func rewriteOperation(comps *openapi3.Components, table *apimethod.Table, path, 
 	if tagged && method == "GET" {
 		op.Parameters = append(op.Parameters, conditionHeader("If-None-Match",
 			"* or a comma-separated list of entity-tags (weak comparison, RFC 9110 §13.1.2). If one matches the resource's current ETag, the answer is 304 with no body. A malformed value is a 400."))
-	}
-	if write {
-		// Every write appends to the event log and says where.
-		okHeaders["X-Event-Seq"] = &openapi3.HeaderRef{Ref: "#/components/headers/X-Event-Seq"}
 	}
 	if hasBody && op.RequestBody.Value != nil {
 		op.RequestBody.Value.Required = true

@@ -41,16 +41,17 @@ type Event struct {
 	// When the change committed.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// The resource after the change (for a delete, as it was), exactly as its GET
-	// renders it: a Project, Task, ApiKey or Workspace.
+	// renders it: a Project, Task, ApiKey (never its secret) or Workspace (without
+	// usage, which is the rate limit's state, not the workspace's).
 	Data *structpb.Struct `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
 	// For updates, the old values of the top-level fields of data whose value
 	// changed; null for creates and deletes.
 	Previous *structpb.Struct `protobuf:"bytes,6,opt,name=previous,proto3" json:"previous,omitempty"`
-	// The X-Request-Id of the request that made the change; null for changes made
-	// through the command line.
+	// The X-Request-Id of the request that made the change; absent for changes
+	// made through the command line.
 	RequestId *string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3,oneof" json:"request_id,omitempty"`
-	// The id of the API key that made the change; null for changes made through
-	// the command line.
+	// The id of the API key that made the change; absent for changes made
+	// through the command line.
 	KeyId         *string `protobuf:"bytes,8,opt,name=key_id,json=keyId,proto3,oneof" json:"key_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

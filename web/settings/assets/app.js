@@ -201,8 +201,8 @@
   // request lists 20 from the start of the log; when that is all of it
   // (has_more false) it is the panel, else a second request lists the 20
   // after last - 20. Once events were pruned (retention) the start of the log
-  // is gone and after=0 is a 410 EVENTS_EXPIRED: then oldestKept finds where
-  // the log starts now.
+  // is gone and after=0 is a 410 EVENTS_EXPIRED whose details.pruned_seq
+  // says where the log starts now: the same two steps from there.
   //
   // Following: GET /v1/events/stream is Server-Sent Events, but EventSource
   // cannot send the Authorization header (and keys in URLs are refused), so
@@ -433,38 +433,12 @@
       this.status(this.resumable ? 'Live: new events appear at the top.' : 'Connecting…');
     },
 
-    // oldestKept lists from a position the log can be read from once its
-    // start was pruned (after=0 was a 410). The 410 names no position, so
-    // it probes: after=1, 2, 4… until one is accepted (at or past the pruned
-    // seq), then, while fewer than 20 events follow it, halves the gap to
-    // the last refused one, so that the panel still gets the last 20. About
-    // 2·log2(seq) requests, once per sign-in; a 410 naming the position
-    // (details.pruned_seq) would make it one.
+    // oldestKept lists from where the log starts now that its start was
+    // pruned: the 410 names the last pruned seq (details.pruned_seq).
     async oldestKept(err, signal) {
-      const named = Number(err.details.pruned_seq);
-      if (named > 0) return this.list(named, signal);
-      const expired = (e) => e instanceof ApiError && e.code === 'EVENTS_EXPIRED';
-      let lo = 0, x = 1, ok = null;
-      while (!ok) {
-        try {
-          ok = await this.list(x, signal);
-        } catch (e) {
-          if (!expired(e) || x > Number.MAX_SAFE_INTEGER / 2) throw e;
-          lo = x;
-          x *= 2;
-        }
-      }
-      while (!ok.res.pagination.has_more && ok.res.data.length < ACTIVITY_SIZE && x - lo > 1) {
-        const mid = Math.floor((lo + x) / 2);
-        try {
-          ok = await this.list(mid, signal);
-          x = mid;
-        } catch (e) {
-          if (!expired(e)) throw e;
-          lo = mid;
-        }
-      }
-      return ok;
+      const pruned = Number(err.details.pruned_seq);
+      if (!(pruned > 0)) throw err;
+      return this.list(pruned, signal);
     },
 
     async list(after, signal, limit = ACTIVITY_SIZE) {
