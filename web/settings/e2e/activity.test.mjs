@@ -77,6 +77,11 @@ test('Settings: recent activity, live', async (t) => {
       streams.push({ request: r, url: r.url(), lastEventId: r.headers()['last-event-id'], ended: false });
     }
   });
+  const lists = []; // the page's GET /v1/events, as "after" values
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/v1/events') lists.push(u.searchParams.get('after') || '0');
+  });
   page.on('requestfailed', (r) => { for (const s of streams) if (s.request === r) s.ended = true; });
   page.on('requestfinished', (r) => { for (const s of streams) if (s.request === r) s.ended = true; });
 
@@ -100,6 +105,7 @@ test('Settings: recent activity, live', async (t) => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Recent activity' }).waitFor();
     await until(async () => (await panel(page)).length === 20, '20 events in the panel');
+    assert.deepEqual(lists, ['0', String(last - 20)], 'the head from the start, then the 20 after last - 20');
     const items = await panel(page);
     assert.deepEqual(items.map((i) => i.seq), Array.from({ length: 20 }, (_, i) => last - i), 'the last 20 seqs, newest first');
     assert.equal(items[0].type, 'task.updated');
@@ -217,9 +223,11 @@ test('Settings: recent activity, live', async (t) => {
     await until(async () => (await rest('GET', api + '/events', key)).status === 410, 'the pruner to prune the aged events');
     const expired = await rest('GET', api + '/events', key);
     assert.equal(expired.json.error.code, 'EVENTS_EXPIRED');
+    lists.length = 0;
     await page.getByLabel('Admin API key').fill(key);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await until(async () => (await panel(page)).length === 8, 'the 8 events kept');
+    assert.deepEqual(lists, ['0', String(head - 8)], 'from the start (410), then from the pruned seq the 410 names');
     assert.deepEqual((await panel(page)).map((i) => i.seq), Array.from({ length: 8 }, (_, i) => head - i));
     await until(async () => /Live/.test(await page.locator('#activity-status').textContent()), 'the stream to be live');
     const seq = seqOf(await must('POST', api + '/tasks', key, { title: 'After pruning', project_id: proj.id }));
