@@ -74,6 +74,10 @@ type Config struct {
 	// health turns NOT_SERVING on shutdown, so that load balancers watching
 	// it stop sending traffic before the listeners close.
 	DrainDelay time.Duration // default 0
+	// EventBuffer is how many events an event stream may have waiting
+	// before it is ended with STREAM_LAGGING (default
+	// eventhub.DefaultBuffer, 256; tests make it small).
+	EventBuffer int
 	// SSEKeepAlive is the interval of the event stream's keep-alive
 	// comments (default gateway.DefaultKeepAlive, 15 s; tests shorten it).
 	SSEKeepAlive time.Duration
@@ -285,7 +289,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The API's key writes and the first start's bootstrap are the CLI's
 	// operations; a key revoked through this server leaves its cache at once.
 	ops := admin.New(s.store, cfg.Now, admin.OnRevoke(authn.Forget))
-	s.hub = eventhub.New(s.store, s.store, eventhub.Options{Logger: cfg.Logger})
+	s.hub = eventhub.New(s.store, s.store, eventhub.Options{Logger: cfg.Logger, Buffer: cfg.EventBuffer})
 	recheck := cfg.KeyCacheTTL
 	if recheck <= 0 {
 		recheck = auth.DefaultCacheTTL // keys are not cached: a second is still prompt

@@ -2,12 +2,15 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,6 +49,58 @@ func openSSE(t *testing.T, env *servertest.Env, key, query string, headers ...st
 
 func openSSEAt(t *testing.T, baseURL, key, query string, headers ...string) (*sseStream, *servertest.Response) {
 	t.Helper()
+	return openSSEWith(t, http.DefaultTransport, true, baseURL, key, query, headers...)
+}
+
+// gatedWriter is a client that stops reading: its writes wait until
+// Release, then land in buf.
+type gatedWriter struct {
+	header http.Header
+	gate   chan struct{}
+	mu     sync.Mutex
+	status int
+	buf    bytes.Buffer
+}
+
+func (g *gatedWriter) Header() http.Header { return g.header }
+func (g *gatedWriter) WriteHeader(status int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.status == 0 {
+		g.status = status
+	}
+}
+func (g *gatedWriter) Write(b []byte) (int, error) {
+	<-g.gate
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.buf.Write(b)
+}
+func (g *gatedWriter) Flush() {}
+
+// Release lets the writes through.
+func (g *gatedWriter) Release() { close(g.gate) }
+
+// serveSlowSSE serves a stream request through the server's REST handler
+// (the whole REST path, in process) to a client that reads nothing until
+// Release; done is closed when the handler has returned.
+func serveSlowSSE(t *testing.T, env *servertest.Env, key string) (w *gatedWriter, done <-chan struct{}) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req := httptest.NewRequestWithContext(ctx, "GET", "/v1/events/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	w = &gatedWriter{header: http.Header{}, gate: make(chan struct{})}
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		env.Server.Handler().ServeHTTP(w, req)
+	}()
+	return w, finished
+}
+
+func openSSEWith(t *testing.T, rt http.RoundTripper, read bool, baseURL, key, query string, headers ...string) (*sseStream, *servertest.Response) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, err := http.NewRequestWithContext(ctx, "GET", baseURL+"/v1/events/stream"+query, nil)
 	if err != nil {
@@ -57,7 +112,7 @@ func openSSEAt(t *testing.T, baseURL, key, query string, headers ...string) (*ss
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultTransport.RoundTrip(req)
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		cancel()
 		t.Fatalf("open stream: %v", err)
@@ -70,7 +125,9 @@ func openSSEAt(t *testing.T, baseURL, key, query string, headers ...string) (*ss
 	}
 	s := &sseStream{Resp: resp, events: make(chan sseEvent, 4096), ended: make(chan error, 1), cancel: cancel}
 	t.Cleanup(s.Close)
-	go s.read()
+	if read {
+		go s.read()
+	}
 	return s, nil
 }
 
@@ -183,8 +240,10 @@ type grpcWatch struct {
 	cancel context.CancelFunc
 }
 
-// watchGRPC opens WatchEvents; a refusal before the stream starts is
-// returned as err (the stream's header never came).
+// watchGRPC opens WatchEvents and waits for its header: once it returns, a
+// stream that started counts as open on the server. A refusal shows at the
+// first Next or End (grpc-go gives a trailers-only answer's metadata as its
+// header).
 func watchGRPC(t *testing.T, conn grpc.ClientConnInterface, ctx context.Context, req *workspacev1.WatchEventsRequest, opts ...grpc.CallOption) (*grpcWatch, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
@@ -193,14 +252,7 @@ func watchGRPC(t *testing.T, conn grpc.ClientConnInterface, ctx context.Context,
 		cancel()
 		return nil, err
 	}
-	header, err := stream.Header()
-	if err == nil && header == nil {
-		_, err = stream.Recv()
-		if err == nil {
-			err = status.Error(codes.Internal, "an event without a header")
-		}
-	}
-	if err != nil {
+	if _, err := stream.Header(); err != nil {
 		cancel()
 		return nil, err
 	}
@@ -270,4 +322,33 @@ func errorCode(err error) string {
 		}
 	}
 	return ""
+}
+
+// waitUntil polls cond until it holds, failing the test after waitLimit.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, waitLimit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// refusedGRPC opens WatchEvents expecting a refusal, and returns it (nil if
+// the stream started and sent an event instead).
+func refusedGRPC(t *testing.T, conn grpc.ClientConnInterface, ctx context.Context, req *workspacev1.WatchEventsRequest) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, waitLimit)
+	defer cancel()
+	stream, err := workspacev1.NewEventServiceClient(conn).WatchEvents(ctx, req)
+	if err != nil {
+		return err
+	}
+	_, err = stream.Recv()
+	if status.Code(err) == codes.DeadlineExceeded {
+		t.Fatalf("the stream was not refused within %v", waitLimit)
+	}
+	return err
 }
