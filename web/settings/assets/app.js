@@ -234,9 +234,11 @@
     return d.id || '';
   }
 
+  // show writes a field's value for people: a timestamp in local time.
   function show(v) {
     if (v === null || v === undefined || v === '') return '—';
     if (typeof v === 'object') return JSON.stringify(v);
+    if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(v)) return when(v);
     return String(v);
   }
 
