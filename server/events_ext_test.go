@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/example/workspace/server"
 	"github.com/example/workspace/server/servertest"
 	"github.com/example/workspace/service/ratelimit"
+	"github.com/example/workspace/store/postgres/pgtest"
 )
 
 // evlEvent is an event as REST writes it.
@@ -675,16 +677,18 @@ func TestEventContents(t *testing.T) {
 // background; reading after a pruned position is 410 EVENTS_EXPIRED (gRPC
 // OUT_OF_RANGE), and reading on from the pruned seq works.
 func TestEventsRetention(t *testing.T) {
-	// The pruner's clock: the wall clock, moved forward by later.
-	var later atomic.Int64
+	// The pruner's clock: the wall clock until the test sets aged, then an
+	// hour (the retention) after aged: what was logged before aged is old,
+	// what is logged after it is not.
+	var aged atomic.Int64
 	servertest.OnEachBackend(t, func(t *testing.T, env *servertest.Env) {
-		later.Store(0)
+		aged.Store(0)
 		_, key := env.NewWorkspace("enterprise")
 		for i := 0; i < 3; i++ {
 			evlPost(t, env, "POST", "/v1/projects", key, fmt.Sprintf(`{"name":"p%d"}`, i), 201)
 		}
 		pruned := evlList(t, env, key, "").events[3].seq(t) // the key's, then the projects'
-		later.Store(int64(2 * time.Hour))
+		aged.Store(time.Now().UnixNano())
 		// The pruner runs every few milliseconds here: wait until it has.
 		deadline := time.Now().Add(20 * time.Second)
 		var r *servertest.Response
@@ -718,7 +722,12 @@ func TestEventsRetention(t *testing.T) {
 	}, func(c *server.Config) {
 		c.EventRetention = time.Hour
 		c.EventPruneInterval = 5 * time.Millisecond
-		c.EventClock = func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
+		c.EventClock = func() time.Time {
+			if at := aged.Load(); at != 0 {
+				return time.Unix(0, at).Add(time.Hour)
+			}
+			return time.Now()
+		}
 	})
 }
 
@@ -730,5 +739,68 @@ func TestEventRetentionBelowMinimum(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "event retention") {
 			t.Errorf("EventRetention %s: %v, want a refusal", d, err)
 		}
+	}
+}
+
+// TestEventPrunerWorksOffABacklog: a server started on a log whose events
+// are all old prunes them all at once, 500 at a time, without waiting an
+// interval between full batches.
+func TestEventPrunerWorksOffABacklog(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			db := t.TempDir() + "/backlog.db"
+			if backend == "postgres" {
+				db = pgtest.NewDatabase(t)
+			}
+			env := servertest.Start(t, func(c *server.Config) { c.Database = db })
+			ws, key := env.NewWorkspace("enterprise")
+			proj, _ := evlPost(t, env, "POST", "/v1/projects", key, `{"name":"P"}`, 201)
+			items := strings.TrimSuffix(strings.Repeat(`{"title":"t","project_id":"`+proj["id"].(string)+`"},`, 100), ",")
+			for i := 0; i < 11; i++ {
+				evlPost(t, env, "POST", "/v1/tasks:batchCreate", key, `{"tasks":[`+items+`]}`, 201)
+			}
+			if err := env.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			aged := time.Now()
+
+			// Again, on the same database, an hour of interval: only the
+			// first pass and the passes it chains at once can prune.
+			ctx, cancel := context.WithCancel(t.Context())
+			srv, err := server.New(ctx, server.Config{
+				HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Database: db,
+				EventRetention: time.Hour, EventPruneInterval: time.Hour,
+				EventClock: func() time.Time { return aged.Add(time.Hour) },
+			})
+			if err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- srv.Run(ctx) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			}()
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				head, err := srv.Store().EventHead(ctx, ws)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if head.LastSeq != 1+1+1100 {
+					t.Fatalf("the log's head %d, want 1102", head.LastSeq)
+				}
+				if head.PrunedSeq == head.LastSeq {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("pruned through %d of %d", head.PrunedSeq, head.LastSeq)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
 	}
 }

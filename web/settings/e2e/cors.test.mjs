@@ -43,7 +43,7 @@ function call(page, url, init, headers = []) {
   }, { url, init, headers });
 }
 
-const exposed = ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'X-Request-Id', 'Idempotent-Replayed'];
+const exposed = ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'X-Request-Id', 'Idempotent-Replayed', 'X-Event-Seq'];
 
 test('CORS: a page on an allowed origin calls the API; another origin is refused', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'ws-cors-e2e-'));
@@ -87,11 +87,12 @@ test('CORS: a page on an allowed origin calls the API; another origin is refused
     assert.match(created.headers['X-RateLimit-Reset'], /^\d+$/);
     assert.equal(created.headers['X-Request-Id'], 'cors-e2e.req-1', 'the page\'s own request id, sent and read back');
     assert.equal(created.headers['Content-Type'], 'application/json');
-    // The retry is a replay, and the page can tell.
+    assert.match(created.headers['X-Event-Seq'], /^[1-9]\d*$/, 'the write\'s event seq');
     const replayed = await call(page, api + '/projects', init, exposed);
     assert.equal(replayed.status, 201);
     assert.equal(replayed.json.data.id, created.json.data.id);
     assert.equal(replayed.headers['Idempotent-Replayed'], 'true');
+    assert.equal(replayed.headers['X-Event-Seq'], created.headers['X-Event-Seq'], 'the replay answers the original seq');
   });
 
   await t.test('the allowed origin reads, updates (PATCH, PUT) and deletes', async () => {
