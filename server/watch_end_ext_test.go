@@ -273,3 +273,32 @@ func startReplica(t *testing.T, database string) *server.Server {
 	})
 	return srv
 }
+
+// The stream passes CORS like every REST answer, and a native gRPC stream
+// writes its one log line when it ends, with its duration.
+func TestWatchCORSAndNativeLogLine(t *testing.T) {
+	env := servertest.Start(t, func(c *server.Config) { c.CORSOrigins = []string{"https://app.example"} })
+	sse, r := openSSE(t, env, env.AdminKey, "", "Origin", "https://app.example")
+	if r != nil {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	if got := sse.Resp.Header.Get("Access-Control-Allow-Origin"); got != "https://app.example" {
+		t.Errorf("Access-Control-Allow-Origin = %q", got)
+	}
+	sse.Close()
+	g, err := watchGRPC(t, env.Conn, env.Ctx(env.AdminKey), &workspacev1.WatchEventsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Next(t)
+	g.cancel()
+	waitUntil(t, "the native stream's log line", func() bool {
+		for _, l := range strings.Split(env.Logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["rpc"] == "/workspace.v1.EventService/WatchEvents" && m["http_route"] == nil {
+				return m["duration_ms"] != nil && m["workspace_id"] == env.WorkspaceID && m["code"] == "Canceled"
+			}
+		}
+		return false
+	})
+}

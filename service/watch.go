@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/grpc/status"
+
 	"github.com/example/workspace/apierror"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/service/admission"
@@ -69,6 +71,9 @@ func (s *events) WatchEvents(req *workspacev1.WatchEventsRequest, stream workspa
 			last = ev.Seq
 			return nil
 		})
+	if errors.Is(err, store.ErrEventsExpired) {
+		return s.expired(ctx, p.WorkspaceID, err) // ListEvents's 410, details and all
+	}
 	return watchError(ctx, err, req.AfterSeq, last)
 }
 
@@ -83,12 +88,12 @@ func watchError(ctx context.Context, err error, after, last int64) error {
 		return apierror.New(apierror.CodeStreamLagging,
 			"This stream fell too far behind the log and was ended: resume after seq "+seq,
 			map[string]string{"last_seq": seq})
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		if cause := context.Cause(ctx); cause != nil {
-			if e, ok := apierror.As(cause); ok {
-				return e // the server's shutdown
-			}
+	case ctx.Err() != nil:
+		if e, ok := apierror.As(context.Cause(ctx)); ok {
+			return e // the server's shutdown
 		}
+		// The client went away: CANCELLED in the log, as grpc-go says.
+		return status.FromContextError(ctx.Err()).Err()
 	}
 	if e, ok := apierror.As(err); ok {
 		return e

@@ -63,6 +63,7 @@ type bench struct {
 	grpcAdr            string
 	bareHTTP, bareGRPC *proc
 	tenants            []tenant
+	extra              []*proc // the watch mode's servers
 }
 
 func newBench(ctx context.Context, o options, out io.Writer) (*bench, error) {
@@ -508,7 +509,7 @@ func autocommitInserts(ctx context.Context, path string, d time.Duration) (float
 }
 
 func (b *bench) close() {
-	for _, p := range []*proc{b.server, b.bareHTTP, b.bareGRPC} {
+	for _, p := range append([]*proc{b.server, b.bareHTTP, b.bareGRPC}, b.extra...) {
 		if p != nil {
 			_ = p.cmd.Process.Signal(os.Interrupt)
 			_ = p.cmd.Wait()

@@ -2,7 +2,8 @@
 // baselines it runs itself — a bare net/http JSON handler and a bare grpc-go
 // handler — and prints every result as a ratio to its baseline. Its pages
 // mode (`workspace-bench pages`, pages.go) measures one page of tasks in
-// workspaces of 20 to a million tasks.
+// workspaces of 20 to a million tasks; its watch mode (`workspace-bench
+// watch`, watch.go) the event stream's delivery latency and memory.
 package main
 
 import (
@@ -68,6 +69,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if len(args) > 0 && args[0] == "pages" {
 		return runPages(ctx, args[1:], out)
+	}
+	if len(args) > 0 && args[0] == "watch" {
+		return runWatch(ctx, args[1:], out)
 	}
 	var o options
 	fs := flag.NewFlagSet("workspace-bench", flag.ContinueOnError)
