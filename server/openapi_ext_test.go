@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/example/workspace/gen/openapi"
 	"github.com/example/workspace/server/servertest"
+	"github.com/example/workspace/service/ratelimit"
 	"github.com/example/workspace/store"
 )
 
@@ -115,6 +118,12 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 		r := env.REST(method, path, key, body, headers...)
 		if r.Status != want {
 			t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
+		}
+		// Every write this test makes changes something, so its success
+		// carries the seq of its last event (the header is optional in
+		// the document: a write that changes nothing has none).
+		if method != "GET" && want < 300 && !regexp.MustCompile(`^[1-9][0-9]*$`).MatchString(r.Header.Get("X-Event-Seq")) {
+			t.Errorf("%s %s: X-Event-Seq %q, want the seq of its event", method, path, r.Header.Get("X-Event-Seq"))
 		}
 		var v map[string]any
 		if want == http.StatusNotModified {
@@ -225,6 +234,189 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	}
 	call("GET", "/v1/events?types=task.updated,api_key.revoked", readKey, "", 200)
 
+	// The event log: every write above appended events; plan changes (the
+	// CLI's operation) add workspace.updated. Every answer of GET
+	// /v1/events is validated above; each event is also held to the Event
+	// schema itself (the oneOf its discriminator picks: data as the type's
+	// resource), and every type must have been seen, so that no variant goes
+	// unchecked.
+	env.SetPlan(wsID, ratelimit.Pro)
+	env.SetPlan(wsID, ratelimit.Enterprise) // as it was, for the checks below
+	gone := data(call("POST", "/v1/projects", key, `{"name":"Gone"}`, 201))["id"].(string)
+	call("DELETE", "/v1/projects/"+gone, key, "", 200)
+	eventSchema := doc.Components.Schemas["v1Event"].Value
+	seen := map[string]bool{}
+	checkEvent := func(where string, ev any) {
+		t.Helper()
+		if err := eventSchema.VisitJSON(ev); err != nil {
+			t.Errorf("%s: an event does not match the Event schema: %v\n%v", where, err, ev)
+		}
+		seen[ev.(map[string]any)["type"].(string)] = true
+	}
+	all := call("GET", "/v1/events?limit=100", key, "", 200)
+	for _, ev := range all["data"].([]any) {
+		checkEvent("GET /v1/events", ev)
+	}
+	for _, typ := range store.EventTypes() {
+		if !seen[typ] {
+			t.Errorf("no %s event among %d: the schema of its variant went unchecked", typ, len(all["data"].([]any)))
+		}
+	}
+	// The Event schema is not vacuous: a task event whose data is not a
+	// Task, a number for seq, an unknown type, a previous with a field the
+	// resource has not, are refused.
+	var taskEvent map[string]any
+	for _, ev := range all["data"].([]any) {
+		if ev.(map[string]any)["type"] == "task.updated" {
+			taskEvent = ev.(map[string]any)
+		}
+	}
+	for what, tamper := range map[string]func(ev map[string]any){
+		"data not a task": func(ev map[string]any) { delete(ev["data"].(map[string]any), "title") },
+		"project's data":  func(ev map[string]any) { ev["data"] = map[string]any{"id": "proj_x", "name": "x"} },
+		"seq a number":    func(ev map[string]any) { ev["seq"] = 5 },
+		"unknown type":    func(ev map[string]any) { ev["type"] = "task.exploded" },
+		"previous field":  func(ev map[string]any) { ev["previous"] = map[string]any{"colour": "red"} },
+	} {
+		var ev map[string]any
+		_ = json.Unmarshal(must(json.Marshal(taskEvent)), &ev)
+		tamper(ev)
+		if eventSchema.VisitJSON(ev) == nil {
+			t.Errorf("%s: the Event schema accepts a wrong event", what)
+		}
+	}
+	lastSeq := all["data"].([]any)[len(all["data"].([]any))-1].(map[string]any)["seq"].(string)
+	first := call("GET", "/v1/events?limit=2&types=task.created,task.updated", key, "", 200)
+	next, _ := first["pagination"].(map[string]any)["next_cursor"].(string)
+	if next == "" {
+		t.Fatalf("GET /v1/events?limit=2&types=…: no next_cursor in %v", first["pagination"])
+	}
+	call("GET", "/v1/events?limit=2&types=task.created,task.updated&cursor="+next, key, "", 200)
+	call("GET", "/v1/events?after=3&limit=5", key, "", 200)
+	call("GET", "/v1/events?after="+lastSeq, key, "", 200)
+	call("GET", "/v1/events?types=task.exploded", key, "", 400)
+	call("GET", "/v1/events?limit=1000", key, "", 400)
+	call("GET", "/v1/events?after=-1", key, "", 400)
+	call("GET", "/v1/events", "", "", 401)
+	writeKey := env.NewKey(wsID, "write")
+	call("GET", "/v1/events", writeKey, "", 403)
+	// The stream: its status and headers against the document, each event's
+	// data against the Event schema, and its framing as the document says.
+	streamCall := func(path, key string, want, n int, headers ...string) (events []streamedEvent, refusal map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", env.BaseURL+path, nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		res, err := env.HTTP.Do(req.WithContext(ctx))
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode != want {
+			b, _ := io.ReadAll(res.Body)
+			t.Fatalf("GET %s: status %d, want %d: %s", path, res.StatusCode, want, b)
+		}
+		var body []byte
+		if want == 200 {
+			// The n events already in the log after the position, then stop.
+			events = readStreamed(t, res.Body, n)
+		} else {
+			body, _ = io.ReadAll(res.Body)
+		}
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			t.Fatalf("GET %s: not in the document: %v", path, err)
+		}
+		reqInput := &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		}
+		if want < 400 {
+			if err := openapi3filter.ValidateRequest(context.Background(), reqInput); err != nil {
+				t.Errorf("GET %s: the document refuses a request the server accepts: %v", path, err)
+			}
+		}
+		err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: reqInput,
+			Status:                 res.StatusCode,
+			Header:                 res.Header,
+			Body:                   io.NopCloser(bytes.NewReader(body)),
+			// The stream's body is text/event-stream, which openapi3filter
+			// cannot decode: its events are checked one by one below.
+			Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, ExcludeResponseBody: want == 200},
+		})
+		if err != nil {
+			t.Errorf("GET %s → %d does not match the document: %v\n%s", path, res.StatusCode, err, body)
+		}
+		if want == 200 {
+			if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+				t.Errorf("GET %s: Content-Type %q", path, ct)
+			}
+			for _, e := range events {
+				var ev map[string]any
+				if err := json.Unmarshal([]byte(e.data), &ev); err != nil {
+					t.Fatalf("GET %s: an event's data is not JSON: %q", path, e.data)
+				}
+				checkEvent("GET "+path, ev)
+				if e.id != ev["seq"] || e.event != ev["type"] {
+					t.Errorf("GET %s: id %q and event %q, but the data's seq %v and type %v", path, e.id, e.event, ev["seq"], ev["type"])
+				}
+			}
+		} else {
+			refusal = mustJSON(t, body)
+			if err := errorSchema.VisitJSON(refusal); err != nil {
+				t.Errorf("GET %s: body is not the Error schema: %v", path, err)
+			}
+		}
+		op := "GET " + route.Path
+		if exercised[op] == nil {
+			exercised[op] = map[int]bool{}
+		}
+		exercised[op][res.StatusCode] = true
+		return events, refusal
+	}
+	streamCall("/v1/events/stream", key, 200, len(all["data"].([]any)))
+	created := call("GET", "/v1/events?after=2&types=task.created", key, "", 200)["data"].([]any)
+	replayed, _ := streamCall("/v1/events/stream?types=task.created", key, 200, len(created), "Last-Event-ID", "2")
+	for i := range replayed {
+		if replayed[i].id != created[i].(map[string]any)["seq"] {
+			t.Errorf("the stream after Last-Event-ID 2 of task.created: event %d is %s, the list's is %v", i, replayed[i].id, created[i].(map[string]any)["seq"])
+		}
+	}
+	streamCall("/v1/events/stream?types=task.exploded", key, 400, 0)
+	streamCall("/v1/events/stream?after=3", key, 400, 0, "Last-Event-ID", "2")
+	streamCall("/v1/events/stream", "", 401, 0)
+	streamCall("/v1/events/stream", writeKey, 403, 0)
+	// The plan's bound on open streams: a free workspace's sixth is a 429
+	// TOO_MANY_STREAMS.
+	freeWS, freeKey := env.NewWorkspace("free", "read")
+	for i := 0; i < ratelimit.Free.Streams; i++ {
+		if _, refused := openSSE(t, env, freeKey, ""); refused != nil {
+			t.Fatalf("stream %d of %s: %d %s", i+1, freeWS, refused.Status, refused.Body)
+		}
+	}
+	if _, refusal := streamCall("/v1/events/stream", freeKey, 429, 0); refusal["error"].(map[string]any)["code"] != "TOO_MANY_STREAMS" {
+		t.Errorf("the sixth stream of a free workspace: %v, want TOO_MANY_STREAMS", refusal)
+	}
+	// Retention: once the events are pruned, reading from before them is a
+	// 410 EVENTS_EXPIRED, in the list and the stream.
+	tail := call("GET", "/v1/events?after="+lastSeq, key, "", 200)
+	n, _ := strconv.Atoi(lastSeq)
+	head := strconv.Itoa(n + int(tail["pagination"].(map[string]any)["total"].(float64)))
+	if _, err := env.Server.Store().PruneEvents(context.Background(), time.Now().Add(time.Hour), 500); err != nil {
+		t.Fatal(err)
+	}
+	call("GET", "/v1/events?after=1", key, "", 410)
+	streamCall("/v1/events/stream?after=1", key, 410, 0)
+	streamCall("/v1/events/stream", key, 410, 0, "Last-Event-ID", "1")
+	call("GET", "/v1/events?after="+head, key, "", 200)
+
 	// Errors.
 	call("POST", "/v1/projects", key, `{"description":"no name"}`, 400)
 	call("POST", "/v1/projects", key, `{"name":`, 400)
@@ -305,14 +497,11 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 		}
 	}
 
-	// Every operation of the document was exercised, with a success; but an
-	// SSE stream, which never ends, is the stream tests' to check.
+	// Every operation of the document was exercised, with a success (the
+	// SSE stream by streamCall).
 	var missing []string
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
-			if ok := op.Responses.Value("200"); ok != nil && ok.Value.Content.Get("text/event-stream") != nil {
-				continue
-			}
 			statuses := exercised[method+" "+path]
 			ok := false
 			for s := range statuses {
@@ -329,4 +518,48 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("operations never answered with a success: %v", missing)
 	}
+}
+
+// streamedEvent is one Server-Sent Event as its fields say it.
+type streamedEvent struct{ id, event, data string }
+
+// readStreamed reads n events from a text/event-stream body (fewer if it ends),
+// checking that nothing but events and comment lines comes.
+func readStreamed(t *testing.T, body io.Reader, n int) []streamedEvent {
+	t.Helper()
+	var events []streamedEvent
+	var cur streamedEvent
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if cur.data == "" {
+				continue
+			}
+			events = append(events, cur)
+			if len(events) == n {
+				return events
+			}
+			cur = streamedEvent{}
+		case strings.HasPrefix(line, ":"):
+		case strings.HasPrefix(line, "id: "):
+			cur.id = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "event: "):
+			cur.event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			cur.data = strings.TrimPrefix(line, "data: ")
+		default:
+			t.Errorf("a line the document does not describe in an event stream: %q", line)
+		}
+	}
+	return events
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -149,6 +149,9 @@ func rewrite(doc *openapi3.T) error {
 	if err := fixSchemas(comps.Schemas); err != nil {
 		return err
 	}
+	if err := addEventSchemas(comps.Schemas); err != nil {
+		return err
+	}
 	comps.SecuritySchemes = openapi3.SecuritySchemes{
 		"bearerAuth": {Value: &openapi3.SecurityScheme{
 			Type: "http", Scheme: "bearer",
@@ -157,6 +160,7 @@ func rewrite(doc *openapi3.T) error {
 	}
 	doc.Security = openapi3.SecurityRequirements{{"bearerAuth": []string{}}}
 	addErrorComponents(comps)
+	addEventComponents(comps)
 
 	table, err := apimethod.Load()
 	if err != nil {
@@ -167,6 +171,7 @@ func rewrite(doc *openapi3.T) error {
 			if err := rewriteOperation(comps, table, path, method, op); err != nil {
 				return fmt.Errorf("%s %s: %w", method, path, err)
 			}
+			renameQueryParameters(op)
 		}
 	}
 	addSpecOperation(doc)
@@ -452,8 +457,7 @@ func rewriteOperation(comps *openapi3.Components, table *apimethod.Table, path, 
 		return err
 	}
 	if rpc.Desc.IsStreamingServer() {
-		rewriteStream(op)
-		return nil
+		return rewriteStreamOperation(comps, op)
 	}
 	ok := op.Responses.Value("200")
 	if ok == nil || ok.Value == nil {
@@ -593,52 +597,24 @@ func rewriteOperation(comps *openapi3.Components, table *apimethod.Table, path, 
 		op.Parameters = append(op.Parameters, conditionHeader("If-None-Match",
 			"* or a comma-separated list of entity-tags (weak comparison, RFC 9110 §13.1.2). If one matches the resource's current ETag, the answer is 304 with no body. A malformed value is a 400."))
 	}
-	// A field with a json_name of its own (page_token, json_name "cursor") is
-	// a query parameter under that name: the gateway takes both, and REST
-	// documents the REST one.
-	for _, p := range op.Parameters {
-		if p.Value != nil && p.Value.In == "query" {
-			if name, ok := queryNames()[p.Value.Name]; ok {
-				p.Value.Name = name
-			}
-		}
-	}
 	if hasBody && op.RequestBody.Value != nil {
 		op.RequestBody.Value.Required = true
 	}
 	return nil
 }
 
-// rewriteStream describes a server-streaming RPC as REST serves it: a
-// text/event-stream of its messages, each an SSE event whose data is the
-// message's JSON.
-func rewriteStream(op *openapi3.Operation) {
-	desc := "A stream of Server-Sent Events: `id: <seq>`, `event: <type>`, `data: <the event's JSON>`."
-	responses := openapi3.NewResponses()
-	responses.Delete("default")
-	responses.Set("200", &openapi3.ResponseRef{Value: &openapi3.Response{
-		Description: &desc,
-		Headers:     responseHeaders(true, false),
-		Content: openapi3.Content{"text/event-stream": &openapi3.MediaType{
-			Schema: &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"string"}}},
-		}},
-	}})
-	for _, e := range errorResponses {
-		switch e.status {
-		case 404, 409, 412, 413, 415:
-			continue
-		case 410:
-			if !readsEvents(op) {
-				continue
-			}
-		}
-		responses.Set(fmt.Sprint(e.status), &openapi3.ResponseRef{Ref: "#/components/responses/" + e.name})
-	}
-	op.Responses = responses
+// renameQueryParameters names each query parameter as REST does: a field
+// with a json_name of its own (page_token, json_name "cursor") is a query
+// parameter under that name; the gateway takes both, and REST documents the
+// REST one. The event log's types parameter lists the types.
+func renameQueryParameters(op *openapi3.Operation) {
 	for _, p := range op.Parameters {
 		if p.Value != nil && p.Value.In == "query" {
 			if name, ok := queryNames()[p.Value.Name]; ok {
 				p.Value.Name = name
+			}
+			if p.Value.Name == "types" && strings.HasPrefix(op.OperationID, "EventService_") {
+				p.Value.Description += eventTypesDescription()
 			}
 		}
 	}

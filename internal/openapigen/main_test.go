@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/example/workspace/store"
 )
 
 // generate runs the generator on the committed OpenAPI 2 input and returns the
@@ -131,5 +135,102 @@ func TestTagsOperationsServers(t *testing.T) {
 	servers := doc["servers"].([]any)
 	if len(servers) != 1 || servers[0].(map[string]any)["url"] != "/" {
 		t.Errorf("servers: %v, want the one relative URL /", servers)
+	}
+}
+
+// The event log (issue 13): Event is a oneOf chosen by its type, with a
+// mapping for every event type to the variant whose data is that type's
+// resource; seq is a decimal string.
+func TestEventSchemas(t *testing.T) {
+	doc := generate(t)
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	event := schemas[eventSchema].(map[string]any)
+	disc := event["discriminator"].(map[string]any)
+	if disc["propertyName"] != "type" {
+		t.Fatalf("Event's discriminator: %v", disc)
+	}
+	mapping := disc["mapping"].(map[string]any)
+	oneOf := map[string]bool{}
+	for _, r := range event["oneOf"].([]any) {
+		oneOf[r.(map[string]any)["$ref"].(string)] = true
+	}
+	for _, typ := range store.EventTypes() {
+		ref, _ := mapping[typ].(string)
+		if !oneOf[ref] {
+			t.Errorf("event type %s maps to %q, which is not one of Event's oneOf %v", typ, ref, oneOf)
+			continue
+		}
+		variant := schemas[strings.TrimPrefix(ref, "#/components/schemas/")].(map[string]any)
+		props := variant["properties"].(map[string]any)
+		if !slices.Contains(props["type"].(map[string]any)["enum"].([]any), any(typ)) {
+			t.Errorf("%s: its type enum %v lacks %s", ref, props["type"], typ)
+		}
+		res, _, _ := strings.Cut(typ, ".")
+		if want := "#/components/schemas/" + eventResources[res].schema; props["data"].(map[string]any)["$ref"] != want {
+			t.Errorf("%s: data is %v, want %s", ref, props["data"], want)
+		}
+		prev := schemas[strings.TrimPrefix(props["previous"].(map[string]any)["$ref"].(string), "#/components/schemas/")].(map[string]any)
+		if prev["nullable"] != true || prev["required"] != nil {
+			t.Errorf("%s: previous must be a nullable object with no required field: %v", ref, prev)
+		}
+		if seq := props["seq"].(map[string]any); seq["type"] != "string" || seq["pattern"] != "^[0-9]+$" {
+			t.Errorf("%s: seq is %v, want a decimal string", ref, seq)
+		}
+	}
+	if len(mapping) != len(store.EventTypes()) {
+		t.Errorf("mapping %v: want exactly the event types %v", mapping, store.EventTypes())
+	}
+	if _, ok := schemas["WorkspaceState"].(map[string]any)["properties"].(map[string]any)["usage"]; ok {
+		t.Error("a workspace event's data has no usage")
+	}
+}
+
+// GET /v1/events/stream is Server-Sent Events, not buf's JSON of
+// {"result": …}; every write's success carries X-Event-Seq.
+func TestEventOperations(t *testing.T) {
+	doc := generate(t)
+	paths := doc["paths"].(map[string]any)
+	stream := paths["/v1/events/stream"].(map[string]any)["get"].(map[string]any)
+	responses := stream["responses"].(map[string]any)
+	content := responses["200"].(map[string]any)["content"].(map[string]any)
+	if _, ok := content["text/event-stream"]; !ok || len(content) != 1 {
+		t.Errorf("the stream's 200 is %v, want text/event-stream only", content)
+	}
+	for status, ref := range map[string]string{"410": "EventsExpired", "429": "TooManyStreams", "400": "BadRequest", "401": "Unauthorized", "403": "Forbidden"} {
+		if got := responses[status].(map[string]any)["$ref"]; got != "#/components/responses/"+ref {
+			t.Errorf("the stream's %s is %v, want %s", status, got, ref)
+		}
+	}
+	params := map[string]string{}
+	for _, p := range stream["parameters"].([]any) {
+		p := p.(map[string]any)
+		params[p["name"].(string)] = p["in"].(string)
+	}
+	if want := map[string]string{"after": "query", "types": "query", "Last-Event-ID": "header"}; !maps.Equal(params, want) {
+		t.Errorf("the stream's parameters: %v, want %v", params, want)
+	}
+	list := paths["/v1/events"].(map[string]any)["get"].(map[string]any)["responses"].(map[string]any)
+	if list["410"] == nil {
+		t.Error("GET /v1/events has no 410")
+	}
+	writes := 0
+	for path, item := range paths {
+		for method, op := range item.(map[string]any) {
+			if method == "get" {
+				continue
+			}
+			for status, r := range op.(map[string]any)["responses"].(map[string]any) {
+				if !strings.HasPrefix(status, "2") {
+					continue
+				}
+				writes++
+				if _, ok := r.(map[string]any)["headers"].(map[string]any)["X-Event-Seq"]; !ok {
+					t.Errorf("%s %s %s: no X-Event-Seq", method, path, status)
+				}
+			}
+		}
+	}
+	if writes == 0 {
+		t.Fatal("no writes in the document")
 	}
 }

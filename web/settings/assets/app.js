@@ -41,6 +41,8 @@
       super(plainWords(status, err, headers));
       this.status = status;
       this.code = err.code;
+      this.details = err.details || {};
+      this.headers = headers;
     }
   }
 
@@ -79,9 +81,9 @@
   }
 
   // api calls the REST API with the signed-in key and returns the envelope.
-  async function api(method, path, body, key) {
+  async function api(method, path, body, key, signal) {
     const headers = { 'Authorization': 'Bearer ' + (key || session.get() || '') };
-    const init = { method, headers, cache: 'no-store', credentials: 'omit' };
+    const init = { method, headers, cache: 'no-store', credentials: 'omit', signal };
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -149,6 +151,8 @@
   function renderKeys(keys, total) {
     const body = $('keys-body');
     body.replaceChildren();
+    for (const k of keys) keyNames.set(k.id, (k.name || '(no name)') + ' (' + k.prefix + '…)');
+    activity.relabel();
     for (const k of keys) {
       const tr = document.createElement('tr');
       tr.dataset.keyId = k.id;
@@ -185,6 +189,335 @@
     $('keys-summary').textContent = total + (total === 1 ? ' key' : ' keys') + ', ' + active + ' active' +
       (keys.length < total ? ' (showing the newest ' + keys.length + ')' : '') + '.';
   }
+
+
+  // ---- recent activity -------------------------------------------------------
+  // The panel shows the workspace's last ACTIVITY_SIZE events, newest first,
+  // and follows the log live. It needs only the read scope.
+  //
+  // Finding the last 20: GET /v1/events lists oldest first after a position
+  // (?after=<seq>), and its pagination.total counts every event after that
+  // position, so one answer tells the head: last = after + total. The first
+  // request lists 20 from the start of the log; when that is all of it
+  // (has_more false) it is the panel, else a second request lists the 20
+  // after last - 20. Once events were pruned (retention) the start of the log
+  // is gone and after=0 is a 410 EVENTS_EXPIRED whose details.pruned_seq
+  // says where the log starts now: the same two steps from there.
+  //
+  // Following: GET /v1/events/stream is Server-Sent Events, but EventSource
+  // cannot send the Authorization header (and keys in URLs are refused), so
+  // fetch() reads the stream and parseSSE splits it. The first connection
+  // starts after the newest seq listed (?after=); after a drop (network, a
+  // server's shutdown, STREAM_LAGGING) the next one resumes with
+  // Last-Event-ID, so nothing is missed, and an event at or below the newest
+  // seq shown is never shown twice.
+  const ACTIVITY_SIZE = 20;
+  const keyNames = new Map(); // key id → "name (prefix…)", from the key list
+
+  const LABELS = {
+    'project.created': 'Project created', 'project.updated': 'Project updated', 'project.deleted': 'Project deleted',
+    'task.created': 'Task created', 'task.updated': 'Task updated', 'task.deleted': 'Task deleted',
+    'api_key.created': 'API key created', 'api_key.revoked': 'API key revoked',
+    'workspace.updated': 'Workspace updated',
+  };
+
+  // subject says what an event is about, from its resource.
+  function subject(ev) {
+    const d = ev.data || {};
+    const res = (ev.type || '').split('.')[0];
+    switch (res) {
+      case 'task': return d.title || d.id || '';
+      case 'project': return d.name || d.id || '';
+      case 'api_key': return d.name ? d.name + ' (' + (d.prefix || '') + '…)' : (d.prefix ? d.prefix + '…' : d.id || '');
+      case 'workspace': return d.name || d.id || '';
+    }
+    return d.id || '';
+  }
+
+  // show writes a field's value for people: a timestamp in local time.
+  function show(v) {
+    if (v === null || v === undefined || v === '') return '—';
+    if (typeof v === 'object') return JSON.stringify(v);
+    if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(v)) return when(v);
+    return String(v);
+  }
+
+  // changes lists an update's changed fields: previous holds their old values.
+  function changes(ev) {
+    const prev = ev.previous;
+    if (!prev || typeof prev !== 'object') return '';
+    return Object.keys(prev).filter((f) => f !== 'updated_at' && f !== 'version' && f !== 'etag')
+      .map((f) => f + ': ' + show(prev[f]) + ' → ' + show((ev.data || {})[f])).join('; ');
+  }
+
+  function keyLabel(id) {
+    if (!id) return 'no key (the command line)';
+    return keyNames.get(id) || id;
+  }
+
+  function eventItem(ev) {
+    const li = document.createElement('li');
+    li.className = 'event';
+    li.dataset.seq = ev.seq;
+    li.dataset.type = ev.type;
+    const head = document.createElement('div');
+    const label = document.createElement('strong');
+    label.className = 'event-type';
+    label.textContent = LABELS[ev.type] || ev.type;
+    const code = document.createElement('code');
+    code.className = 'event-code';
+    code.textContent = ev.type;
+    const what = document.createElement('span');
+    what.className = 'event-subject';
+    what.textContent = subject(ev);
+    head.append(label, ' ', what, ' ', code);
+    li.append(head);
+    const changed = changes(ev);
+    if (changed) {
+      const p = document.createElement('div');
+      p.className = 'event-changes muted';
+      p.textContent = changed;
+      li.append(p);
+    }
+    const meta = document.createElement('div');
+    meta.className = 'event-meta muted';
+    const time = document.createElement('time');
+    time.dateTime = ev.created_at;
+    time.textContent = new Date(ev.created_at).toLocaleString([], { dateStyle: 'medium', timeStyle: 'medium' });
+    const by = document.createElement('span');
+    by.className = 'event-key';
+    by.dataset.keyId = ev.key_id || '';
+    by.textContent = keyLabel(ev.key_id);
+    meta.append(time, ' · by ', by, ' · #' + ev.seq);
+    li.append(meta);
+    return li;
+  }
+
+  // sleep waits ms, or until signal aborts (then it rejects).
+  function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(resolve, ms);
+      signal.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
+    });
+  }
+
+  // parseSSE reads a text/event-stream body and calls onEvent({id, event,
+  // data}) for each event, as the HTML standard's parser does: lines end at
+  // CRLF, LF or CR; a line starting with ":" is a comment (the keep-alives);
+  // "field: value" with one optional space; data lines join with "\n"; an
+  // empty line dispatches. It returns when the body ends.
+  async function parseSSE(body, onEvent) {
+    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = '';
+    let data = [], event = '', id = null;
+    const line = (l) => {
+      if (l === '') {
+        if (data.length) onEvent({ id, event: event || 'message', data: data.join('\n') });
+        data = []; event = '';
+        return;
+      }
+      if (l[0] === ':') return;
+      const c = l.indexOf(':');
+      const field = c < 0 ? l : l.slice(0, c);
+      let value = c < 0 ? '' : l.slice(c + 1);
+      if (value[0] === ' ') value = value.slice(1);
+      if (field === 'data') data.push(value);
+      else if (field === 'event') event = value;
+      else if (field === 'id' && !value.includes('\0')) id = value;
+    };
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buf += value;
+      for (;;) {
+        const m = /\r\n|\r|\n/.exec(buf);
+        // A CR at the end may be the first half of a CRLF: wait for more.
+        if (!m || (m[0] === '\r' && m.index === buf.length - 1)) break;
+        line(buf.slice(0, m.index));
+        buf = buf.slice(m.index + m[0].length);
+      }
+    }
+  }
+
+  const activity = {
+    ctrl: null,
+    newest: 0, // the newest seq shown or skipped: the stream resumes after it
+    resumable: false, // a connection was made: resume with Last-Event-ID
+
+    start() {
+      this.stop();
+      this.ctrl = new AbortController();
+      this.run(this.ctrl.signal).catch((err) => {
+        if (!this.ctrl || this.ctrl.signal.aborted) return;
+        this.status('Stopped.');
+        if (err instanceof ApiError && err.status === 401) { handle(err); return; }
+        this.message(err.message);
+      });
+    },
+
+    // stop ends the stream (its fetch is aborted) and any wait to reconnect.
+    stop() {
+      if (this.ctrl) this.ctrl.abort();
+      this.ctrl = null;
+      this.newest = 0;
+      this.resumable = false;
+      $('activity-list').replaceChildren();
+      $('activity-empty').hidden = true;
+      this.message('');
+      this.status('');
+    },
+
+    status(text) { $('activity-status').textContent = text; },
+    message(text) {
+      const el = $('activity-message');
+      el.textContent = text;
+      el.hidden = !text;
+    },
+
+    // run loads the recent events, then follows the stream until signal
+    // aborts, retrying what may pass (the network, 429, 5xx) with a growing
+    // delay; a refusal that retrying cannot cure (401, 403, 400) is thrown.
+    async run(signal) {
+      this.status('Loading…');
+      let loaded = false;
+      let delay = 1000;
+      for (;;) {
+        try {
+          if (!loaded) {
+            await this.loadRecent(signal);
+            loaded = true;
+          }
+          if (await this.follow(signal)) delay = 1000;
+        } catch (err) {
+          if (signal.aborted) return;
+          if (!(err instanceof ApiError)) {
+            // The network, or a dropped stream: retry.
+          } else if (err.code === 'EVENTS_EXPIRED' && loaded) {
+            // What was missed was pruned: resuming is impossible. Start over.
+            $('activity-list').replaceChildren();
+            this.newest = 0;
+            this.resumable = false;
+            loaded = false;
+            continue;
+          } else if (err.status === 429 || err.status >= 500) {
+            const retry = Number(err.headers && err.headers.get('Retry-After'));
+            if (retry > 0) delay = Math.max(delay, retry * 1000);
+            this.message(err.code === 'TOO_MANY_STREAMS'
+              ? 'Too many live connections are open for this workspace\'s plan. Retrying in ' + Math.round(delay / 1000) + ' s.'
+              : err.message);
+          } else {
+            throw err;
+          }
+        }
+        if (signal.aborted) return;
+        this.status(loaded ? 'Reconnecting…' : 'Retrying…');
+        await sleep(delay, signal);
+        delay = Math.min(delay * 2, 30000);
+      }
+    },
+
+    async loadRecent(signal) {
+      let first;
+      try {
+        first = await this.list(0, signal);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'EVENTS_EXPIRED')) throw err;
+        first = await this.oldestKept(err, signal);
+      }
+      let page = first.res;
+      if (page.pagination.has_more) {
+        const last = first.after + page.pagination.total;
+        page = (await this.list(Math.max(first.after, last - ACTIVITY_SIZE), signal)).res;
+      }
+      if (signal.aborted) return;
+      this.add(page.data);
+      this.render();
+      this.status(this.resumable ? 'Live: new events appear at the top.' : 'Connecting…');
+    },
+
+    // oldestKept lists from where the log starts now that its start was
+    // pruned: the 410 names the last pruned seq (details.pruned_seq).
+    async oldestKept(err, signal) {
+      const pruned = Number(err.details.pruned_seq);
+      if (!(pruned > 0)) throw err;
+      return this.list(pruned, signal);
+    },
+
+    async list(after, signal, limit = ACTIVITY_SIZE) {
+      try {
+        const res = await api('GET', '/v1/events?limit=' + limit + (after ? '&after=' + after : ''), undefined, undefined, signal);
+        return { after, res };
+      } catch (err) {
+        throw this.refusal(err);
+      }
+    },
+
+    // refusal words a 403 for this panel: it needs only the read scope.
+    refusal(err) {
+      if (err instanceof ApiError && err.status === 403) {
+        err.message = 'Recent activity needs a key with the "read" scope, and this key does not have it.';
+      }
+      return err;
+    },
+
+    // follow opens the stream and shows its events until it ends; it
+    // returns whether it was opened, and throws a refusal.
+    async follow(signal) {
+      const headers = { 'Authorization': 'Bearer ' + (session.get() || ''), 'Accept': 'text/event-stream' };
+      let path = '/v1/events/stream';
+      if (this.resumable) headers['Last-Event-ID'] = String(this.newest);
+      else if (this.newest) path += '?after=' + this.newest;
+      const res = await fetch(path, { headers, cache: 'no-store', credentials: 'omit', signal });
+      if (!res.ok || !(res.headers.get('Content-Type') || '').startsWith('text/event-stream')) {
+        let json = null;
+        try { json = await res.json(); } catch (e) { /* not JSON */ }
+        throw this.refusal(new ApiError(res.status, json, res.headers));
+      }
+      this.resumable = true;
+      this.message('');
+      this.status('Live: new events appear at the top.');
+      await parseSSE(res.body, (m) => {
+        if (m.event === 'error') {
+          // The server ends the stream after this (STREAM_LAGGING: this
+          // reader fell behind); the loop resumes from the newest seq.
+          let env = null;
+          try { env = JSON.parse(m.data); } catch (e) { /* not JSON */ }
+          const code = env && env.error && env.error.code;
+          if (code !== 'STREAM_LAGGING') this.message((env && env.error && env.error.message) || 'The live stream ended with an error.');
+          return;
+        }
+        let ev;
+        try { ev = JSON.parse(m.data); } catch (e) { return; }
+        this.add([ev]);
+        this.render();
+      });
+      return true;
+    },
+
+    // add puts events the panel has not shown at the top, newest first, and
+    // keeps ACTIVITY_SIZE.
+    add(events) {
+      const list = $('activity-list');
+      for (const ev of events) {
+        const seq = Number(ev.seq);
+        if (!(seq > this.newest)) continue;
+        this.newest = seq;
+        list.prepend(eventItem(ev));
+      }
+      while (list.children.length > ACTIVITY_SIZE) list.lastElementChild.remove();
+    },
+
+    render() {
+      $('activity-empty').hidden = $('activity-list').children.length > 0;
+    },
+
+    // relabel names the keys of the events once the key list is known.
+    relabel() {
+      for (const el of document.querySelectorAll('#activity-list .event-key')) {
+        el.textContent = keyLabel(el.dataset.keyId);
+      }
+    },
+  };
 
   // ---- actions ---------------------------------------------------------------
   async function load() {
@@ -225,6 +558,7 @@
       session.set(key);
       $('admin-key').value = '';
       showSignedIn(true);
+      activity.start();
       await load();
     } catch (err) {
       if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
@@ -238,6 +572,8 @@
   }
 
   function signOut() {
+    activity.stop();
+    keyNames.clear();
     session.clear();
     hideNewKey();
     $('keys-body').replaceChildren();
@@ -331,6 +667,7 @@
     $('refresh').addEventListener('click', refresh);
     if (session.get()) {
       showSignedIn(true);
+      activity.start();
       load().catch(handle);
     }
   });

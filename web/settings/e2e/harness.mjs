@@ -28,11 +28,13 @@ export async function until(cond, what, timeout = 15000) {
 
 // startServer builds workspaced and runs it, resolving once it has printed
 // the first start's admin key and the "serving" line. env adds to (or
-// overrides) the environment it runs in.
-export async function startServer(dir, env = {}) {
+// overrides) the environment it runs in. With opts.httpAddr it listens there
+// and with opts.restart it runs again on dir's database (built already, and
+// printing no key: the workspace exists).
+export async function startServer(dir, env = {}, opts = {}) {
   const bin = path.join(dir, 'workspaced');
-  execFileSync('go', ['build', '-o', bin, './cmd/workspaced'], { cwd: root, stdio: 'inherit' });
-  const proc = spawn(bin, ['serve', '--http-addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0',
+  if (!opts.restart) execFileSync('go', ['build', '-o', bin, './cmd/workspaced'], { cwd: root, stdio: 'inherit' });
+  const proc = spawn(bin, ['serve', '--http-addr', opts.httpAddr || '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0',
     '--admin-addr', '127.0.0.1:0', '--log-format', 'text', '--database', path.join(dir, 'workspace.db')], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, WORKSPACE_REDIS_URL: '', ...env },
@@ -46,7 +48,7 @@ export async function startServer(dir, env = {}) {
       if (/^wsk_\w+$/.test(line)) key = line;
       const m = line.match(/msg=serving http=(\S+) grpc=(\S+) admin=(\S+)/);
       if (m) {
-        if (!key) reject(new Error('serving, but no admin key was printed:\n' + log.join('\n')));
+        if (!key && !opts.restart) reject(new Error('serving, but no admin key was printed:\n' + log.join('\n')));
         resolve({ base: 'http://' + m[1], admin: 'http://' + m[3], key });
       }
     });
