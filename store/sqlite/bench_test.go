@@ -82,3 +82,42 @@ func BenchmarkCreateTaskParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCreateTaskSpread is the load tool's create-task at the store:
+// creates spread over many workspaces (each write's counter rows and index
+// entries on pages of their own, as under the server benchmark's 1,500
+// tenants), with the load tool's title, from many writers at once.
+func BenchmarkCreateTaskSpread(b *testing.B) {
+	ctx := context.Background()
+	st, err := Open(ctx, b.TempDir()+"/bench.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const workspaces = 1500
+	for i := range workspaces {
+		ws, p := fmt.Sprintf("ws_%d", i), fmt.Sprintf("proj_%d", i)
+		if err := st.CreateWorkspace(ctx, store.Workspace{ID: ws, Name: "w", Plan: "enterprise", CreatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.CreateProject(ctx, store.Project{ID: p, WorkspaceID: ws, Name: "p", CreatedAt: now, UpdatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(25)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			w := (i * 7919) % workspaces
+			t := store.Task{ID: fmt.Sprintf("task_%d", i), WorkspaceID: fmt.Sprintf("ws_%d", w), ProjectID: fmt.Sprintf("proj_%d", w),
+				Title: "Benchmark task", Status: "todo", CreatedAt: now.Add(time.Duration(i)), UpdatedAt: now.Add(time.Duration(i))}
+			if err := st.CreateTask(ctx, t); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
