@@ -121,3 +121,26 @@ func BenchmarkCreateTaskSpread(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCreateTasksBatch: batches of 100 tasks (CreateTasks) from 8
+// writers at once, in one workspace; ns/op is per batch.
+func BenchmarkCreateTasksBatch(b *testing.B) {
+	st, ctx, now := benchStore(b)
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			tasks := make([]store.Task, 100)
+			for i := range tasks {
+				j := n.Add(1)
+				tasks[i] = store.Task{ID: fmt.Sprintf("task_%d", j), WorkspaceID: "ws_1", ProjectID: "proj_1", Title: "Benchmark task", Status: "todo",
+					CreatedAt: now.Add(time.Duration(j)), UpdatedAt: now.Add(time.Duration(j))}
+			}
+			if err := st.CreateTasks(ctx, tasks); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
