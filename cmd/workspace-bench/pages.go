@@ -127,8 +127,12 @@ func runPages(ctx context.Context, args []string, out io.Writer) error {
 		add("offset 0, project", "&project_id="+p, inProject, false)
 		add("offset 0, status", "&status=todo", (n+2)/3, false)
 		add("offset 0, project+status", "&project_id="+p+"&status=todo", (n+29)/30, false)
-		add(fmt.Sprintf("offset %d", max(n-20, 0)), "&offset="+strconv.Itoa(max(n-20, 0)), n, true)
-		add(fmt.Sprintf("offset %d, project", max(inProject-20, 0)), "&project_id="+p+"&offset="+strconv.Itoa(max(inProject-20, 0)), inProject, true)
+		if n > 20 { // a workspace of one page has no deep page
+			add(fmt.Sprintf("offset %d", n-20), "&offset="+strconv.Itoa(n-20), n, true)
+		}
+		if inProject > 20 {
+			add(fmt.Sprintf("offset %d, project", inProject-20), "&project_id="+p+"&offset="+strconv.Itoa(inProject-20), inProject, true)
+		}
 		// The same deep pages by cursor: the cursor that the page before
 		// them hands out (an offset page's next_cursor), so that the cursor
 		// page holds the rows of the deep offset beside it. Cheap, so
