@@ -144,3 +144,50 @@ func BenchmarkCreateTasksBatch(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkUpdateTaskSpread is the load tool's update-task at the store: a
+// PUT that sets a status the task already has, over 1,500 workspaces' tasks,
+// from many writers at once.
+func BenchmarkUpdateTaskSpread(b *testing.B) {
+	ctx := context.Background()
+	st, err := Open(ctx, b.TempDir()+"/bench.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const workspaces = 1500
+	for i := range workspaces {
+		ws, p := fmt.Sprintf("ws_%d", i), fmt.Sprintf("proj_%d", i)
+		if err := st.CreateWorkspace(ctx, store.Workspace{ID: ws, Name: "w", Plan: "enterprise", CreatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.CreateProject(ctx, store.Project{ID: p, WorkspaceID: ws, Name: "p", CreatedAt: now, UpdatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.CreateTask(ctx, store.Task{ID: fmt.Sprintf("task_%d", i), WorkspaceID: ws, ProjectID: p,
+			Title: "Benchmark task", Status: "todo", CreatedAt: now, UpdatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(25)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			w := (i * 7919) % workspaces
+			at := now.Add(time.Duration(i) * time.Microsecond)
+			if _, err := st.UpdateTask(ctx, fmt.Sprintf("ws_%d", w), fmt.Sprintf("task_%d", w), func(t *store.Task) error {
+				if t.Status != "completed" {
+					t.Status, t.CompletedAt = "completed", &at
+				}
+				t.UpdatedAt = at
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
