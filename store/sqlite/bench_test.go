@@ -83,6 +83,115 @@ func BenchmarkCreateTaskParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkCreateTaskSpread is the load tool's create-task at the store:
+// creates spread over many workspaces (each write's counter rows and index
+// entries on pages of their own, as under the server benchmark's 1,500
+// tenants), with the load tool's title, from many writers at once.
+func BenchmarkCreateTaskSpread(b *testing.B) {
+	ctx := context.Background()
+	st, err := Open(ctx, b.TempDir()+"/bench.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const workspaces = 1500
+	for i := range workspaces {
+		ws, p := fmt.Sprintf("ws_%d", i), fmt.Sprintf("proj_%d", i)
+		if err := st.CreateWorkspace(ctx, store.Workspace{ID: ws, Name: "w", Plan: "enterprise", CreatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.CreateProject(ctx, store.Project{ID: p, WorkspaceID: ws, Name: "p", CreatedAt: now, UpdatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(25)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			w := (i * 7919) % workspaces
+			t := store.Task{ID: fmt.Sprintf("task_%d", i), WorkspaceID: fmt.Sprintf("ws_%d", w), ProjectID: fmt.Sprintf("proj_%d", w),
+				Title: "Benchmark task", Status: "todo", CreatedAt: now.Add(time.Duration(i)), UpdatedAt: now.Add(time.Duration(i))}
+			if err := st.CreateTask(ctx, t); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCreateTasksBatch: batches of 100 tasks (CreateTasks) from 8
+// writers at once, in one workspace; ns/op is per batch.
+func BenchmarkCreateTasksBatch(b *testing.B) {
+	st, ctx, now := benchStore(b)
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			tasks := make([]store.Task, 100)
+			for i := range tasks {
+				j := n.Add(1)
+				tasks[i] = store.Task{ID: fmt.Sprintf("task_%d", j), WorkspaceID: "ws_1", ProjectID: "proj_1", Title: "Benchmark task", Status: "todo",
+					CreatedAt: now.Add(time.Duration(j)), UpdatedAt: now.Add(time.Duration(j))}
+			}
+			if err := st.CreateTasks(ctx, tasks); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkUpdateTaskSpread is the load tool's update-task at the store: a
+// PUT that sets a status the task already has, over 1,500 workspaces' tasks,
+// from many writers at once.
+func BenchmarkUpdateTaskSpread(b *testing.B) {
+	ctx := context.Background()
+	st, err := Open(ctx, b.TempDir()+"/bench.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const workspaces = 1500
+	for i := range workspaces {
+		ws, p := fmt.Sprintf("ws_%d", i), fmt.Sprintf("proj_%d", i)
+		if err := st.CreateWorkspace(ctx, store.Workspace{ID: ws, Name: "w", Plan: "enterprise", CreatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.CreateProject(ctx, store.Project{ID: p, WorkspaceID: ws, Name: "p", CreatedAt: now, UpdatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.CreateTask(ctx, store.Task{ID: fmt.Sprintf("task_%d", i), WorkspaceID: ws, ProjectID: p,
+			Title: "Benchmark task", Status: "todo", CreatedAt: now, UpdatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(25)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			w := (i * 7919) % workspaces
+			at := now.Add(time.Duration(i) * time.Microsecond)
+			if _, err := st.UpdateTask(ctx, fmt.Sprintf("ws_%d", w), fmt.Sprintf("task_%d", w), func(t *store.Task) error {
+				if t.Status != "completed" {
+					t.Status, t.CompletedAt = "completed", &at
+				}
+				t.UpdatedAt = at
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // BenchmarkUpdateTaskParallel updates 1,000 tasks round the clock, each
 // update changing the status and updated_at, as the API's update-task does
 // (and so, with the event log, appending a task.updated with a Previous of

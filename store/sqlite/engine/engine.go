@@ -30,6 +30,12 @@ const DefaultBusyTimeout = 10 * time.Second
 type Options struct {
 	Readers     int           // reader connections; DefaultReaders if 0
 	BusyTimeout time.Duration // DefaultBusyTimeout if 0; rounded to milliseconds
+	// BeforeCommit, if set, runs once per group commit, after the writes'
+	// savepoints and before COMMIT, in the same transaction: work that each
+	// write leaves for its commit to finish at once (store/sqlite's search
+	// index). Its error fails every write of the commit, which is rolled
+	// back.
+	BeforeCommit func(context.Context, *Tx) error
 }
 
 func (o Options) withDefaults() Options {
@@ -60,6 +66,7 @@ type DB struct {
 	// commits counts transactions committed by the group committer, and
 	// commitWrites the writes they held.
 	commits, commitWrites atomic.Uint64
+	beforeCommit          func(context.Context, *Tx) error
 }
 
 // Open opens or creates the database file at path, runs setup on the writer
@@ -92,7 +99,7 @@ func Open(ctx context.Context, path string, opts Options, setup func(context.Con
 		w.Close()
 		return nil, err
 	}
-	db := &DB{w: &pool{DB: w}, r: r, writes: make(chan *writeReq), committed: make(chan struct{})}
+	db := &DB{w: &pool{DB: w}, r: r, writes: make(chan *writeReq), committed: make(chan struct{}), beforeCommit: opts.BeforeCommit}
 	go db.commitLoop()
 	return db, nil
 }

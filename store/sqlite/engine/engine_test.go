@@ -154,6 +154,12 @@ func TestPragmas(t *testing.T) {
 	}
 	defer w.Close()
 	check("writer", 0, 0, func(q string) Scanner { return w.QueryRowContext(ctx, q) })
+	// The writer keeps its savepoints' sub-journal in memory: spilled to a
+	// temporary file past 64 KiB, it cost a group commit a pwrite per page.
+	var tempStore int
+	if err := w.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&tempStore); err != nil || tempStore != 2 {
+		t.Errorf("writer: temp_store %d (%v), want 2 (MEMORY)", tempStore, err)
+	}
 	if len(db.r.all) != DefaultReaders {
 		t.Fatalf("%d reader connections, want %d", len(db.r.all), DefaultReaders)
 	}
@@ -272,5 +278,79 @@ func TestBusyTimeoutOption(t *testing.T) {
 		if err := (ReadTx{c}).QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil || busy != int(want.Milliseconds()) {
 			t.Errorf("reader %d busy_timeout %d, %v; want %d", i, busy, err, want.Milliseconds())
 		}
+	}
+}
+
+// BeforeCommit runs once per group commit, after every write of it and in
+// its transaction; when it fails, every write of that commit fails and none
+// is kept.
+func TestBeforeCommit(t *testing.T) {
+	ctx := t.Context()
+	var fail sync.Map // item id → fail the commit that holds it
+	var calls, sawWrites int
+	hook := func(ctx context.Context, tx *Tx) error {
+		calls++
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM items WHERE name = 'new'`).Scan(&n); err != nil {
+			return err
+		}
+		sawWrites += n
+		if _, err := tx.ExecContext(ctx, `UPDATE items SET name = 'seen' WHERE name = 'new'`); err != nil {
+			return err
+		}
+		var bad int
+		fail.Range(func(k, _ any) bool {
+			var one int
+			if tx.QueryRowContext(ctx, `SELECT 1 FROM items WHERE id = ?`, k).Scan(&one) == nil {
+				bad++
+			}
+			return true
+		})
+		if bad > 0 {
+			return errors.New("refused by BeforeCommit")
+		}
+		return nil
+	}
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "hook.db"), Options{BeforeCommit: hook}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const writers = 32
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = insert(ctx, db, fmt.Sprintf("item_%d", i), "new")
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	commits, _ := db.CommitStats()
+	if uint64(calls) != commits || sawWrites != writers {
+		t.Errorf("BeforeCommit ran %d times for %d commits and saw %d writes, want once per commit and %d", calls, commits, sawWrites, writers)
+	}
+	for i := range writers {
+		if name, err := getName(ctx, db, fmt.Sprintf("item_%d", i)); err != nil || name != "seen" {
+			t.Errorf("item_%d: %q, %v; want the hook's change committed with it", i, name, err)
+		}
+	}
+
+	fail.Store("item_bad", true)
+	if err := insert(ctx, db, "item_bad", "new"); err == nil || err.Error() != "refused by BeforeCommit" {
+		t.Fatalf("write in a refused commit: %v, want BeforeCommit's error", err)
+	}
+	if _, err := getName(ctx, db, "item_bad"); !errors.Is(err, sql.ErrNoRows) {
+		t.Errorf("item_bad after a refused commit: %v, want no row", err)
+	}
+	fail.Delete("item_bad")
+	if err := insert(ctx, db, "item_after", "new"); err != nil {
+		t.Errorf("write after a refused commit: %v", err)
 	}
 }

@@ -92,6 +92,16 @@ func (db *DB) commitBatch(batch []*writeReq) {
 		}
 		pending = append(pending, req)
 	}
+	if len(pending) > 0 && db.beforeCommit != nil {
+		if err = db.beforeCommit(context.Background(), tx); err != nil {
+			_ = sqlTx.Rollback()
+			for _, req := range pending {
+				req.done <- err
+			}
+			tx.prepareMissed()
+			return
+		}
+	}
 	if len(pending) == 0 {
 		err = sqlTx.Rollback()
 	} else {
