@@ -111,6 +111,8 @@ type EventFeed interface {
 	// delivered for writes of other processes on SQLite; notify("", 0)
 	// means notifications may have been missed (a reconnect), so every
 	// followed workspace must be read again. notify must not block.
+	// Several calls may follow at once; each returns nil once the Store is
+	// closed.
 	FollowEvents(ctx context.Context, notify func(workspaceID string, seq int64)) error
 }
 

@@ -82,3 +82,35 @@ func BenchmarkCreateTaskParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkUpdateTaskParallel updates 1,000 tasks round the clock, each
+// update changing the status and updated_at, as the API's update-task does
+// (and so, with the event log, appending a task.updated with a Previous of
+// three fields).
+func BenchmarkUpdateTaskParallel(b *testing.B) {
+	st, ctx, now := benchStore(b)
+	const tasks = 1000
+	for i := range tasks {
+		t := store.Task{ID: fmt.Sprintf("task_u%d", i), WorkspaceID: "ws_1", ProjectID: "proj_1", Title: "t", Status: "todo", CreatedAt: now, UpdatedAt: now}
+		if err := st.CreateTask(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(25)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			_, err := st.UpdateTask(ctx, "ws_1", fmt.Sprintf("task_u%d", i%tasks), func(t *store.Task) error {
+				t.Status = []string{"todo", "done"}[i%2]
+				t.UpdatedAt = now.Add(time.Duration(i) * time.Microsecond)
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

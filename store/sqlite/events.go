@@ -15,20 +15,30 @@ import (
 )
 
 // The event log. A write appends its events inside its own savepoint of the
-// group commit: it raises the workspace's last_seq in event_heads by the
-// number of its events and inserts them under the numbers it took. The
-// single writer runs savepoints one after the other, so the numbers follow
-// commit order with no gap; a savepoint rolled back (a failing write, a
-// failed precondition) takes its head update with it and gives its numbers
-// back, and the writes grouped with it keep theirs. The events add a
-// statement or two to a write, never an fsync: they commit with the group.
+// group commit, numbered after the workspace's last seq (lastSeqSQL: the
+// largest stored, or the pruned position when pruning left none). The single
+// writer runs savepoints one after the other, so the numbers follow commit
+// order with no gap; a savepoint rolled back (a failing write, a failed
+// precondition) takes its rows with it and gives its numbers back, and the
+// writes grouped with it keep theirs. A write's one event costs it one
+// statement (insertOneEvent), several a read and an insert per 16; never an
+// fsync: they commit with the group.
 
 // pending collects the events of one write.
 type pending = eventdata.Pending
 
-// upsertHead takes ?2 seq numbers for workspace ?1 and returns the last.
-const upsertHead = `INSERT INTO event_heads (workspace_id, last_seq, pruned_seq) VALUES (?, ?, 0)
-	ON CONFLICT (workspace_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING last_seq`
+// lastSeqSQL is workspace ?1's last seq: its largest stored (one seek of
+// the primary key), and never below its pruned position (a workspace whose
+// events were all pruned goes on after them).
+const lastSeqSQL = `SELECT max(coalesce((SELECT max(seq) FROM events WHERE workspace_id = ?1), 0),
+	coalesce((SELECT pruned_seq FROM event_heads WHERE workspace_id = ?1), 0))`
+
+// insertOneEvent appends a write's one event (most writes have one) after
+// the workspace's last seq, in one statement, and returns its seq: a
+// statement less than reading the seq first, which is most of the log's
+// cost to a write (each statement costs its trip through database/sql).
+const insertOneEvent = `INSERT INTO events (` + eventCols + `) SELECT ?1, (` + lastSeqSQL + `) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+	RETURNING seq`
 
 const eventCols = `workspace_id, seq, id, type, created_at, request_id, key_id, data, previous`
 
@@ -49,30 +59,41 @@ func flush(ctx context.Context, tx *engine.Tx, p *pending) error {
 	if len(p.Rows) == 0 {
 		return nil
 	}
-	var last int64
-	if err := tx.QueryRowContext(ctx, upsertHead, p.WorkspaceID, len(p.Rows)).Scan(&last); err != nil {
+	o := store.OriginFrom(ctx)
+	if len(p.Rows) == 1 {
+		r := p.Rows[0]
+		if err := tx.QueryRowContext(ctx, insertOneEvent, p.WorkspaceID, r.ID, r.Type, r.CreatedAt.UnixMicro(),
+			o.RequestID, o.KeyID, r.Data, nullIfNil(r.Previous)).Scan(&p.Last); err != nil {
+			return err
+		}
+		return nil
+	}
+	var seq int64
+	if err := tx.QueryRowContext(ctx, lastSeqSQL, p.WorkspaceID).Scan(&seq); err != nil {
 		return err
 	}
-	o := store.OriginFrom(ctx)
-	seq := last - int64(len(p.Rows))
 	for rows := p.Rows; len(rows) > 0; {
 		chunk := rows[:min(len(rows), len(insertEvents)-1)]
 		rows = rows[len(chunk):]
 		args := make([]any, 0, 9*len(chunk))
 		for _, r := range chunk {
 			seq++
-			var prev any
-			if r.Previous != nil {
-				prev = r.Previous
-			}
-			args = append(args, p.WorkspaceID, seq, r.ID, r.Type, r.CreatedAt.UnixMicro(), o.RequestID, o.KeyID, r.Data, prev)
+			args = append(args, p.WorkspaceID, seq, r.ID, r.Type, r.CreatedAt.UnixMicro(), o.RequestID, o.KeyID, r.Data, nullIfNil(r.Previous))
 		}
 		if _, err := tx.ExecContext(ctx, insertEvents[len(chunk)], args...); err != nil {
 			return err
 		}
 	}
-	p.Last = last
+	p.Last = seq
 	return nil
+}
+
+// nullIfNil binds a nil Previous as NULL, not as an empty blob.
+func nullIfNil(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
 }
 
 // write runs fn as one write of the group committer, appends the events it
@@ -123,11 +144,8 @@ func checkEventArgs(filter store.EventFilter, limit int) error {
 
 func readHead(ctx context.Context, q engine.Querier, workspaceID string) (store.EventHead, error) {
 	var h store.EventHead
-	err := q.QueryRowContext(ctx, `SELECT last_seq, pruned_seq FROM event_heads WHERE workspace_id = ?`, workspaceID).
-		Scan(&h.LastSeq, &h.PrunedSeq)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.EventHead{}, nil
-	}
+	err := q.QueryRowContext(ctx, `SELECT (`+lastSeqSQL+`), coalesce((SELECT pruned_seq FROM event_heads WHERE workspace_id = ?1), 0)`,
+		workspaceID).Scan(&h.LastSeq, &h.PrunedSeq)
 	return h, err
 }
 
@@ -177,20 +195,29 @@ func (s *Store) ListEvents(ctx context.Context, workspaceID string, filter store
 
 func (s *Store) EventHead(ctx context.Context, workspaceID string) (store.EventHead, error) {
 	var h store.EventHead
-	err := s.db.QueryRowContext(ctx, `SELECT coalesce(h.last_seq, 0), coalesce(h.pruned_seq, 0)
-		FROM workspaces w LEFT JOIN event_heads h ON h.workspace_id = w.id WHERE w.id = ?`, workspaceID).
-		Scan(&h.LastSeq, &h.PrunedSeq)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.EventHead{}, store.NotFound("workspace")
+	err := s.db.Read(ctx, func(ctx context.Context, tx engine.ReadTx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM workspaces WHERE id = ?`, workspaceID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.NotFound("workspace")
+		}
+		if err != nil {
+			return err
+		}
+		h, err = readHead(ctx, tx, workspaceID)
+		return err
+	})
+	if err != nil {
+		return store.EventHead{}, wrap(ctx, "event head", err)
 	}
-	return h, wrap(ctx, "event head", err)
+	return h, nil
 }
 
-// PruneEvents deletes the oldest events by created_at (an index), then
-// raises each workspace's pruned_seq to the last seq it lost. Two events of
-// one workspace may be a microsecond out of order in time; one left behind
-// with a seq below pruned_seq is never listed (a list starts at pruned_seq
-// or later) and goes with the next round.
+// PruneEvents deletes the events created before before from the start of
+// the log in rowid order, which is commit order: a prefix of every
+// workspace's seq order, so each one's remaining events all follow its new
+// pruned_seq. It stops at the first event not old enough; one a microsecond
+// out of time order behind an older one waits for the next round.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
 	if limit < 1 {
 		return 0, fmt.Errorf("prune events: limit %d is below 1", limit)
@@ -203,27 +230,38 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 	var n int
 	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
 		n = 0
-		rows, err := tx.QueryContext(ctx, `DELETE FROM events WHERE rowid IN
-			(SELECT rowid FROM events WHERE created_at < ? ORDER BY created_at LIMIT ?) RETURNING workspace_id, seq`, cut, limit)
+		rows, err := tx.QueryContext(ctx, `SELECT rowid, workspace_id, seq, created_at FROM events ORDER BY rowid LIMIT ?`, limit)
 		if err != nil {
 			return err
 		}
 		pruned := map[string]int64{}
+		var through int64
 		for rows.Next() {
+			var rowid, seq, created int64
 			var ws string
-			var seq int64
-			if err := rows.Scan(&ws, &seq); err != nil {
+			if err := rows.Scan(&rowid, &ws, &seq, &created); err != nil {
 				rows.Close()
 				return err
 			}
+			if created >= cut {
+				break
+			}
 			n++
+			through = rowid
 			pruned[ws] = max(pruned[ws], seq)
 		}
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
+		if n == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE rowid <= ?`, through); err != nil {
+			return err
+		}
 		for ws, seq := range pruned {
-			if _, err := tx.ExecContext(ctx, `UPDATE event_heads SET pruned_seq = max(pruned_seq, ?) WHERE workspace_id = ?`, seq, ws); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO event_heads (workspace_id, pruned_seq) VALUES (?, ?)
+				ON CONFLICT (workspace_id) DO UPDATE SET pruned_seq = max(pruned_seq, excluded.pruned_seq)`, ws, seq); err != nil {
 				return err
 			}
 		}

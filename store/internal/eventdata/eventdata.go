@@ -2,8 +2,6 @@
 package eventdata
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -39,16 +37,6 @@ func New(typ string, at time.Time, data store.Resource, previous *store.Resource
 // Times are unix microseconds, the precision both backends keep, in an
 // int64: exact, and compact.
 type micros = int64
-
-func enc(t time.Time) micros { return t.UnixMicro() }
-
-func encOpt(t *time.Time) *micros {
-	if t == nil {
-		return nil
-	}
-	n := t.UnixMicro()
-	return &n
-}
 
 func dec(n micros) time.Time { return time.UnixMicro(n).UTC() }
 
@@ -115,37 +103,6 @@ type resource struct {
 	Workspace *workspace `json:"workspace,omitempty"`
 }
 
-func toStored(r store.Resource) (resource, error) {
-	var out resource
-	n := 0
-	if p := r.Project; p != nil {
-		n++
-		out.Project = &project{p.ID, p.WorkspaceID, p.Name, p.Description, enc(p.CreatedAt), enc(p.UpdatedAt), p.Version}
-	}
-	if t := r.Task; t != nil {
-		n++
-		out.Task = &task{t.ID, t.WorkspaceID, t.ProjectID, t.Title, t.Description, t.Status,
-			encOpt(t.DueAt), encOpt(t.CompletedAt), enc(t.CreatedAt), enc(t.UpdatedAt), t.Version}
-	}
-	if k := r.APIKey; k != nil {
-		n++
-		scopes := k.Scopes
-		if scopes == nil {
-			scopes = []string{}
-		}
-		out.APIKey = &apiKey{k.ID, k.WorkspaceID, k.Name, scopes, k.Prefix, enc(k.CreatedAt),
-			encOpt(k.LastUsedAt), encOpt(k.ExpiresAt), encOpt(k.RevokedAt)}
-	}
-	if w := r.Workspace; w != nil {
-		n++
-		out.Workspace = &workspace{w.ID, w.Name, w.Plan, enc(w.CreatedAt)}
-	}
-	if n != 1 {
-		return resource{}, fmt.Errorf("eventdata: a resource holds exactly one record, not %d", n)
-	}
-	return out, nil
-}
-
 func fromStored(r resource) (store.Resource, error) {
 	var out store.Resource
 	switch {
@@ -169,109 +126,6 @@ func fromStored(r resource) (store.Resource, error) {
 		return store.Resource{}, errors.New("eventdata: stored resource holds no record")
 	}
 	return out, nil
-}
-
-// Encode returns the stored bytes of an event's Data and Previous. Previous
-// is stored as the fields of the record whose value differs from Data's
-// (most updates change two or three), and nil when there is none.
-func Encode(data store.Resource, previous *store.Resource) (d, p []byte, err error) {
-	sd, err := toStored(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	if d, err = json.Marshal(sd); err != nil {
-		return nil, nil, err
-	}
-	if previous == nil {
-		return d, nil, nil
-	}
-	sp, err := toStored(*previous)
-	if err != nil {
-		return nil, nil, err
-	}
-	pb, err := json.Marshal(sp)
-	if err != nil {
-		return nil, nil, err
-	}
-	kind, dataFields, err := fields(d)
-	if err != nil {
-		return nil, nil, err
-	}
-	pkind, prevFields, err := fields(pb)
-	if err != nil {
-		return nil, nil, err
-	}
-	if kind != pkind {
-		return nil, nil, fmt.Errorf("eventdata: previous is a %s, data a %s", pkind, kind)
-	}
-	changed := map[string]json.RawMessage{}
-	for k, v := range prevFields {
-		if !bytes.Equal(v, dataFields[k]) {
-			changed[k] = v
-		}
-	}
-	if p, err = json.Marshal(map[string]map[string]json.RawMessage{kind: changed}); err != nil {
-		return nil, nil, err
-	}
-	return d, p, nil
-}
-
-// fields splits a stored resource into its kind and its record's fields.
-func fields(b []byte) (string, map[string]json.RawMessage, error) {
-	var outer map[string]map[string]json.RawMessage
-	if err := json.Unmarshal(b, &outer); err != nil {
-		return "", nil, fmt.Errorf("eventdata: %w", err)
-	}
-	if len(outer) != 1 {
-		return "", nil, fmt.Errorf("eventdata: stored resource has %d kinds", len(outer))
-	}
-	for k, v := range outer {
-		return k, v, nil
-	}
-	panic("unreachable")
-}
-
-// Decode turns stored bytes back into an event's Data and Previous (nil if
-// p is).
-func Decode(d, p []byte) (store.Resource, *store.Resource, error) {
-	var sd resource
-	if err := json.Unmarshal(d, &sd); err != nil {
-		return store.Resource{}, nil, fmt.Errorf("eventdata: data: %w", err)
-	}
-	data, err := fromStored(sd)
-	if err != nil {
-		return store.Resource{}, nil, err
-	}
-	if p == nil {
-		return data, nil, nil
-	}
-	kind, dataFields, err := fields(d)
-	if err != nil {
-		return store.Resource{}, nil, err
-	}
-	pkind, changed, err := fields(p)
-	if err != nil {
-		return store.Resource{}, nil, err
-	}
-	if kind != pkind {
-		return store.Resource{}, nil, fmt.Errorf("eventdata: previous is a %s, data a %s", pkind, kind)
-	}
-	for k, v := range changed {
-		dataFields[k] = v
-	}
-	merged, err := json.Marshal(map[string]map[string]json.RawMessage{kind: dataFields})
-	if err != nil {
-		return store.Resource{}, nil, err
-	}
-	var sp resource
-	if err := json.Unmarshal(merged, &sp); err != nil {
-		return store.Resource{}, nil, fmt.Errorf("eventdata: previous: %w", err)
-	}
-	prev, err := fromStored(sp)
-	if err != nil {
-		return store.Resource{}, nil, err
-	}
-	return data, &prev, nil
 }
 
 // Pending collects the events of one write, all of one workspace, in the

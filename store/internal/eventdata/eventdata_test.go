@@ -65,3 +65,27 @@ func TestOneRecord(t *testing.T) {
 		t.Error("Encode of a previous of another kind: no error")
 	}
 }
+
+// TestEncodeIsJSON: the hand-written bytes are what encoding/json reads
+// back, whatever the strings hold.
+func TestEncodeIsJSON(t *testing.T) {
+	odd := "quote \" backslash \\ nul \x00 tab \t html <&> ünï ✓ \xff"
+	p := store.Project{ID: "proj_1", WorkspaceID: "ws_1", Name: odd, Description: "", CreatedAt: time.Unix(0, 1000), UpdatedAt: time.Unix(-5, 0), Version: 3}
+	d, _, err := Encode(store.Resource{Project: &p}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := Decode(d, nil)
+	if err != nil {
+		t.Fatalf("Decode(%s): %v", d, err)
+	}
+	want := strings.ToValidUTF8(odd, "\uFFFD")
+	if got.Project.Name != want || !got.Project.CreatedAt.Equal(p.CreatedAt) || !got.Project.UpdatedAt.Equal(p.UpdatedAt) || got.Project.Version != 3 {
+		t.Errorf("round trip of %s: %+v", d, got.Project)
+	}
+	k := store.APIKey{ID: "key_1", Scopes: nil, CreatedAt: time.Unix(1, 0)}
+	d, _, err = Encode(store.Resource{APIKey: &k}, nil)
+	if err != nil || !strings.Contains(string(d), `"scopes":[]`) {
+		t.Errorf("a key without scopes: %s, %v", d, err)
+	}
+}

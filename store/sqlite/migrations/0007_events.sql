@@ -21,18 +21,18 @@ CREATE TABLE events (
     PRIMARY KEY (workspace_id, seq)
 ) STRICT;
 
--- Pruning by age deletes the oldest events of every workspace first.
-CREATE INDEX events_by_age ON events (created_at);
+-- No index on created_at: pruning deletes a prefix in rowid order, which is
+-- commit order (the single writer appends each event at the largest rowid
+-- plus one), and so also each workspace's seq order; an index more would
+-- cost every write a third b-tree insert.
 
--- Where each workspace's log stands: the last seq appended, and the seq
--- through which its events were pruned. A table of its own, not columns of
--- workspaces: every write updates it, and the workspaces row is what every
--- authenticated request reads (LookupAPIKey's join); on PostgreSQL the row
--- lock that orders a workspace's writers then never meets a plan change or
--- a key lookup. A workspace without a row is at seq 0, unpruned: the
--- workspaces that exist before this migration start there.
+-- The seq through which each workspace's events were pruned; no row is none.
+-- A write takes its numbers after the workspace's largest stored seq (one
+-- seek of the primary key) or, when pruning left none, after pruned_seq: so
+-- a write updates no row here, only PruneEvents does. Not columns of
+-- workspaces, which every authenticated request reads (LookupAPIKey's
+-- join). The workspaces that exist before this migration start at seq 0.
 CREATE TABLE event_heads (
     workspace_id TEXT    NOT NULL PRIMARY KEY,
-    last_seq     INTEGER NOT NULL,
     pruned_seq   INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
