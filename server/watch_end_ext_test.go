@@ -327,3 +327,37 @@ func TestWatchExpiredPosition(t *testing.T) {
 		s.Close()
 	})
 }
+
+// A stream outlives the HTTP server's read and write timeouts, which bound
+// ordinary requests: it stays open and delivers after both have passed.
+func TestWatchOutlivesRequestTimeouts(t *testing.T) {
+	env := servertest.Start(t, func(c *server.Config) {
+		c.ReadTimeout, c.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond
+		c.SSEKeepAlive = 50 * time.Millisecond
+	})
+	sse, r := openSSE(t, env, env.AdminKey, "")
+	if r != nil {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	start := time.Now()
+	comments := 0
+	for time.Since(start) < time.Second { // five times both timeouts, counted in keep-alives
+		select {
+		case ev, ok := <-sse.events:
+			if !ok {
+				t.Fatalf("the stream ended after %v (%d keep-alives): %v", time.Since(start), comments, <-sse.ended)
+			}
+			if ev.Comment != "" {
+				comments++
+			}
+		case <-time.After(waitLimit):
+			t.Fatal("nothing on the stream")
+		}
+	}
+	seq := createProject(t, env, env.AdminKey, "late")
+	for {
+		if ev := sse.Next(t); ev.Seq(t) == seq {
+			break
+		}
+	}
+}
