@@ -72,6 +72,7 @@ type Gateway struct {
 	marshaler          *envelopeMarshaler
 	keepAlive          time.Duration
 	streamWriteTimeout time.Duration
+	eventJSON          eventJSONCache
 }
 
 // New returns the REST handler calling the API over conn.

@@ -129,9 +129,11 @@ func (g *Gateway) serveEvents(w http.ResponseWriter, r *http.Request, _ map[stri
 		buf = append(buf, "\nevent: "...)
 		buf = append(buf, ev.GetType()...)
 		buf = append(buf, "\ndata: "...)
-		if buf, err = g.marshaler.appendJSON(buf, ev); err != nil {
+		data, err := g.eventJSON.get(ev, g.marshaler)
+		if err != nil {
 			return
 		}
+		buf = append(buf, data...)
 		buf = append(buf, "\n\n"...)
 		if sw.write(buf) != nil {
 			return
@@ -250,4 +252,43 @@ func (s *sseWriter) close() {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
+}
+
+// eventJSONCache keeps the JSON of the latest events by id: every stream of
+// a workspace writes the same event, and encoding it once instead of once
+// per watcher is most of a delivery's cost with many watchers.
+type eventJSONCache struct {
+	mu   sync.Mutex
+	byID map[string][]byte
+	ring [eventJSONCached]string // ids, oldest overwritten first
+	next int
+}
+
+// eventJSONCached bounds the cache: a few seconds of events at a high rate.
+const eventJSONCached = 1024
+
+func (c *eventJSONCache) get(ev *workspacev1.Event, m *envelopeMarshaler) ([]byte, error) {
+	id := ev.GetId()
+	c.mu.Lock()
+	b, ok := c.byID[id]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := m.appendJSON(nil, ev)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byID == nil {
+		c.byID = make(map[string][]byte, eventJSONCached)
+	}
+	if _, ok := c.byID[id]; !ok {
+		delete(c.byID, c.ring[c.next])
+		c.ring[c.next] = id
+		c.next = (c.next + 1) % eventJSONCached
+		c.byID[id] = b
+	}
+	return b, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -301,4 +302,62 @@ func TestWatchCORSAndNativeLogLine(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// A position whose following events were pruned is 410 EVENTS_EXPIRED
+// before anything streams, on both surfaces, with ListEvents's details.
+func TestWatchExpiredPosition(t *testing.T) {
+	servertest.OnEachBackend(t, func(t *testing.T, env *servertest.Env) {
+		seq := createProject(t, env, env.AdminKey, "old")
+		if _, err := env.Server.Store().PruneEvents(context.Background(), time.Now().Add(24*time.Hour), 500); err != nil {
+			t.Fatal(err)
+		}
+		_, r := openSSE(t, env, env.AdminKey, "?after=0")
+		if r == nil || r.Status != 410 || !strings.Contains(string(r.Body), `"EVENTS_EXPIRED"`) || !strings.Contains(string(r.Body), `"pruned_seq"`) {
+			t.Errorf("SSE after=0 once pruned: %+v", r)
+		}
+		if err := refusedGRPC(t, env.Conn, env.Ctx(env.AdminKey), &workspacev1.WatchEventsRequest{}); status.Code(err) != codes.OutOfRange || errorCode(err) != "EVENTS_EXPIRED" {
+			t.Errorf("gRPC after_seq 0 once pruned: %v", err)
+		}
+		// After the pruned position, the stream opens.
+		s, r := openSSE(t, env, env.AdminKey, "?after="+strconv.FormatInt(seq, 10))
+		if r != nil {
+			t.Fatalf("after the pruned seq: %d %s", r.Status, r.Body)
+		}
+		s.Close()
+	})
+}
+
+// A stream outlives the HTTP server's read and write timeouts, which bound
+// ordinary requests: it stays open and delivers after both have passed.
+func TestWatchOutlivesRequestTimeouts(t *testing.T) {
+	env := servertest.Start(t, func(c *server.Config) {
+		c.ReadTimeout, c.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond
+		c.SSEKeepAlive = 50 * time.Millisecond
+	})
+	sse, r := openSSE(t, env, env.AdminKey, "")
+	if r != nil {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	start := time.Now()
+	comments := 0
+	for time.Since(start) < time.Second { // five times both timeouts, counted in keep-alives
+		select {
+		case ev, ok := <-sse.events:
+			if !ok {
+				t.Fatalf("the stream ended after %v (%d keep-alives): %v", time.Since(start), comments, <-sse.ended)
+			}
+			if ev.Comment != "" {
+				comments++
+			}
+		case <-time.After(waitLimit):
+			t.Fatal("nothing on the stream")
+		}
+	}
+	seq := createProject(t, env, env.AdminKey, "late")
+	for {
+		if ev := sse.Next(t); ev.Seq(t) == seq {
+			break
+		}
+	}
 }

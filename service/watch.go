@@ -60,15 +60,17 @@ func (s *events) WatchEvents(req *workspacev1.WatchEventsRequest, stream workspa
 	err = s.Hub.Watch(ctx, p.WorkspaceID, store.EventFilter{After: req.AfterSeq, Types: types},
 		func() error { return stream.SendHeader(nil) },
 		tick, recheck,
-		func(ev store.Event) error {
-			pb, err := EventPB(ev)
+		func(it *eventhub.Item) error {
+			// One message per event, shared by every stream of the
+			// workspace (sends only read it).
+			pb, err := it.Memo(func(ev store.Event) (any, error) { return EventPB(ev) })
 			if err != nil {
 				return apierror.Internal(err)
 			}
-			if err := stream.Send(pb); err != nil {
+			if err := stream.Send(pb.(*workspacev1.Event)); err != nil {
 				return err
 			}
-			last = ev.Seq
+			last = it.Seq
 			return nil
 		})
 	if errors.Is(err, store.ErrEventsExpired) {

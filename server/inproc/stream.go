@@ -35,6 +35,7 @@ func (c *Channel) NewStream(ctx context.Context, desc *grpc.StreamDesc, fullMeth
 		method: fullMethod,
 		req:    make(chan proto.Message, 1),
 		msgs:   make(chan proto.Message),
+		acks:   make(chan struct{}),
 		header: make(chan struct{}),
 		done:   make(chan struct{}),
 		cancel: cancel,
@@ -59,6 +60,7 @@ type pipe struct {
 	method string
 	req    chan proto.Message // the client's one request
 	msgs   chan proto.Message // unbuffered: a send completes when received
+	acks   chan struct{}      // the receiver has copied the message it took
 	cancel context.CancelFunc
 
 	mu          sync.Mutex
@@ -144,7 +146,11 @@ func (s *serverStream) SendMsg(m any) error {
 	}
 	s.p.sendHeaderOnce()
 	select {
-	case s.p.msgs <- proto.Clone(msg):
+	case s.p.msgs <- msg:
+		// The receiver copies msg and acknowledges at once: until then
+		// the handler must not change it (as with grpc-go, which has
+		// serialised it when SendMsg returns). One copy, not two.
+		<-s.p.acks
 		return nil
 	case <-s.ctx.Done():
 		return status.FromContextError(s.ctx.Err()).Err()
@@ -229,6 +235,7 @@ func (c *clientStream) RecvMsg(m any) error {
 	select {
 	case msg := <-c.p.msgs:
 		proto.Merge(m.(proto.Message), msg)
+		c.p.acks <- struct{}{}
 		return nil
 	case <-c.p.done:
 		c.p.mu.Lock()

@@ -186,7 +186,8 @@ func (t *topic) read() {
 			return
 		}
 		t.mu.Lock()
-		for _, ev := range page {
+		for _, e := range page {
+			ev := &Item{Event: e}
 			for w := range t.watchers {
 				if !w.push(ev) {
 					delete(t.watchers, w) // lagging: it gets nothing more
@@ -203,6 +204,23 @@ func (t *topic) read() {
 	}
 }
 
+// Item is an event as the hub hands it to watchers: a topic fans out one
+// Item per event to all of its watchers, so that what the streams derive
+// from it (their message) is computed once, not once per watcher.
+type Item struct {
+	store.Event
+	once sync.Once
+	v    any
+	err  error
+}
+
+// Memo returns f(the event), computed by the first caller only; f's result
+// is shared by every watcher and must not be changed.
+func (it *Item) Memo(f func(store.Event) (any, error)) (any, error) {
+	it.once.Do(func() { it.v, it.err = f(it.Event) })
+	return it.v, it.err
+}
+
 // watcher is one stream's place in a topic: a bounded buffer of events and a
 // signal, no goroutine.
 type watcher struct {
@@ -212,13 +230,13 @@ type watcher struct {
 	lagged func(error)   // ends the stream's context
 
 	mu      sync.Mutex
-	pending []store.Event
+	pending []*Item
 	lagging bool
 }
 
 // push hands ev to the watcher without blocking; false once the buffer is
 // full (the watcher is then lagging and its context ended).
-func (w *watcher) push(ev store.Event) bool {
+func (w *watcher) push(ev *Item) bool {
 	if w.types != nil && !slices.Contains(w.types, ev.Type) {
 		return true
 	}
@@ -246,7 +264,7 @@ func (w *watcher) wakeUp() {
 
 // take returns the events waiting (the caller owns the slice), or
 // ErrLagging.
-func (w *watcher) take() ([]store.Event, error) {
+func (w *watcher) take() ([]*Item, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.lagging {
@@ -262,7 +280,8 @@ func (w *watcher) take() ([]store.Event, error) {
 // the store, page by page, then joins the workspace's topic once it has
 // caught up with it (under the topic's lock, so that no event falls between
 // the two) and sends what the topic fans out, skipping any seq it sent in
-// the replay. start is called once, after the first read of the log
+// the replay. Live events come as the Items the topic shares among its
+// watchers. start is called once, after the first read of the log
 // succeeded and before anything is sent (the stream's header); a log pruned
 // past filter.After fails that first read with store.ErrEventsExpired, before
 // start. every, if it is not nil, is called on each tick of its channel (a
@@ -270,7 +289,7 @@ func (w *watcher) take() ([]store.Event, error) {
 //
 // Watch returns when ctx ends (context.Cause), send or every fails, a read
 // fails, or the watcher lags (ErrLagging).
-func (h *Hub) Watch(ctx context.Context, workspaceID string, filter store.EventFilter, start func() error, tick <-chan time.Time, every func() error, send func(store.Event) error) error {
+func (h *Hub) Watch(ctx context.Context, workspaceID string, filter store.EventFilter, start func() error, tick <-chan time.Time, every func() error, send func(*Item) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	w := &watcher{types: filter.Types, buffer: h.opts.Buffer, signal: make(chan struct{}, 1), lagged: cancel}
@@ -309,7 +328,7 @@ func (h *Hub) Watch(ctx context.Context, workspaceID string, filter store.EventF
 			}
 		}
 		for _, ev := range page {
-			if err := send(ev); err != nil {
+			if err := send(&Item{Event: ev}); err != nil {
 				return err
 			}
 			sent, pos = ev.Seq, ev.Seq

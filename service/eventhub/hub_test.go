@@ -66,9 +66,9 @@ func (f *fixture) watch(ctx context.Context, ws string, filter store.EventFilter
 			close(started)
 		}
 		return nil
-	}, nil, nil, func(ev store.Event) error {
+	}, nil, nil, func(it *eventhub.Item) error {
 		select {
-		case got <- ev:
+		case got <- it.Event:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -152,7 +152,7 @@ func TestSlowWatcherLags(t *testing.T) {
 		// The slow one blocks on its first event until released, then
 		// takes the others at once.
 		first := true
-		slowEnded <- f.hub.Watch(ctx, "ws_a", store.EventFilter{}, func() error { close(slowStarted); return nil }, nil, nil, func(store.Event) error {
+		slowEnded <- f.hub.Watch(ctx, "ws_a", store.EventFilter{}, func() error { close(slowStarted); return nil }, nil, nil, func(*eventhub.Item) error {
 			if first {
 				first = false
 				<-release
