@@ -188,6 +188,8 @@ func resourceStruct(r store.Resource) (*structpb.Struct, error) {
 		m = apiKeyPB(*r.APIKey)
 	case r.Workspace != nil:
 		m = workspacePB(*r.Workspace)
+	case r.WebhookEndpoint != nil:
+		m = webhookEndpointPB(*r.WebhookEndpoint) // never with a secret
 	default:
 		return nil, errEmptyResource
 	}
