@@ -56,6 +56,7 @@ func Register(s grpc.ServiceRegistrar, d Deps) {
 	workspacev1.RegisterApiKeyServiceServer(s, &apiKeys{Deps: d})
 	workspacev1.RegisterWorkspaceServiceServer(s, &workspaces{Deps: d})
 	workspacev1.RegisterEventServiceServer(s, &events{Deps: d})
+	workspacev1.RegisterWebhookServiceServer(s, &webhooks{Deps: d})
 }
 
 func (d Deps) now() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }
