@@ -14,6 +14,7 @@ import (
 	"github.com/example/workspace/apierror"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/service/cursor"
+	"github.com/example/workspace/service/etag"
 	"github.com/example/workspace/store"
 )
 
@@ -188,6 +189,8 @@ func resourceStruct(r store.Resource) (*structpb.Struct, error) {
 		m = apiKeyPB(*r.APIKey)
 	case r.Workspace != nil:
 		m = workspacePB(*r.Workspace)
+	case r.WebhookEndpoint != nil:
+		m = endpointEventPB(*r.WebhookEndpoint)
 	default:
 		return nil, errEmptyResource
 	}
@@ -204,6 +207,22 @@ func resourceStruct(r store.Resource) (*structpb.Struct, error) {
 		delete(st.Fields, "usage")
 	}
 	return st, nil
+}
+
+// endpointEventPB is the endpoint of an endpoint.disabled event as its GET
+// renders it; the log never holds its secrets.
+func endpointEventPB(e store.WebhookEndpoint) *workspacev1.WebhookEndpoint {
+	return &workspacev1.WebhookEndpoint{
+		Id:             e.ID,
+		Url:            e.URL,
+		Description:    e.Description,
+		EventTypes:     e.EventTypes,
+		Enabled:        e.Enabled,
+		DisabledReason: e.DisabledReason,
+		CreatedAt:      ts(e.CreatedAt),
+		UpdatedAt:      ts(e.UpdatedAt),
+		Etag:           etag.Of(e.Version),
+	}
 }
 
 const errEmptyResource = wiringError("service: an event without a resource")
