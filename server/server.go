@@ -114,9 +114,6 @@ type Config struct {
 	// loopback, private, link-local and metadata addresses: for development
 	// and tests (--webhook-allow-private).
 	WebhookAllowPrivate bool
-	// WebhookResolver resolves endpoint hosts for the URL rule; nil is
-	// net.DefaultResolver.
-	WebhookResolver webhook.Resolver
 
 	// The HTTP server's limits against slow and idle clients (zero values
 	// take the defaults; tests shorten them).
@@ -405,13 +402,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 // webhookDeps are the webhook handlers' parts: the store, the URL rule with
 // the server's resolver and flag, and the delivery engine's sender.
 func webhookDeps(cfg Config, st store.Store) service.WebhookDeps {
-	resolver := cfg.WebhookResolver
-	if resolver == nil {
-		resolver = net.DefaultResolver
-	}
 	d := service.WebhookDeps{
 		CheckURL: func(ctx context.Context, u string) error {
-			return webhook.CheckURL(ctx, resolver, u, cfg.WebhookAllowPrivate)
+			return webhook.CheckURL(ctx, net.DefaultResolver, u, cfg.WebhookAllowPrivate)
 		},
 	}
 	if ws, ok := st.(store.WebhookEndpoints); ok {
