@@ -403,3 +403,6 @@ export class WorkspaceResource extends Resource {
 }
 
 export default Client;
+
+export { verifyWebhook, WebhookVerificationError, WEBHOOK_TOLERANCE_SECONDS } from "./webhook.js";
+export type { WebhookFailure, WebhookHeaders, VerifyWebhookOptions } from "./webhook.js";
