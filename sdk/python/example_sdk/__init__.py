@@ -7,11 +7,13 @@
 """
 from .client import ApiKeys, Client, Projects, Tasks, WorkspaceResource
 from .errors import ApiError, RateLimitError
+from .webhook import WEBHOOK_TOLERANCE, WebhookVerificationError, verify_webhook
 from .models import (ApiKey, Deleted, Page, Pagination, Project, RateLimit, Task,
                      UsageWindow, Workspace)
 
 __all__ = [
     "Client", "Projects", "Tasks", "ApiKeys", "WorkspaceResource",
     "ApiError", "RateLimitError",
+    "verify_webhook", "WebhookVerificationError", "WEBHOOK_TOLERANCE",
     "Project", "Task", "ApiKey", "Workspace", "UsageWindow", "Pagination", "Page", "Deleted", "RateLimit",
 ]
