@@ -9,6 +9,7 @@ require "json"
 require "net/http"
 require "time"
 require "uri"
+require_relative "example_sdk/webhook"
 
 module ExampleSdk
   # The rate-limit headers of an answer: the window that runs out first.
