@@ -39,6 +39,7 @@ import (
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/eventhub"
 	"github.com/example/workspace/service/ratelimit"
+	"github.com/example/workspace/service/webhook"
 	"github.com/example/workspace/store"
 )
 
@@ -108,6 +109,14 @@ type Config struct {
 	// store stamps events with the time they commit, so it is the wall
 	// clock (time.Now) unless a test moves it forward to age them.
 	EventClock func() time.Time
+
+	// WebhookAllowPrivate lets webhook endpoints be http URLs and reach
+	// loopback, private, link-local and metadata addresses: for development
+	// and tests (--webhook-allow-private).
+	WebhookAllowPrivate bool
+	// WebhookResolver resolves endpoint hosts for the URL rule; nil is
+	// net.DefaultResolver.
+	WebhookResolver webhook.Resolver
 
 	// The HTTP server's limits against slow and idle clients (zero values
 	// take the defaults; tests shorten them).
@@ -295,7 +304,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		recheck = auth.DefaultCacheTTL // keys are not cached: a second is still prompt
 	}
 	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Admin: ops,
-		Hub: s.hub, Streams: ratelimit.NewStreams(), RecheckEvery: recheck}
+		Hub: s.hub, Streams: ratelimit.NewStreams(), RecheckEvery: recheck,
+		Webhooks: webhookDeps(cfg, s.store)}
 	admit := admission.New(authn, limiter, cfg.Now)
 	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), admit: admit, methods: methods, store: s.store, now: cfg.Now, draining: s.draining, stopping: s.stopping}
 	// One chain, for the gRPC port and for the gateway's in-process channel.
@@ -390,6 +400,24 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// webhookDeps are the webhook handlers' parts: the store, the URL rule with
+// the server's resolver and flag, and the delivery engine's sender.
+func webhookDeps(cfg Config, st store.Store) service.WebhookDeps {
+	resolver := cfg.WebhookResolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
+	}
+	d := service.WebhookDeps{
+		CheckURL: func(ctx context.Context, u string) error {
+			return webhook.CheckURL(ctx, resolver, u, cfg.WebhookAllowPrivate)
+		},
+	}
+	if ws, ok := st.(store.WebhookEndpoints); ok {
+		d.Store = ws
+	}
+	return d
 }
 
 // servesEvery checks that every RPC of the method table has an implementation

@@ -15,7 +15,6 @@ import (
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
 	"github.com/example/workspace/internal/pbjson"
 	"github.com/example/workspace/service/cursor"
-	"github.com/example/workspace/service/etag"
 	"github.com/example/workspace/store"
 )
 
@@ -191,7 +190,7 @@ func resourceStruct(r store.Resource) (*structpb.Struct, error) {
 	case r.Workspace != nil:
 		m = workspacePB(*r.Workspace)
 	case r.WebhookEndpoint != nil:
-		m = endpointEventPB(*r.WebhookEndpoint)
+		m = webhookEndpointPB(*r.WebhookEndpoint) // never with a secret
 	default:
 		return nil, errEmptyResource
 	}
@@ -225,22 +224,6 @@ func EventJSON(e store.Event) ([]byte, error) {
 		return b, nil
 	}
 	return resourceJSON.Marshal(m)
-}
-
-// endpointEventPB is the endpoint of an endpoint.disabled event as its GET
-// renders it; the log never holds its secrets.
-func endpointEventPB(e store.WebhookEndpoint) *workspacev1.WebhookEndpoint {
-	return &workspacev1.WebhookEndpoint{
-		Id:             e.ID,
-		Url:            e.URL,
-		Description:    e.Description,
-		EventTypes:     e.EventTypes,
-		Enabled:        e.Enabled,
-		DisabledReason: e.DisabledReason,
-		CreatedAt:      ts(e.CreatedAt),
-		UpdatedAt:      ts(e.UpdatedAt),
-		Etag:           etag.Of(e.Version),
-	}
 }
 
 const errEmptyResource = wiringError("service: an event without a resource")

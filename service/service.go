@@ -47,6 +47,8 @@ type Deps struct {
 	// again: the key cache's TTL, so that a revoked key's streams end
 	// within the bound its requests are refused in.
 	RecheckEvery time.Duration
+	// Webhooks are the webhook handlers' store, URL rule and sender.
+	Webhooks WebhookDeps
 }
 
 // Register registers every service of the API on s.
