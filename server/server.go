@@ -114,6 +114,18 @@ type Config struct {
 	// loopback, private, link-local and metadata addresses: for development
 	// and tests (--webhook-allow-private).
 	WebhookAllowPrivate bool
+	// WebhookRetrySchedule is the delay before each retry of a failed
+	// delivery; after the last retry fails the endpoint is disabled (nil:
+	// webhook.DefaultSchedule, 5s 5m 30m 2h 5h 10h 10h; tests shorten it).
+	WebhookRetrySchedule []time.Duration
+	// WebhookLeaseTTL is how long a replica holds an endpoint without
+	// renewing (default webhook.DefaultLeaseTTL, 30 s): how soon another
+	// takes over from a replica that died mid-delivery.
+	WebhookLeaseTTL time.Duration
+	// WebhookPollInterval is how often the delivery worker looks for due
+	// endpoints without being woken by a commit (default
+	// webhook.DefaultPollInterval, 5 s).
+	WebhookPollInterval time.Duration
 
 	// The HTTP server's limits against slow and idle clients (zero values
 	// take the defaults; tests shorten them).
@@ -215,20 +227,22 @@ func (c *Config) setDefaults() {
 
 // Server is a running Workspace API: gRPC and REST over one store.
 type Server struct {
-	cfg      Config
-	store    store.Store
-	grpc     *grpc.Server
-	health   *health.Server
-	http     *http.Server
-	grpcLis  net.Listener
-	httpLis  net.Listener
-	redis    redis.UniversalClient
-	metrics  *metrics.Metrics
-	admin    *http.Server
-	adminLis net.Listener
-	authn    *auth.Authenticator
-	hub      *eventhub.Hub
-	stopHub  func()
+	cfg          Config
+	store        store.Store
+	grpc         *grpc.Server
+	health       *health.Server
+	http         *http.Server
+	grpcLis      net.Listener
+	httpLis      net.Listener
+	redis        redis.UniversalClient
+	metrics      *metrics.Metrics
+	admin        *http.Server
+	adminLis     net.Listener
+	authn        *auth.Authenticator
+	hub          *eventhub.Hub
+	stopHub      func()
+	webhooks     *webhook.Worker
+	stopWebhooks func()
 
 	// shuttingDown is set when shutdown starts: readiness fails from then on.
 	shuttingDown atomic.Bool
@@ -300,9 +314,16 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if recheck <= 0 {
 		recheck = auth.DefaultCacheTTL // keys are not cached: a second is still prompt
 	}
+	s.webhooks = webhook.New(s.store, webhook.Options{
+		Schedule: cfg.WebhookRetrySchedule, LeaseTTL: cfg.WebhookLeaseTTL, PollInterval: cfg.WebhookPollInterval,
+		AllowPrivate: cfg.WebhookAllowPrivate, Logger: cfg.Logger, Render: service.EventJSON, Now: cfg.Now,
+		Metrics: webhook.NewMetrics(s.metrics.Registerer()),
+	})
+	whDeps := webhookDeps(cfg, s.store)
+	whDeps.Sender = s.webhooks
 	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Admin: ops,
 		Hub: s.hub, Streams: ratelimit.NewStreams(), RecheckEvery: recheck,
-		Webhooks: webhookDeps(cfg, s.store)}
+		Webhooks: whDeps}
 	admit := admission.New(authn, limiter, cfg.Now)
 	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), admit: admit, methods: methods, store: s.store, now: cfg.Now, draining: s.draining, stopping: s.stopping}
 	// One chain, for the gRPC port and for the gateway's in-process channel.
@@ -493,6 +514,18 @@ func (s *Server) Run(ctx context.Context) error {
 		stopHub()
 		<-hubDone
 	}
+	// The delivery worker, likewise, until the store is about to close: it
+	// lets the attempts in flight finish and record.
+	whCtx, stopWebhooks := context.WithCancel(context.Background())
+	whDone := make(chan struct{})
+	go func() {
+		defer close(whDone)
+		s.webhooks.Run(whCtx)
+	}()
+	s.stopWebhooks = func() {
+		stopWebhooks()
+		<-whDone
+	}
 	// The background work — the readiness probe, the event pruner — stops
 	// before the shutdown, so before the store closes.
 	probeCtx, stopProbe := context.WithCancel(ctx)
@@ -559,6 +592,9 @@ func (s *Server) shutdown() error {
 	}
 	if s.stopHub != nil {
 		s.stopHub()
+	}
+	if s.stopWebhooks != nil {
+		s.stopWebhooks()
 	}
 	closeErr := s.closeAll()
 	if s.admin != nil {

@@ -29,7 +29,7 @@ type whReceiver struct {
 	Count  atomic.Int64
 }
 
-func newReceiver(t testing.TB) *whReceiver {
+func newLoopbackReceiver(t testing.TB) *whReceiver {
 	t.Helper()
 	r := &whReceiver{Got: make(chan whRequest, 1024)}
 	r.Status.Store(200)
@@ -89,7 +89,7 @@ func (f *scxFixture) deliveryTotal(t *testing.T) int32 {
 // setupWebhooks gives the matrix an endpoint to a receiver and one attempt.
 func (f *scxFixture) setupWebhooks(t *testing.T) {
 	t.Helper()
-	f.receiver = newReceiver(t)
+	f.receiver = newLoopbackReceiver(t)
 	f.endpoint = f.c.mustEndpoint(t, f.admin, f.receiver.URL, "shared endpoint").GetId()
 	f.delivery = f.c.mustPing(t, f.admin, f.endpoint).GetId()
 }
@@ -242,7 +242,7 @@ var webhookScopeEntries = map[string]scxEntry{
 // changed and B's receiver heard nothing from A.
 func tnxWebhookCases(t *testing.T, c extClients, aCtx, bCtx context.Context) ([]tnxCase, func()) {
 	t.Helper()
-	recvA, recvB := newReceiver(t), newReceiver(t)
+	recvA, recvB := newLoopbackReceiver(t), newLoopbackReceiver(t)
 	eA := c.mustEndpoint(t, aCtx, recvA.URL, "A's endpoint")
 	eB := c.mustEndpoint(t, bCtx, recvB.URL, "B's endpoint")
 	c.mustPing(t, aCtx, eA.GetId())

@@ -64,6 +64,10 @@ type Options struct {
 	AllowPrivate bool
 	Logger       *slog.Logger
 	Metrics      *Metrics
+	// Now is the API's clock, which set PreviousSecretExpiresAt: the
+	// previous secret signs until then by it (leases and timestamps use
+	// the wall clock). Default time.Now.
+	Now func() time.Time
 	// Render is an event's delivery body: its JSON as GET /v1/events
 	// renders it (service.EventJSON). Required.
 	Render func(store.Event) ([]byte, error)
@@ -103,6 +107,9 @@ func New(st Store, opts Options) *Worker {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	tr := opts.Transport
 	if tr == nil {
@@ -216,7 +223,7 @@ func (w *Worker) claim(ctx context.Context, wg *sync.WaitGroup) {
 // serve delivers the endpoint's events in order while it holds the lease
 // and they succeed, then releases it.
 func (w *Worker) serve(ctx context.Context, e store.WebhookEndpoint) {
-	owner := w.opts.Owner
+	owner, id := w.opts.Owner, e.ID
 	// The attempts run on a context of their own: a shutdown lets the one
 	// in flight finish (bounded by Timeout) and record, so that it is not
 	// made again by the next owner.
@@ -232,7 +239,7 @@ func (w *Worker) serve(ctx context.Context, e store.WebhookEndpoint) {
 			case <-lctx.Done():
 				return
 			case <-t.C:
-				err := w.st.RenewWebhookLease(lctx, owner, e.ID, time.Now(), w.opts.LeaseTTL)
+				err := w.st.RenewWebhookLease(lctx, owner, id, time.Now(), w.opts.LeaseTTL)
 				if errors.Is(err, store.ErrLeaseLost) {
 					lost()
 					return
@@ -337,6 +344,11 @@ func (w *Worker) Send(ctx context.Context, e store.WebhookEndpoint, ev store.Eve
 	return w.st.RecordManualWebhookDelivery(ctx, d)
 }
 
+// SendManual is Send, as service.WebhookSender names it.
+func (w *Worker) SendManual(ctx context.Context, e store.WebhookEndpoint, ev store.Event) (store.WebhookDelivery, error) {
+	return w.Send(ctx, e, ev)
+}
+
 // attempt makes one HTTP attempt and describes it.
 func (w *Worker) attempt(ctx context.Context, e store.WebhookEndpoint, ev store.Event) store.WebhookDelivery {
 	start := time.Now()
@@ -361,7 +373,7 @@ func (w *Worker) attempt(ctx context.Context, e store.WebhookEndpoint, ev store.
 		return d
 	}
 	secrets := []string{e.Secret}
-	if e.PreviousSecret != "" && e.PreviousSecretExpiresAt != nil && start.Before(*e.PreviousSecretExpiresAt) {
+	if e.PreviousSecret != "" && e.PreviousSecretExpiresAt != nil && w.opts.Now().Before(*e.PreviousSecretExpiresAt) {
 		secrets = append(secrets, e.PreviousSecret)
 	}
 	sig, err := Sign(secrets, ev.ID, start, body)

@@ -1,0 +1,278 @@
+package server_test
+
+import (
+	"context"
+	"encoding/base64"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	workspacev1 "github.com/example/workspace/gen/workspace/v1"
+	"github.com/example/workspace/server"
+	"github.com/example/workspace/server/servertest"
+)
+
+// allowPrivate is --webhook-allow-private: tests' receivers are on loopback.
+func allowPrivate(c *server.Config) { c.WebhookAllowPrivate = true }
+
+var secretFormat = regexp.MustCompile(`^whsec_[A-Za-z0-9+/]{32}$`)
+
+// whData is the data of a success envelope.
+func whData(t *testing.T, r *servertest.Response, want int) map[string]any {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("status %d, want %d: %s", r.Status, want, r.Body)
+	}
+	d, _ := r.JSON(t)["data"].(map[string]any)
+	if d == nil {
+		t.Fatalf("no data: %s", r.Body)
+	}
+	return d
+}
+
+// whRefusal checks a 400 VALIDATION_ERROR naming field, and returns its message.
+func whRefusal(t *testing.T, r *servertest.Response, field string) string {
+	t.Helper()
+	if r.Status != 400 {
+		t.Fatalf("status %d, want 400 naming %s: %s", r.Status, field, r.Body)
+	}
+	code, msg, details := extRESTError(t, r)
+	if f, _ := details["field"].(string); code != "VALIDATION_ERROR" || f != field {
+		t.Fatalf("refusal %s %v, want VALIDATION_ERROR naming %s: %s", code, details, field, r.Body)
+	}
+	return msg
+}
+
+func TestWebhookEndpointsCRUD(t *testing.T) {
+	servertest.OnEachBackend(t, func(t *testing.T, env *servertest.Env) {
+		admin := env.AdminKey
+		r := env.REST("POST", "/v1/webhook-endpoints", admin,
+			`{"url":"http://127.0.0.1:9/hook","description":"CI","event_types":["task.created","task.updated","task.created"]}`)
+		if got := r.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("Cache-Control of a new endpoint = %q, want no-store", got)
+		}
+		e := whData(t, r, 201)
+		secret, _ := e["secret"].(string)
+		if !secretFormat.MatchString(secret) {
+			t.Fatalf("secret %q is not whsec_ and the base64 of 24 bytes", secret)
+		}
+		if b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_")); err != nil || len(b) != 24 {
+			t.Errorf("secret decodes to %d bytes (%v), want 24", len(b), err)
+		}
+		id, _ := e["id"].(string)
+		if !regexp.MustCompile(`^whe_[0-9A-Za-z]{20}$`).MatchString(id) {
+			t.Errorf("id %q", id)
+		}
+		if e["url"] != "http://127.0.0.1:9/hook" || e["description"] != "CI" || e["enabled"] != true ||
+			strings.Join(toList(e["event_types"]), ",") != "task.created,task.updated" ||
+			e["disabled_reason"] != "" || e["etag"] != `"1"` || e["previous_secret_expires_at"] != nil {
+			t.Errorf("created endpoint = %v", e)
+		}
+		if e["created_at"] != "2026-03-10T12:00:30Z" || e["updated_at"] != "2026-03-10T12:00:30Z" {
+			t.Errorf("times = %v %v", e["created_at"], e["updated_at"])
+		}
+
+		// The secret is shown once: never by a get, a list or an update.
+		r = env.REST("GET", "/v1/webhook-endpoints/"+id, admin, "")
+		got := whData(t, r, 200)
+		if _, ok := got["secret"]; ok || r.Header.Get("ETag") != `"1"` {
+			t.Errorf("GET: %s (ETag %q)", r.Body, r.Header.Get("ETag"))
+		}
+		r = env.REST("GET", "/v1/webhook-endpoints?limit=10", admin, "")
+		if r.Status != 200 || strings.Contains(string(r.Body), "whsec_") || !strings.Contains(string(r.Body), id) {
+			t.Errorf("list: %s", r.Body)
+		}
+		if tot := r.JSON(t)["pagination"].(map[string]any)["total"]; tot != float64(1) {
+			t.Errorf("total = %v", tot)
+		}
+
+		// Update: partial, versioned, If-Match like tasks.
+		env.Clock.Advance(time.Minute)
+		r = env.REST("PATCH", "/v1/webhook-endpoints/"+id, admin, `{"description":"CD","event_types":[]}`, "If-Match", `"2"`)
+		if r.Status != 412 {
+			t.Fatalf("stale If-Match: %d %s", r.Status, r.Body)
+		}
+		r = env.REST("PATCH", "/v1/webhook-endpoints/"+id, admin, `{"description":"CD","event_types":[],"enabled":false}`, "If-Match", `"1"`)
+		u := whData(t, r, 200)
+		if u["description"] != "CD" || len(toList(u["event_types"])) != 0 || u["enabled"] != false || u["url"] != "http://127.0.0.1:9/hook" ||
+			u["etag"] != `"2"` || u["updated_at"] != "2026-03-10T12:01:30Z" || u["created_at"] != "2026-03-10T12:00:30Z" {
+			t.Errorf("updated = %v", u)
+		}
+		if _, ok := u["secret"]; ok {
+			t.Errorf("update shows the secret: %s", r.Body)
+		}
+		r = env.REST("PUT", "/v1/webhook-endpoints/"+id, admin, `{"url":"http://127.0.0.1:10/other"}`)
+		if u = whData(t, r, 200); u["url"] != "http://127.0.0.1:10/other" || u["description"] != "CD" || u["etag"] != `"3"` {
+			t.Errorf("PUT = %v", u)
+		}
+		r = env.REST("PATCH", "/v1/webhook-endpoints/"+id, admin, `{}`)
+		whRefusal(t, r, "")
+
+		// gRPC: the same service, the update mask for an empty list.
+		c := workspacev1.NewWebhookServiceClient(env.Conn)
+		ctx := env.Ctx(admin)
+		up, err := c.UpdateWebhookEndpoint(ctx, &workspacev1.UpdateWebhookEndpointRequest{Id: id,
+			WebhookEndpoint: &workspacev1.WebhookEndpointUpdate{EventTypes: []string{"project.created"}, Enabled: proto.Bool(true)}})
+		if err != nil || strings.Join(up.GetWebhookEndpoint().GetEventTypes(), ",") != "project.created" || !up.GetWebhookEndpoint().GetEnabled() {
+			t.Fatalf("gRPC update: %v %v", up, err)
+		}
+		up, err = c.UpdateWebhookEndpoint(ctx, &workspacev1.UpdateWebhookEndpointRequest{Id: id,
+			WebhookEndpoint: &workspacev1.WebhookEndpointUpdate{}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"event_types"}}})
+		if err != nil || len(up.GetWebhookEndpoint().GetEventTypes()) != 0 || up.GetWebhookEndpoint().Secret != nil {
+			t.Fatalf("gRPC update clearing event_types: %v %v", up, err)
+		}
+		_, err = c.UpdateWebhookEndpoint(ctx, &workspacev1.UpdateWebhookEndpointRequest{Id: id, Etag: `"1"`,
+			WebhookEndpoint: &workspacev1.WebhookEndpointUpdate{Description: proto.String("x")}})
+		if status.Code(err) != codes.FailedPrecondition {
+			t.Errorf("gRPC stale etag: %v", err)
+		}
+		cr, err := c.CreateWebhookEndpoint(ctx, &workspacev1.CreateWebhookEndpointRequest{Url: "http://127.0.0.1:11/", Enabled: proto.Bool(false)})
+		if err != nil || !secretFormat.MatchString(cr.GetWebhookEndpoint().GetSecret()) || cr.GetWebhookEndpoint().GetEnabled() {
+			t.Fatalf("gRPC create: %v %v", cr, err)
+		}
+		gr, err := c.GetWebhookEndpoint(ctx, &workspacev1.GetWebhookEndpointRequest{Id: cr.GetWebhookEndpoint().GetId()})
+		if err != nil || gr.GetWebhookEndpoint().Secret != nil {
+			t.Fatalf("gRPC get: %v %v", gr, err)
+		}
+		lr, err := c.ListWebhookEndpoints(ctx, &workspacev1.ListWebhookEndpointsRequest{Limit: proto.Int32(1)})
+		if err != nil || len(lr.GetData()) != 1 || lr.GetData()[0].GetId() != cr.GetWebhookEndpoint().GetId() || lr.NextPageToken == nil {
+			t.Fatalf("gRPC list (newest first, one a page): %v %v", lr, err)
+		}
+		lr, err = c.ListWebhookEndpoints(ctx, &workspacev1.ListWebhookEndpointsRequest{Limit: proto.Int32(1), PageToken: lr.GetNextPageToken()})
+		if err != nil || len(lr.GetData()) != 1 || lr.GetData()[0].GetId() != id || lr.NextPageToken != nil {
+			t.Fatalf("gRPC list page 2: %v %v", lr, err)
+		}
+
+		// Delete, conditional then not.
+		r = env.REST("DELETE", "/v1/webhook-endpoints/"+id, admin, "", "If-Match", `"1"`)
+		if r.Status != 412 {
+			t.Errorf("stale If-Match delete: %d %s", r.Status, r.Body)
+		}
+		r = env.REST("DELETE", "/v1/webhook-endpoints/"+id, admin, "", "If-Match", `"5"`)
+		if d := whData(t, r, 200); d["id"] != id || d["deleted"] != true {
+			t.Errorf("delete = %v", d)
+		}
+		if r = env.REST("GET", "/v1/webhook-endpoints/"+id, admin, ""); r.Status != 404 {
+			t.Errorf("GET after delete: %d", r.Status)
+		}
+		if r = env.REST("DELETE", "/v1/webhook-endpoints/"+id, admin, ""); r.Status != 404 {
+			t.Errorf("DELETE again: %d", r.Status)
+		}
+		if _, err := c.DeleteWebhookEndpoint(ctx, &workspacev1.DeleteWebhookEndpointRequest{Id: cr.GetWebhookEndpoint().GetId()}); err != nil {
+			t.Errorf("gRPC delete: %v", err)
+		}
+		// No secret reached the log.
+		if strings.Contains(env.Logs.String(), "whsec_") {
+			t.Errorf("a secret was logged")
+		}
+	}, allowPrivate)
+}
+
+func TestWebhookEndpointValidation(t *testing.T) {
+	servertest.OnEachBackend(t, func(t *testing.T, env *servertest.Env) {
+		admin := env.AdminKey
+		post := func(body string) *servertest.Response {
+			return env.REST("POST", "/v1/webhook-endpoints", admin, body)
+		}
+		// The SSRF rule and https, with --webhook-allow-private off.
+		for _, u := range []string{
+			"https://127.0.0.1/hook", "https://127.0.0.1:8443/hook", "https://[::1]/hook",
+			"https://10.0.0.8/hook", "https://10.255.1.1:443/", "https://192.168.1.20/", "https://172.16.5.4/",
+			"https://169.254.169.254/latest/meta-data/", "https://[fd00:ec2::254]/", "https://100.64.0.1/", "https://0.0.0.0/",
+			"https://localhost/hook", "https://localhost.:8443/hook", "https://[::ffff:127.0.0.1]/",
+		} {
+			msg := whRefusal(t, post(`{"url":"`+u+`"}`), "url")
+			if !strings.Contains(msg, "loopback, private, link-local or metadata") {
+				t.Errorf("%s: message %q", u, msg)
+			}
+		}
+		if msg := whRefusal(t, post(`{"url":"http://93.184.216.34/hook"}`), "url"); !strings.Contains(msg, "https") {
+			t.Errorf("http refused with %q", msg)
+		}
+		for _, body := range []string{
+			`{"url":""}`, `{}`, `{"url":"not a url"}`, `{"url":"/relative"}`, `{"url":"ftp://93.184.216.34/"}`,
+			`{"url":"https://user:pw@93.184.216.34/"}`, `{"url":"https://` + strings.Repeat("a", 2040) + `.com/"}`,
+			`{"url":"https://93.184.216.34/\u0000"}`,
+		} {
+			whRefusal(t, post(body), "url")
+		}
+		whRefusal(t, post(`{"url":"https://93.184.216.34/","event_types":["task.created","task.exploded"]}`), "event_types")
+		whRefusal(t, post(`{"url":"https://93.184.216.34/","event_types":["ping"]}`), "event_types")
+		whRefusal(t, post(`{"url":"https://93.184.216.34/","description":"`+strings.Repeat("d", 10001)+`"}`), "description")
+
+		// A public https address is accepted (no resolution needed), every
+		// event type, endpoint.disabled included.
+		e := whData(t, post(`{"url":"https://93.184.216.34/hook","event_types":["endpoint.disabled","workspace.updated"]}`), 201)
+		id := e["id"].(string)
+		whRefusal(t, env.REST("PATCH", "/v1/webhook-endpoints/"+id, admin, `{"url":"https://169.254.169.254/"}`), "url")
+		whRefusal(t, env.REST("PATCH", "/v1/webhook-endpoints/"+id, admin, `{"url":"http://93.184.216.34/"}`), "url")
+		whRefusal(t, env.REST("PATCH", "/v1/webhook-endpoints/"+id, admin, `{"event_types":["nope"]}`), "event_types")
+		whRefusal(t, env.REST("PATCH", "/v1/webhook-endpoints/"+id, admin, `{"secret":"whsec_AAAA"}`), "secret")
+		if r := env.REST("GET", "/v1/webhook-endpoints/"+id, admin, ""); whData(t, r, 200)["etag"] != `"1"` {
+			t.Errorf("refused updates changed the endpoint: %s", r.Body)
+		}
+		// Bad ids are 404, as unknown ones.
+		for _, p := range []string{"/v1/webhook-endpoints/whe_x", "/v1/webhook-endpoints/proj_AAAAAAAAAAAAAAAAAAAA", "/v1/webhook-endpoints/whe_AAAAAAAAAAAAAAAAAAAA"} {
+			if r := env.REST("GET", p, admin, ""); r.Status != 404 {
+				t.Errorf("GET %s: %d", p, r.Status)
+			}
+		}
+		if r := env.REST("GET", "/v1/webhook-endpoints/"+id+"/deliveries?limit=0", admin, ""); r.Status != 400 {
+			t.Errorf("limit=0: %d", r.Status)
+		}
+		// Creating refuses an Idempotency-Key: a replay would store the secret.
+		r := env.REST("POST", "/v1/webhook-endpoints", admin, `{"url":"https://93.184.216.34/"}`, "Idempotency-Key", "k-1")
+		if r.Status != 400 {
+			t.Errorf("Idempotency-Key on create: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+func TestWebhookSecretShownOnceAndRotated(t *testing.T) {
+	servertest.OnEachBackend(t, func(t *testing.T, env *servertest.Env) {
+		admin := env.AdminKey
+		e := whData(t, env.REST("POST", "/v1/webhook-endpoints", admin, `{"url":"http://127.0.0.1:9/"}`), 201)
+		id, first := e["id"].(string), e["secret"].(string)
+		env.Clock.Advance(time.Hour)
+		r := env.REST("POST", "/v1/webhook-endpoints/"+id+":rotateSecret", admin, `{}`)
+		if r.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("rotation Cache-Control %q", r.Header.Get("Cache-Control"))
+		}
+		rot := whData(t, r, 200)
+		second, _ := rot["secret"].(string)
+		if !secretFormat.MatchString(second) || second == first {
+			t.Fatalf("rotated secret %q (first %q)", second, first)
+		}
+		if rot["previous_secret_expires_at"] != "2026-03-11T13:00:30Z" || rot["etag"] != `"2"` {
+			t.Errorf("rotation = %v", rot)
+		}
+		// The overlap is visible, the secrets are not.
+		g := whData(t, env.REST("GET", "/v1/webhook-endpoints/"+id, admin, ""), 200)
+		if _, ok := g["secret"]; ok || g["previous_secret_expires_at"] != "2026-03-11T13:00:30Z" {
+			t.Errorf("GET after rotation = %v", g)
+		}
+		st, err := env.Server.Store().GetWebhookEndpoint(context.Background(), env.WorkspaceID, id)
+		if err != nil || st.Secret != second || st.PreviousSecret != first {
+			t.Errorf("stored secrets after rotation: %v (err %v)", st.PreviousSecretExpiresAt, err)
+		}
+		// gRPC rotation: a third secret; the second is now the previous one.
+		c := workspacev1.NewWebhookServiceClient(env.Conn)
+		rr, err := c.RotateWebhookSecret(env.Ctx(admin), &workspacev1.RotateWebhookSecretRequest{Id: id})
+		if err != nil || !secretFormat.MatchString(rr.GetWebhookEndpoint().GetSecret()) || rr.GetWebhookEndpoint().GetSecret() == second {
+			t.Fatalf("gRPC rotation: %v %v", rr, err)
+		}
+		st, _ = env.Server.Store().GetWebhookEndpoint(context.Background(), env.WorkspaceID, id)
+		if st.PreviousSecret != second {
+			t.Errorf("after a second rotation the previous secret is not the second one")
+		}
+		if strings.Contains(env.Logs.String(), "whsec_") {
+			t.Errorf("a secret was logged")
+		}
+	}, allowPrivate)
+}
