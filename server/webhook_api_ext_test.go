@@ -3,7 +3,9 @@ package server_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -275,4 +277,145 @@ func TestWebhookSecretShownOnceAndRotated(t *testing.T) {
 			t.Errorf("a secret was logged")
 		}
 	}, allowPrivate)
+}
+
+// waitDelivery waits (10 s at most) until the receiver got a request that
+// ok selects, and returns it.
+func waitDelivery(t *testing.T, r *receiver, ok func(delivery) bool) delivery {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		for _, d := range r.deliveries() {
+			if ok(d) {
+				return d
+			}
+		}
+		select {
+		case <-r.arrived:
+		case <-deadline:
+			t.Fatalf("no such delivery within 10 s; got %d requests", len(r.deliveries()))
+		}
+	}
+}
+
+// TestWebhookTestAndRetryAPI: :test sends a signed ping now and answers the
+// attempt; :retry re-sends a past attempt's event (same webhook-id, same
+// body) as a manual attempt; both are in the deliveries list, newest first,
+// and neither changes the endpoint. Both surfaces, both backends.
+func TestWebhookTestAndRetryAPI(t *testing.T) {
+	servertest.OnEachBackend(t, func(t *testing.T, env *servertest.Env) {
+		admin := env.AdminKey
+		recv := newReceiver(t, always(200))
+		id, secret := createEndpoint(t, env, admin, recv.url, "project.created")
+		before := whData(t, env.REST("GET", "/v1/webhook-endpoints/"+id, admin, ""), 200)
+
+		// :test over REST.
+		d := whData(t, env.REST("POST", "/v1/webhook-endpoints/"+id+":test", admin, `{}`), 200)
+		pingID, _ := d["event_id"].(string)
+		if !strings.HasPrefix(pingID, "evt_") || d["event_type"] != "ping" || d["event_seq"] != "0" || d["attempt"] != float64(1) ||
+			d["succeeded"] != true || d["status_code"] != float64(200) || d["manual"] != true || d["response_excerpt"] != "answer 200" ||
+			d["error"] != "" || d["next_retry_at"] != nil || !strings.HasPrefix(d["id"].(string), "whd_") {
+			t.Errorf(":test answered %v", d)
+		}
+		ping := waitDelivery(t, recv, func(x delivery) bool { return x.id == pingID })
+		var body map[string]any
+		if err := json.Unmarshal(ping.body, &body); err != nil {
+			t.Fatalf("ping body: %v", err)
+		}
+		data, _ := body["data"].(map[string]any)
+		if body["type"] != "ping" || body["seq"] != "0" || ping.header.Get("webhook-id") != pingID || data["id"] != id || data["url"] != recv.url {
+			t.Errorf("ping delivered as %s (headers %v)", ping.body, ping.header)
+		}
+		if strings.Contains(string(ping.body), "whsec_") {
+			t.Errorf("the ping carries a secret: %s", ping.body)
+		}
+		checkVerified(t, secret, []delivery{ping})
+
+		// :test over gRPC.
+		c := workspacev1.NewWebhookServiceClient(env.Conn)
+		ctx := env.Ctx(admin)
+		tr, err := c.TestWebhookEndpoint(ctx, &workspacev1.TestWebhookEndpointRequest{Id: id})
+		if err != nil || !tr.GetWebhookDelivery().GetSucceeded() || tr.GetWebhookDelivery().GetEventType() != "ping" || !tr.GetWebhookDelivery().GetManual() {
+			t.Fatalf("gRPC :test: %v %v", tr, err)
+		}
+
+		// A real event, delivered by the worker, then retried by hand.
+		if r := env.REST("POST", "/v1/projects", admin, `{"name":"hooked"}`); r.Status != 201 {
+			t.Fatalf("create project: %d %s", r.Status, r.Body)
+		}
+		first := waitDelivery(t, recv, func(x delivery) bool { return x.typ == "project.created" })
+		var auto map[string]any
+		deadline := time.Now().Add(10 * time.Second)
+		for auto == nil {
+			for _, x := range listDeliveries(t, env, admin, id) {
+				if x["event_id"] == first.id && x["manual"] == false {
+					auto = x
+				}
+			}
+			if auto == nil && time.Now().After(deadline) {
+				t.Fatalf("the worker's attempt of %s is not listed", first.id)
+			}
+		}
+		if auto["succeeded"] != true || auto["event_type"] != "project.created" || auto["event_seq"] != strconv.FormatInt(first.seq, 10) {
+			t.Errorf("worker's attempt = %v", auto)
+		}
+		rd := whData(t, env.REST("POST", "/v1/webhook-endpoints/"+id+"/deliveries/"+auto["id"].(string)+":retry", admin, `{}`), 200)
+		if rd["event_id"] != first.id || rd["event_seq"] != auto["event_seq"] || rd["manual"] != true || rd["succeeded"] != true || rd["id"] == auto["id"] {
+			t.Errorf(":retry answered %v", rd)
+		}
+		again := waitDelivery(t, recv, func(x delivery) bool {
+			return x.id == first.id && &x.body[0] != &first.body[0] && len(recv.deliveries()) >= 4
+		})
+		if string(again.body) != string(first.body) || again.header.Get("webhook-id") != first.id {
+			t.Errorf("retried body %s, first %s", again.body, first.body)
+		}
+		checkVerified(t, secret, []delivery{first, again})
+		rr, err := c.RetryWebhookDelivery(ctx, &workspacev1.RetryWebhookDeliveryRequest{EndpointId: id, Id: auto["id"].(string)})
+		if err != nil || rr.GetWebhookDelivery().GetEventId() != first.id || !rr.GetWebhookDelivery().GetManual() {
+			t.Fatalf("gRPC :retry: %v %v", rr, err)
+		}
+		// A retried ping is a new ping.
+		rp := whData(t, env.REST("POST", "/v1/webhook-endpoints/"+id+"/deliveries/"+d["id"].(string)+":retry", admin, `{}`), 200)
+		if rp["event_type"] != "ping" || rp["event_id"] == pingID {
+			t.Errorf("retried ping = %v", rp)
+		}
+
+		// The list: newest first, six attempts, paged by cursor.
+		all := listDeliveries(t, env, admin, id)
+		if len(all) != 6 || all[0]["id"] != rp["id"] || all[len(all)-1]["id"] != d["id"] {
+			t.Errorf("deliveries = %d, first %v last %v", len(all), all[0]["id"], all[len(all)-1]["id"])
+		}
+		lr, err := c.ListWebhookDeliveries(ctx, &workspacev1.ListWebhookDeliveriesRequest{EndpointId: id, Limit: proto.Int32(4)})
+		if err != nil || len(lr.GetData()) != 4 || lr.GetPagination().GetTotal() != 6 || lr.NextPageToken == nil {
+			t.Fatalf("gRPC deliveries page 1: %v %v", lr, err)
+		}
+		lr2, err := c.ListWebhookDeliveries(ctx, &workspacev1.ListWebhookDeliveriesRequest{EndpointId: id, Limit: proto.Int32(4), PageToken: lr.GetNextPageToken()})
+		if err != nil || len(lr2.GetData()) != 2 || lr2.NextPageToken != nil || lr2.GetData()[1].GetId() != d["id"] {
+			t.Fatalf("gRPC deliveries page 2: %v %v", lr2, err)
+		}
+
+		// Tests and retries leave the endpoint as it was.
+		after := whData(t, env.REST("GET", "/v1/webhook-endpoints/"+id, admin, ""), 200)
+		if after["etag"] != before["etag"] || after["enabled"] != true {
+			t.Errorf("endpoint after tests: %v, before %v", after, before)
+		}
+
+		// A failing receiver: the attempt says so; a disabled endpoint is still tested.
+		bad := newReceiver(t, always(503))
+		bid, _ := createEndpoint(t, env, admin, bad.url, "endpoint.disabled")
+		if r := env.REST("PATCH", "/v1/webhook-endpoints/"+bid, admin, `{"enabled":false}`); r.Status != 200 {
+			t.Fatalf("disable: %d %s", r.Status, r.Body)
+		}
+		f := whData(t, env.REST("POST", "/v1/webhook-endpoints/"+bid+":test", admin, `{}`), 200)
+		if f["succeeded"] != false || f["status_code"] != float64(503) || f["response_excerpt"] != "answer 503" || f["next_retry_at"] != nil {
+			t.Errorf("failed :test = %v", f)
+		}
+		// Unknown delivery under a real endpoint: 404.
+		if r := env.REST("POST", "/v1/webhook-endpoints/"+id+"/deliveries/whd_AAAAAAAAAAAAAAAAAAAA:retry", admin, `{}`); r.Status != 404 {
+			t.Errorf("retry of an unknown delivery: %d %s", r.Status, r.Body)
+		}
+		if strings.Contains(env.Logs.String(), "whsec_") {
+			t.Errorf("a secret was logged")
+		}
+	}, fastWebhooks(time.Millisecond))
 }

@@ -49,9 +49,13 @@ func newLoopbackReceiver(t testing.TB) *whReceiver {
 }
 
 // mustEndpoint creates an endpoint to url and returns it, with its secret.
+// It subscribes to endpoint.disabled only, which none of these tests logs:
+// the worker makes no attempt of its own, so that the attempts counted are
+// the tests' (:test, :retry).
 func (c extClients) mustEndpoint(t testing.TB, ctx context.Context, url, description string) *workspacev1.WebhookEndpoint {
 	t.Helper()
-	resp, err := c.webhooks.CreateWebhookEndpoint(ctx, &workspacev1.CreateWebhookEndpointRequest{Url: url, Description: description})
+	resp, err := c.webhooks.CreateWebhookEndpoint(ctx, &workspacev1.CreateWebhookEndpointRequest{Url: url, Description: description,
+		EventTypes: []string{"endpoint.disabled"}})
 	if err != nil {
 		t.Fatalf("CreateWebhookEndpoint(%q): %v", url, err)
 	}
