@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -431,4 +432,57 @@ func TestWebhookTestAndRetryAPI(t *testing.T) {
 			t.Errorf("a secret was logged")
 		}
 	}, fastWebhooks(time.Millisecond))
+}
+
+// TestWebhookCatchUpByReenabling: while an event waits for a retry hours
+// away, disabling and enabling the endpoint (as the README says) resumes it
+// at once, at the event that failed, and the events behind it follow in
+// order. Both backends.
+func TestWebhookCatchUpByReenabling(t *testing.T) {
+	servertest.OnEachBackend(t, func(t *testing.T, env *servertest.Env) {
+		env.SetPlan(env.WorkspaceID, ratelimit.Enterprise)
+		admin := env.AdminKey
+		var down atomic.Bool
+		down.Store(true)
+		recv := newReceiver(t, func(int, delivery) int {
+			if down.Load() {
+				return 500
+			}
+			return 200
+		})
+		id, _ := createEndpoint(t, env, admin, recv.url, "project.created")
+		for _, name := range []string{"one", "two", "three"} {
+			if r := env.REST("POST", "/v1/projects", admin, `{"name":"`+name+`"}`); r.Status != 201 {
+				t.Fatalf("create project: %d %s", r.Status, r.Body)
+			}
+		}
+		first := waitDelivery(t, recv, func(x delivery) bool { return x.typ == "project.created" })
+		// The failure is recorded with its retry an hour away.
+		deadline := time.Now().Add(10 * time.Second)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for ; ; <-tick.C {
+			ds := listDeliveries(t, env, admin, id)
+			if len(ds) == 1 && ds[0]["succeeded"] == false && ds[0]["next_retry_at"] != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no failed attempt with a retry: %v", ds)
+			}
+		}
+		down.Store(false)
+		for _, body := range []string{`{"enabled":false}`, `{"enabled":true}`} {
+			if r := env.REST("PATCH", "/v1/webhook-endpoints/"+id, admin, body); r.Status != 200 {
+				t.Fatalf("PATCH %s: %d %s", body, r.Status, r.Body)
+			}
+		}
+		var got []delivery
+		waitDelivery(t, recv, func(delivery) bool {
+			got = recv.succeeded()
+			return len(got) == 3
+		})
+		if got[0].id != first.id || !(got[0].seq < got[1].seq && got[1].seq < got[2].seq) {
+			t.Errorf("after re-enabling: %v %v %v (the failed one was %s)", got[0].id, got[1].id, got[2].id, first.id)
+		}
+	}, fastWebhooks(time.Hour))
 }
