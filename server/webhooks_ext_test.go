@@ -398,6 +398,25 @@ func TestWebhookSecretRotation(t *testing.T) {
 	if res := verifyStandard(t, "whsec_"+strings.Repeat("A", 32), d); res[0] == "ok" {
 		t.Error("a delivery verified with an unrelated secret")
 	}
+	// The Prometheus series, on the admin listener, once the attempt is
+	// recorded (the receiver sees it before the worker does).
+	wants := []string{`workspace_webhook_attempts_total{outcome="success"} 1`,
+		`workspace_webhook_delivery_seconds_count 1`, `workspace_webhook_endpoint_lag_events{endpoint_id="` + id + `"} 0`}
+	var body []byte
+	waitUntil(t, "webhook series on /metrics", func() bool {
+		resp, err := http.Get(env.AdminURL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		for _, want := range wants {
+			if !strings.Contains(string(body), want) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // TestWebhookReplicasOnce: two servers on one PostgreSQL, events written
