@@ -41,7 +41,7 @@ type secWriteRPC struct {
 	resolve func(f *secFixture) (string, map[string]any)
 }
 
-type secFixture struct{ project, task string }
+type secFixture struct{ project, task, endpoint string }
 
 // secValidBodies are valid REST calls of every create and update RPC; an RPC
 // of that kind missing here fails the test.
@@ -60,6 +60,12 @@ var secValidBodies = map[string]func(f *secFixture) (string, map[string]any){
 	},
 	"/workspace.v1.ApiKeyService/CreateApiKey": func(f *secFixture) (string, map[string]any) {
 		return "/v1/api-keys", map[string]any{"name": "mass", "scopes": []string{"read"}}
+	},
+	"/workspace.v1.WebhookService/CreateWebhookEndpoint": func(f *secFixture) (string, map[string]any) {
+		return "/v1/webhook-endpoints", map[string]any{"url": "https://93.184.216.34/mass"}
+	},
+	"/workspace.v1.WebhookService/UpdateWebhookEndpoint": func(f *secFixture) (string, map[string]any) {
+		return "/v1/webhook-endpoints/" + f.endpoint, map[string]any{"description": "mass"}
 	},
 }
 
@@ -119,11 +125,14 @@ func TestMassAssignment(t *testing.T) {
 	f := &secFixture{}
 	f.project = c.mustProject(t, admin, "target").GetId()
 	f.task = c.mustTask(t, admin, f.project, "target", "").GetId()
+	// A public https address: valid without --webhook-allow-private, and
+	// subscribed to no event this test logs.
+	f.endpoint = c.mustEndpoint(t, admin, "https://93.184.216.34/target", "target").GetId()
 	before := func() string {
 		var b strings.Builder
 		// (The workspace itself is read at the end: its usage counts these
 		// very requests.)
-		for _, p := range []string{"/v1/projects?limit=100", "/v1/tasks?limit=100", "/v1/api-keys?limit=100"} {
+		for _, p := range []string{"/v1/projects?limit=100", "/v1/tasks?limit=100", "/v1/api-keys?limit=100", "/v1/webhook-endpoints?limit=100"} {
 			r := env.REST("GET", p, env.AdminKey, "")
 			b.Write(tnxStripRequestID(r))
 		}

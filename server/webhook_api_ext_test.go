@@ -209,6 +209,10 @@ func TestWebhookEndpointValidation(t *testing.T) {
 		whRefusal(t, post(`{"url":"https://93.184.216.34/","event_types":["task.created","task.exploded"]}`), "event_types")
 		whRefusal(t, post(`{"url":"https://93.184.216.34/","event_types":["ping"]}`), "event_types")
 		whRefusal(t, post(`{"url":"https://93.184.216.34/","description":"`+strings.Repeat("d", 10001)+`"}`), "description")
+		// Output-only fields are not the client's to set.
+		for _, f := range []string{"secret", "disabled_reason", "previous_secret_expires_at", "etag"} {
+			whRefusal(t, post(`{"url":"https://93.184.216.34/","`+f+`":"x"}`), f)
+		}
 
 		// A public https address is accepted (no resolution needed), every
 		// event type, endpoint.disabled included.
