@@ -2,8 +2,8 @@ package server_test
 
 import (
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -28,7 +28,7 @@ import (
 
 // benchReceiver counts requests and notes when each event id arrived.
 type benchReceiver struct {
-	url     string
+	url    string
 	mu     sync.Mutex
 	n      int
 	times  []time.Time // each request's arrival
