@@ -350,9 +350,9 @@ func (w *Worker) SendManual(ctx context.Context, e store.WebhookEndpoint, ev sto
 }
 
 // attempt makes one HTTP attempt and describes it.
-func (w *Worker) attempt(ctx context.Context, e store.WebhookEndpoint, ev store.Event) store.WebhookDelivery {
+func (w *Worker) attempt(ctx context.Context, e store.WebhookEndpoint, ev store.Event) (d store.WebhookDelivery) {
 	start := time.Now()
-	d := store.WebhookDelivery{WorkspaceID: e.WorkspaceID, EndpointID: e.ID, EventID: ev.ID, EventSeq: ev.Seq,
+	d = store.WebhookDelivery{WorkspaceID: e.WorkspaceID, EndpointID: e.ID, EventID: ev.ID, EventSeq: ev.Seq,
 		EventType: ev.Type, AttemptedAt: start}
 	defer func() {
 		d.Duration = time.Since(start)

@@ -306,6 +306,15 @@ func (s *Store) NextWebhookEvent(ctx context.Context, owner, endpointID string, 
 		if e, err = leased(ctx, tx, owner, endpointID, now, false); err != nil {
 			return err
 		}
+		// The head is read first, in a statement of its own: the events
+		// read after it include every one up to it (seqs commit in order),
+		// so when none of them is for the endpoint, the cursor may move to
+		// it. Read after the events, a commit in between would be skipped.
+		var head int64
+		if err := tx.QueryRow(ctx, "SELECT coalesce(max(last_seq), 0) FROM event_heads WHERE workspace_id = $1",
+			e.WorkspaceID).Scan(&head); err != nil {
+			return dbError(ctx, "next webhook event: head", err)
+		}
 		where := "workspace_id = $1 AND seq > $2"
 		args := []any{e.WorkspaceID, e.DeliveredSeq}
 		if len(e.EventTypes) > 0 {
@@ -320,13 +329,10 @@ func (s *Store) NextWebhookEvent(ctx context.Context, owner, endpointID string, 
 		if err != nil {
 			return dbError(ctx, "next webhook event", err)
 		}
-		var to int64
+		to := head
 		if len(evs) == 1 {
 			ev, found = evs[0], true
 			to = ev.Seq - 1
-		} else if err := tx.QueryRow(ctx, "SELECT coalesce(max(last_seq), 0) FROM event_heads WHERE workspace_id = $1",
-			e.WorkspaceID).Scan(&to); err != nil {
-			return dbError(ctx, "next webhook event: head", err)
 		}
 		if to <= e.DeliveredSeq {
 			return nil

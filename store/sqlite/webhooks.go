@@ -356,8 +356,9 @@ func (s *Store) ReleaseWebhookLease(ctx context.Context, owner, endpointID strin
 	}))
 }
 
-// NextWebhookEvent reads in a read transaction and writes only when the
-// cursor must move past events the filter leaves out.
+// NextWebhookEvent reads in a read transaction (one snapshot: the head and
+// the events agree) and writes only when the cursor must move past events
+// the filter leaves out.
 func (s *Store) NextWebhookEvent(ctx context.Context, owner, endpointID string, now time.Time) (store.WebhookEndpoint, store.Event, bool, error) {
 	var e store.WebhookEndpoint
 	var ev store.Event

@@ -110,6 +110,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Webhook/Leases", testWebhookLeases},
 		{"Webhook/Disable", testWebhookDisable},
 		{"Webhook/ConcurrentClaims", testWebhookConcurrentClaims},
+		{"Webhook/NoSkipUnderWrites", testWebhookNoSkipUnderWrites},
 
 		{"Ping", testPing},
 		{"Close", testClose},

@@ -413,3 +413,68 @@ func ClaimRace(t *testing.T, stores []store.WebhookDispatch, want int) {
 		t.Errorf("%d endpoints leased, want %d", len(seen), want)
 	}
 }
+
+// testWebhookNoSkipUnderWrites dispatches, caught up and spinning, while
+// events are written one at a time, each as soon as the last was
+// dispatched (when a dispatcher is most likely to be between its reads):
+// every event is returned by NextWebhookEvent once, in order — none
+// skipped by a cursor moved to a head that a commit raised meanwhile.
+func testWebhookNoSkipUnderWrites(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "ws_1")
+	mustEndpoint(t, s, newEndpoint("ws_1", "whe_1", at(1)))
+	mustProject(t, s, "ws_1", "proj_first", at(0))
+	now := time.Now()
+	if c, err := s.ClaimWebhookEndpoints(ctx, "A", now, time.Hour, 1); err != nil || len(c) != 1 {
+		t.Fatalf("claim: %v, %v", c, err)
+	}
+	const n = 100
+	seqs := make(chan int64, n+1)
+	stop := make(chan struct{})
+	dispatched := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				dispatched <- nil
+				return
+			default:
+			}
+			_, ev, ok, err := s.NextWebhookEvent(ctx, "A", "whe_1", now)
+			if err != nil {
+				dispatched <- err
+				return
+			}
+			if !ok {
+				continue
+			}
+			d := store.WebhookDelivery{EndpointID: "whe_1", EventID: ev.ID, EventSeq: ev.Seq, EventType: ev.Type,
+				Attempt: 1, AttemptedAt: now, StatusCode: 200, Succeeded: true}
+			if _, err := s.RecordWebhookAttempt(ctx, "A", now, store.WebhookAttempt{Delivery: d}); err != nil {
+				dispatched <- err
+				return
+			}
+			seqs <- ev.Seq
+		}
+	}()
+	defer func() {
+		close(stop)
+		if err := <-dispatched; err != nil {
+			t.Errorf("dispatcher: %v", err)
+		}
+	}()
+	for i := range n {
+		select {
+		case seq := <-seqs:
+			if seq != int64(i+1) {
+				t.Fatalf("dispatched seq %d, want %d", seq, i+1)
+			}
+		case <-time.After(10 * time.Second):
+			e, _ := s.GetWebhookEndpoint(ctx, "ws_1", "whe_1")
+			t.Fatalf("seq %d never dispatched; the cursor is at %d", i+1, e.DeliveredSeq)
+		}
+		if i+1 < n {
+			mustProject(t, s, "ws_1", fmt.Sprintf("proj_%03d", i), at(i))
+		}
+	}
+}
