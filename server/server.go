@@ -114,9 +114,6 @@ type Config struct {
 	// loopback, private, link-local and metadata addresses: for development
 	// and tests (--webhook-allow-private).
 	WebhookAllowPrivate bool
-	// WebhookResolver resolves endpoint hosts for the URL rule; nil is
-	// net.DefaultResolver.
-	WebhookResolver webhook.Resolver
 	// WebhookRetrySchedule is the delay before each retry of a failed
 	// delivery; after the last retry fails the endpoint is disabled (nil:
 	// webhook.DefaultSchedule, 5s 5m 30m 2h 5h 10h 10h; tests shorten it).
@@ -426,13 +423,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 // webhookDeps are the webhook handlers' parts: the store, the URL rule with
 // the server's resolver and flag, and the delivery engine's sender.
 func webhookDeps(cfg Config, st store.Store) service.WebhookDeps {
-	resolver := cfg.WebhookResolver
-	if resolver == nil {
-		resolver = net.DefaultResolver
-	}
 	d := service.WebhookDeps{
 		CheckURL: func(ctx context.Context, u string) error {
-			return webhook.CheckURL(ctx, resolver, u, cfg.WebhookAllowPrivate)
+			return webhook.CheckURL(ctx, net.DefaultResolver, u, cfg.WebhookAllowPrivate)
 		},
 	}
 	if ws, ok := st.(store.WebhookEndpoints); ok {

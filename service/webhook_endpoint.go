@@ -39,7 +39,7 @@ const (
 // delivery engine (service/webhook) implements it; it is injected so that
 // this package does not import the engine, which renders events through it.
 type WebhookSender interface {
-	SendManual(ctx context.Context, e store.WebhookEndpoint, ev store.Event) (store.WebhookDelivery, error)
+	Send(ctx context.Context, e store.WebhookEndpoint, ev store.Event) (store.WebhookDelivery, error)
 }
 
 // WebhookDeps are what the webhook handlers need beyond Deps.
@@ -349,7 +349,7 @@ func (s *webhooks) TestWebhookEndpoint(ctx context.Context, req *workspacev1.Tes
 		return nil, apierror.From(err)
 	}
 	ev := PingEvent(e, s.now())
-	d, err := snd.SendManual(ctx, e, ev)
+	d, err := snd.Send(ctx, e, ev)
 	if err != nil {
 		return nil, apierror.From(err)
 	}
@@ -422,7 +422,7 @@ func (s *webhooks) RetryWebhookDelivery(ctx context.Context, req *workspacev1.Re
 		}
 		ev = evs[0]
 	}
-	nd, err := snd.SendManual(ctx, e, ev)
+	nd, err := snd.Send(ctx, e, ev)
 	if err != nil {
 		return nil, apierror.From(err)
 	}

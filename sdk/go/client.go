@@ -24,6 +24,10 @@ type (
 	APIKey        = workspacev1.ApiKey
 	Workspace     = workspacev1.Workspace
 	Pagination    = workspacev1.Pagination
+
+	WebhookEndpoint       = workspacev1.WebhookEndpoint
+	WebhookEndpointUpdate = workspacev1.WebhookEndpointUpdate
+	WebhookDelivery       = workspacev1.WebhookDelivery
 )
 
 // Client calls the Workspace API over gRPC. It is safe for concurrent use.
@@ -34,6 +38,7 @@ type Client struct {
 	Tasks     *TasksService
 	APIKeys   *APIKeysService
 	Workspace *WorkspaceService
+	Webhooks  *WebhooksService
 }
 
 type config struct {
@@ -95,6 +100,7 @@ func New(target, apiKey string, opts ...Option) (*Client, error) {
 	c.Tasks = &TasksService{rpc: workspacev1.NewTaskServiceClient(conn)}
 	c.APIKeys = &APIKeysService{rpc: workspacev1.NewApiKeyServiceClient(conn)}
 	c.Workspace = &WorkspaceService{rpc: workspacev1.NewWorkspaceServiceClient(conn)}
+	c.Webhooks = &WebhooksService{rpc: workspacev1.NewWebhookServiceClient(conn)}
 	return c, nil
 }
 

@@ -5,13 +5,16 @@
     for project in client.projects.all():
         print(project.name)
 """
-from .client import ApiKeys, Client, Projects, Tasks, WorkspaceResource
+from .client import ApiKeys, Client, Projects, Tasks, WebhookEndpoints, WorkspaceResource
 from .errors import ApiError, RateLimitError
+from .webhook import WEBHOOK_TOLERANCE, WebhookVerificationError, verify_webhook
 from .models import (ApiKey, Deleted, Page, Pagination, Project, RateLimit, Task,
-                     UsageWindow, Workspace)
+                     UsageWindow, WebhookDelivery, WebhookEndpoint, Workspace)
 
 __all__ = [
-    "Client", "Projects", "Tasks", "ApiKeys", "WorkspaceResource",
+    "Client", "Projects", "Tasks", "ApiKeys", "WorkspaceResource", "WebhookEndpoints",
+    "WebhookEndpoint", "WebhookDelivery",
     "ApiError", "RateLimitError",
+    "verify_webhook", "WebhookVerificationError", "WEBHOOK_TOLERANCE",
     "Project", "Task", "ApiKey", "Workspace", "UsageWindow", "Pagination", "Page", "Deleted", "RateLimit",
 ]
