@@ -295,20 +295,38 @@ func (s *Store) RecordManualWebhookDelivery(ctx context.Context, d store.Webhook
 
 // Dispatch.
 
+// claimDue selects the due endpoints (now, twice, then the limit).
+var claimDue = `SELECT ` + webhookEndpointColsE + ` FROM webhook_endpoints e
+	JOIN event_heads h ON h.workspace_id = e.workspace_id
+	WHERE e.enabled = 1 AND e.delivered_seq < h.last_seq
+	AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= ?)
+	AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= ?)
+	ORDER BY coalesce(e.next_attempt_at, 0), e.id LIMIT ?`
+
+var webhookEndpointColsE = prefixed("e.", webhookEndpointCols)
+
+// ClaimWebhookEndpoints looks on a reader first: the worker claims after
+// every commit, and most find nothing due, which then costs no write (no
+// fsync). What it finds is selected again in the write, which alone
+// decides.
 func (s *Store) ClaimWebhookEndpoints(ctx context.Context, owner string, now time.Time, ttl time.Duration, limit int) ([]store.WebhookEndpoint, error) {
 	if limit < 1 || owner == "" {
 		return nil, errors.New("claim webhook endpoints: an owner and a limit of at least 1")
 	}
 	n, until := now.UnixMicro(), now.Add(ttl).UnixMicro()
+	var due []store.WebhookEndpoint
+	err := s.db.Read(ctx, func(ctx context.Context, tx engine.ReadTx) error {
+		var err error
+		due, err = list(ctx, tx, scanWebhookEndpoint, claimDue, n, n, 1)
+		return err
+	})
+	if err != nil || len(due) == 0 {
+		return nil, wrap(ctx, "claim webhook endpoints", err)
+	}
 	var out []store.WebhookEndpoint
-	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+	err = s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
 		out = nil
-		rows, err := tx.QueryContext(ctx, `SELECT `+prefixed("e.", webhookEndpointCols)+` FROM webhook_endpoints e
-			JOIN event_heads h ON h.workspace_id = e.workspace_id
-			WHERE e.enabled = 1 AND e.delivered_seq < h.last_seq
-			AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= ?)
-			AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= ?)
-			ORDER BY coalesce(e.next_attempt_at, 0), e.id LIMIT ?`, n, n, limit)
+		rows, err := tx.QueryContext(ctx, claimDue, n, n, limit)
 		if err != nil {
 			return err
 		}
