@@ -12,10 +12,12 @@ import (
 
 // resourceNames are how NotFound messages name store resources.
 var resourceNames = map[string]string{
-	"project":   "Project",
-	"task":      "Task",
-	"api_key":   "API key",
-	"workspace": "Workspace",
+	"project":          "Project",
+	"task":             "Task",
+	"api_key":          "API key",
+	"workspace":        "Workspace",
+	"webhook_endpoint": "Webhook endpoint",
+	"webhook_delivery": "Webhook delivery",
 }
 
 // From is the one place where errors become API errors: an *Error or a gRPC

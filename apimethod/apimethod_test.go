@@ -16,7 +16,10 @@ import (
 )
 
 // The declared kinds must agree with the REST bindings: a method bound to GET
-// only reads, POST creates, PUT or PATCH updates, DELETE deletes.
+// only reads, POST creates, PUT or PATCH updates, DELETE deletes — except a
+// custom method on one resource (AIP-136: POST …/{id}:verb, such as a
+// webhook endpoint's :rotateSecret, :test, or a delivery's :retry), which
+// acts on that resource: an update.
 func TestKindsAgreeWithHTTPBindings(t *testing.T) {
 	table, err := apimethod.Load()
 	if err != nil {
@@ -34,6 +37,9 @@ func TestKindsAgreeWithHTTPBindings(t *testing.T) {
 			want = apimethod.Read
 		case rule.GetPost() != "":
 			want = apimethod.Create
+			if strings.Contains(rule.GetPost(), "}:") {
+				want = apimethod.Update
+			}
 		case rule.GetPut() != "" || rule.GetPatch() != "":
 			want = apimethod.Update
 		case rule.GetDelete() != "":
@@ -45,7 +51,7 @@ func TestKindsAgreeWithHTTPBindings(t *testing.T) {
 		if m.IsWrite() != (rule.GetGet() == "") {
 			t.Errorf("%s: IsWrite %v, but its binding is %v", m.FullName, m.IsWrite(), rule)
 		}
-		if m.IsCreate() != (rule.GetPost() != "") {
+		if m.IsCreate() != (want == apimethod.Create) {
 			t.Errorf("%s: IsCreate %v, but its binding is %v", m.FullName, m.IsCreate(), rule)
 		}
 		if got, ok := table.Lookup(m.FullName); !ok || got.FullName != m.FullName || !table.Has(m.FullName) {
@@ -59,8 +65,8 @@ func TestKindsAgreeWithHTTPBindings(t *testing.T) {
 	if n < 14 {
 		t.Fatalf("only %d methods checked", n)
 	}
-	if got := len(table.Services()); got != 5 {
-		t.Errorf("%d services, want 5", got)
+	if got := len(table.Services()); got != 6 {
+		t.Errorf("%d services, want 6", got)
 	}
 	for _, name := range []string{"/grpc.health.v1.Health/Check", "/workspace.v1.TaskService/Nope"} {
 		if table.Has(name) || table.IsWrite(name) || table.IsCreate(name) {
@@ -70,9 +76,11 @@ func TestKindsAgreeWithHTTPBindings(t *testing.T) {
 	if table.IsRequest("grpc.health.v1.HealthCheckRequest") {
 		t.Error("the health check's request is taken for an API request")
 	}
-	// The one create whose key is refused: its response carries a secret.
-	if m, _ := table.Lookup("/workspace.v1.ApiKeyService/CreateApiKey"); m.Idempotency != apimethod.KeyRefused {
-		t.Errorf("CreateApiKey: idempotency %s, want REFUSED", m.Idempotency)
+	// The creates whose key is refused: their responses carry a secret.
+	for _, name := range []string{"/workspace.v1.ApiKeyService/CreateApiKey", "/workspace.v1.WebhookService/CreateWebhookEndpoint"} {
+		if m, _ := table.Lookup(name); m.Idempotency != apimethod.KeyRefused {
+			t.Errorf("%s: idempotency %s, want REFUSED", name, m.Idempotency)
+		}
 	}
 }
 

@@ -147,6 +147,9 @@ var registrations = map[protoreflect.FullName]func(context.Context, *runtime.Ser
 	"workspace.v1.EventService": func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
 		return workspacev1.RegisterEventServiceHandlerClient(ctx, m, workspacev1.NewEventServiceClient(c))
 	},
+	"workspace.v1.WebhookService": func(ctx context.Context, m *runtime.ServeMux, c grpc.ClientConnInterface) error {
+		return workspacev1.RegisterWebhookServiceHandlerClient(ctx, m, workspacev1.NewWebhookServiceClient(c))
+	},
 }
 
 // requestKey carries what the gateway knows of the client's request past

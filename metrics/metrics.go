@@ -128,6 +128,10 @@ func (m *Metrics) WatchGroupCommit(s GroupCommitStats) {
 	)
 }
 
+// Registerer is where the server's other parts (the webhook engine)
+// register their series.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.registry }
+
 // Handler serves the registry in the Prometheus exposition formats.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})

@@ -225,3 +225,73 @@ func (s *timedStore) FollowEvents(ctx context.Context, notify func(workspaceID s
 	defer s.since("FollowEvents", time.Now())
 	return s.next.FollowEvents(ctx, notify)
 }
+
+func (s *timedStore) CreateWebhookEndpoint(ctx context.Context, e store.WebhookEndpoint) (store.WebhookEndpoint, error) {
+	defer s.since("CreateWebhookEndpoint", time.Now())
+	return s.next.CreateWebhookEndpoint(ctx, e)
+}
+
+func (s *timedStore) GetWebhookEndpoint(ctx context.Context, workspaceID, id string) (store.WebhookEndpoint, error) {
+	defer s.since("GetWebhookEndpoint", time.Now())
+	return s.next.GetWebhookEndpoint(ctx, workspaceID, id)
+}
+
+func (s *timedStore) ListWebhookEndpoints(ctx context.Context, workspaceID string, page store.Page) ([]store.WebhookEndpoint, int, error) {
+	defer s.since("ListWebhookEndpoints", time.Now())
+	return s.next.ListWebhookEndpoints(ctx, workspaceID, page)
+}
+
+func (s *timedStore) UpdateWebhookEndpoint(ctx context.Context, workspaceID, id string, update func(*store.WebhookEndpoint) error) (store.WebhookEndpoint, error) {
+	defer s.since("UpdateWebhookEndpoint", time.Now())
+	return s.next.UpdateWebhookEndpoint(ctx, workspaceID, id, update)
+}
+
+func (s *timedStore) DeleteWebhookEndpoint(ctx context.Context, workspaceID, id string) error {
+	defer s.since("DeleteWebhookEndpoint", time.Now())
+	return s.next.DeleteWebhookEndpoint(ctx, workspaceID, id)
+}
+
+func (s *timedStore) DeleteWebhookEndpointIf(ctx context.Context, workspaceID, id string, check func(store.WebhookEndpoint) error) error {
+	defer s.since("DeleteWebhookEndpointIf", time.Now())
+	return s.next.DeleteWebhookEndpointIf(ctx, workspaceID, id, check)
+}
+
+func (s *timedStore) ListWebhookDeliveries(ctx context.Context, workspaceID, endpointID string, page store.Page) ([]store.WebhookDelivery, int, error) {
+	defer s.since("ListWebhookDeliveries", time.Now())
+	return s.next.ListWebhookDeliveries(ctx, workspaceID, endpointID, page)
+}
+
+func (s *timedStore) GetWebhookDelivery(ctx context.Context, workspaceID, endpointID, id string) (store.WebhookDelivery, error) {
+	defer s.since("GetWebhookDelivery", time.Now())
+	return s.next.GetWebhookDelivery(ctx, workspaceID, endpointID, id)
+}
+
+func (s *timedStore) ClaimWebhookEndpoints(ctx context.Context, owner string, now time.Time, ttl time.Duration, limit int) ([]store.WebhookEndpoint, error) {
+	defer s.since("ClaimWebhookEndpoints", time.Now())
+	return s.next.ClaimWebhookEndpoints(ctx, owner, now, ttl, limit)
+}
+
+func (s *timedStore) RenewWebhookLease(ctx context.Context, owner, endpointID string, now time.Time, ttl time.Duration) error {
+	defer s.since("RenewWebhookLease", time.Now())
+	return s.next.RenewWebhookLease(ctx, owner, endpointID, now, ttl)
+}
+
+func (s *timedStore) NextWebhookEvent(ctx context.Context, owner, endpointID string, now time.Time) (store.WebhookEndpoint, store.Event, bool, error) {
+	defer s.since("NextWebhookEvent", time.Now())
+	return s.next.NextWebhookEvent(ctx, owner, endpointID, now)
+}
+
+func (s *timedStore) RecordWebhookAttempt(ctx context.Context, owner string, now time.Time, a store.WebhookAttempt) (store.WebhookEndpoint, error) {
+	defer s.since("RecordWebhookAttempt", time.Now())
+	return s.next.RecordWebhookAttempt(ctx, owner, now, a)
+}
+
+func (s *timedStore) ReleaseWebhookLease(ctx context.Context, owner, endpointID string) error {
+	defer s.since("ReleaseWebhookLease", time.Now())
+	return s.next.ReleaseWebhookLease(ctx, owner, endpointID)
+}
+
+func (s *timedStore) RecordManualWebhookDelivery(ctx context.Context, d store.WebhookDelivery) (store.WebhookDelivery, error) {
+	defer s.since("RecordManualWebhookDelivery", time.Now())
+	return s.next.RecordManualWebhookDelivery(ctx, d)
+}

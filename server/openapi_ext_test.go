@@ -91,7 +91,7 @@ func TestOpenAPILint(t *testing.T) {
 // body) against the document with kin-openapi's openapi3filter.
 func TestOpenAPIMatchesTheWire(t *testing.T) {
 	var spy *servertest.Spy
-	env := servertest.Start(t, servertest.WithSpy(&spy))
+	env := servertest.Start(t, servertest.WithSpy(&spy), allowPrivate)
 	doc := loadSpec(t)
 
 	served := env.REST("GET", "/v1/openapi.json", "", "")
@@ -233,6 +233,35 @@ func TestOpenAPIMatchesTheWire(t *testing.T) {
 		call("GET", "/v1/events?limit=100&cursor="+next, key, "", 200)
 	}
 	call("GET", "/v1/events?types=task.updated,api_key.revoked", readKey, "", 200)
+	// Webhooks, to a receiver on loopback: the secret in the creation and
+	// the rotation only, a test, its attempt listed and retried.
+	recv := newLoopbackReceiver(t)
+	ep := data(call("POST", "/v1/webhook-endpoints", key, `{"url":"`+recv.URL+`","description":"docs","event_types":["endpoint.disabled"]}`, 201))
+	if ep["secret"] == nil {
+		t.Errorf("create endpoint: no secret in %v", ep)
+	}
+	epID := ep["id"].(string)
+	call("GET", "/v1/webhook-endpoints", key, "", 200)
+	call("GET", "/v1/webhook-endpoints?limit=1", key, "", 200)
+	call("GET", "/v1/webhook-endpoints/"+epID, key, "", 200)
+	call("GET", "/v1/webhook-endpoints/"+epID, key, "", 304, "If-None-Match", `"1"`)
+	call("PATCH", "/v1/webhook-endpoints/"+epID, key, `{"description":"docs 2","event_types":[]}`, 200, "If-Match", `"1"`)
+	call("PUT", "/v1/webhook-endpoints/"+epID, key, `{"enabled":false}`, 200)
+	call("PATCH", "/v1/webhook-endpoints/"+epID, key, `{"enabled":true}`, 412, "If-Match", `"1"`)
+	if rot := data(call("POST", "/v1/webhook-endpoints/"+epID+":rotateSecret", key, `{}`, 200)); rot["secret"] == nil || rot["previous_secret_expires_at"] == nil {
+		t.Errorf("rotate: %v", rot)
+	}
+	ping := data(call("POST", "/v1/webhook-endpoints/"+epID+":test", key, `{}`, 200))
+	call("GET", "/v1/webhook-endpoints/"+epID+"/deliveries", key, "", 200)
+	call("GET", "/v1/webhook-endpoints/"+epID+"/deliveries?limit=1", key, "", 200)
+	call("POST", "/v1/webhook-endpoints/"+epID+"/deliveries/"+ping["id"].(string)+":retry", key, `{}`, 200)
+	call("POST", "/v1/webhook-endpoints", key, `{"url":"ftp://example.com/"}`, 400)
+	call("POST", "/v1/webhook-endpoints", key, `{"url":"`+recv.URL+`","event_types":["nope"]}`, 400)
+	call("GET", "/v1/webhook-endpoints", readKey, "", 403)
+	call("POST", "/v1/webhook-endpoints/"+epID+":test", readKey, `{}`, 403)
+	call("GET", "/v1/webhook-endpoints/whe_nothing0000000000000", key, "", 404)
+	call("POST", "/v1/webhook-endpoints/"+epID+"/deliveries/whd_nothing0000000000000:retry", key, `{}`, 404)
+	call("DELETE", "/v1/webhook-endpoints/"+epID, key, "", 200)
 
 	// The event log: every write above appended events; plan changes (the
 	// CLI's operation) add workspace.updated. Every answer of GET

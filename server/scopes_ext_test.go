@@ -87,6 +87,7 @@ type extClients struct {
 	keys       workspacev1.ApiKeyServiceClient
 	workspaces workspacev1.WorkspaceServiceClient
 	events     workspacev1.EventServiceClient
+	webhooks   workspacev1.WebhookServiceClient
 }
 
 func extNewClients(env *servertest.Env) extClients {
@@ -96,6 +97,7 @@ func extNewClients(env *servertest.Env) extClients {
 		keys:       workspacev1.NewApiKeyServiceClient(env.Conn),
 		workspaces: workspacev1.NewWorkspaceServiceClient(env.Conn),
 		events:     workspacev1.NewEventServiceClient(env.Conn),
+		webhooks:   workspacev1.NewWebhookServiceClient(env.Conn),
 	}
 }
 
@@ -143,6 +145,12 @@ type scxFixture struct {
 	project  string // shared project (read and updated, never deleted)
 	task     string // shared task (read and updated, never deleted)
 	sequence int
+	// wsID is the workspace; endpoint (to receiver) and delivery (one of
+	// its attempts) are shared, read and updated, never deleted.
+	wsID     string
+	receiver *whReceiver
+	endpoint string
+	delivery string
 }
 
 // unique returns a fresh label, so that an update's effect can be recognised.
@@ -153,11 +161,12 @@ func (f *scxFixture) unique(what string) string {
 
 // scxCall is one prepared call of an RPC: the same request for both surfaces.
 type scxCall struct {
-	id     string // replaces {id} in the REST template
-	query  string // REST query string, without '?'
-	body   string // REST body
-	grpc   func(ctx context.Context) error
-	effect func(t *testing.T) bool // whether the call's effect is visible; nil for reads
+	id       string // replaces {id} in the REST template
+	endpoint string // replaces {endpoint_id}
+	query    string // REST query string, without '?'
+	body     string // REST body
+	grpc     func(ctx context.Context) error
+	effect   func(t *testing.T) bool // whether the call's effect is visible; nil for reads
 }
 
 // scxEntry is one RPC of the matrix.
@@ -454,6 +463,7 @@ func scxGone(t *testing.T, err error) bool {
 
 func (c scxCall) path(e scxEntry) string {
 	p := strings.ReplaceAll(e.template, "{id}", c.id)
+	p = strings.ReplaceAll(p, "{endpoint_id}", c.endpoint)
 	if c.query != "" {
 		p += "?" + c.query
 	}
@@ -527,8 +537,8 @@ func scxHTTPBindings(t *testing.T, method string) []string {
 // differs from CONTRACT §4, or when the row's REST bindings are not the proto's.
 func TestScopeTableCoversEveryRPC(t *testing.T) {
 	scopes := extScopes(t)
-	if len(extServices()) != 5 {
-		t.Errorf("extServices() has %d services, want 5", len(extServices()))
+	if len(extServices()) != 6 {
+		t.Errorf("extServices() has %d services, want 6", len(extServices()))
 	}
 	n := 0
 	for _, sd := range extServices() {
@@ -571,7 +581,7 @@ func TestScopeTableCoversEveryRPC(t *testing.T) {
 // required scope, or admin, get through, and that a refusal is CONTRACT §6's
 // FORBIDDEN with required_scope and leaves no trace.
 func TestScopeMatrix(t *testing.T) {
-	env := servertest.Start(t)
+	env := servertest.Start(t, allowPrivate)
 	scopes := extScopes(t)
 	methods := make([]string, 0, len(scopes))
 	for m := range scopes {
@@ -582,9 +592,10 @@ func TestScopeMatrix(t *testing.T) {
 	slices.Sort(methods)
 
 	wsID, admin := env.NewWorkspace(ratelimit.Enterprise.Name, "admin")
-	f := &scxFixture{env: env, c: extNewClients(env), admin: env.Ctx(admin)}
+	f := &scxFixture{env: env, c: extNewClients(env), admin: env.Ctx(admin), wsID: wsID}
 	f.project = f.c.mustProject(t, f.admin, "shared project").GetId()
 	f.task = f.c.mustTask(t, f.admin, f.project, "shared task", "").GetId()
+	f.setupWebhooks(t)
 
 	checked := 0
 	for _, set := range scxScopeSets {

@@ -41,7 +41,7 @@ type secWriteRPC struct {
 	resolve func(f *secFixture) (string, map[string]any)
 }
 
-type secFixture struct{ project, task string }
+type secFixture struct{ project, task, endpoint string }
 
 // secValidBodies are valid REST calls of every create and update RPC; an RPC
 // of that kind missing here fails the test.
@@ -60,6 +60,12 @@ var secValidBodies = map[string]func(f *secFixture) (string, map[string]any){
 	},
 	"/workspace.v1.ApiKeyService/CreateApiKey": func(f *secFixture) (string, map[string]any) {
 		return "/v1/api-keys", map[string]any{"name": "mass", "scopes": []string{"read"}}
+	},
+	"/workspace.v1.WebhookService/CreateWebhookEndpoint": func(f *secFixture) (string, map[string]any) {
+		return "/v1/webhook-endpoints", map[string]any{"url": "https://93.184.216.34/mass"}
+	},
+	"/workspace.v1.WebhookService/UpdateWebhookEndpoint": func(f *secFixture) (string, map[string]any) {
+		return "/v1/webhook-endpoints/" + f.endpoint, map[string]any{"description": "mass"}
 	},
 }
 
@@ -119,11 +125,14 @@ func TestMassAssignment(t *testing.T) {
 	f := &secFixture{}
 	f.project = c.mustProject(t, admin, "target").GetId()
 	f.task = c.mustTask(t, admin, f.project, "target", "").GetId()
+	// A public https address: valid without --webhook-allow-private, and
+	// subscribed to no event this test logs.
+	f.endpoint = c.mustEndpoint(t, admin, "https://93.184.216.34/target", "target").GetId()
 	before := func() string {
 		var b strings.Builder
 		// (The workspace itself is read at the end: its usage counts these
 		// very requests.)
-		for _, p := range []string{"/v1/projects?limit=100", "/v1/tasks?limit=100", "/v1/api-keys?limit=100"} {
+		for _, p := range []string{"/v1/projects?limit=100", "/v1/tasks?limit=100", "/v1/api-keys?limit=100", "/v1/webhook-endpoints?limit=100"} {
 			r := env.REST("GET", p, env.AdminKey, "")
 			b.Write(tnxStripRequestID(r))
 		}
@@ -231,9 +240,21 @@ type secResponse struct {
 	body     string
 	header   http.Header // REST headers, or gRPC header metadata as headers
 	isNewKey bool        // the answer to a successful CreateApiKey
+	// isNewSecret: the answer to a successful CreateWebhookEndpoint or
+	// RotateWebhookSecret, the only ones that show a signing secret.
+	isNewSecret bool
 }
 
 var secKeyPattern = regexp.MustCompile(`wsk_[0-9A-Za-z]{38}`)
+
+// secWebhookPattern is a webhook signing secret.
+var secWebhookPattern = regexp.MustCompile(`whsec_[0-9A-Za-z+/]{32}`)
+
+// secShowsWebhookSecret reports whether a successful call of method shows
+// a signing secret.
+func secShowsWebhookSecret(method string) bool {
+	return method == "/workspace.v1.WebhookService/CreateWebhookEndpoint" || method == "/workspace.v1.WebhookService/RotateWebhookSecret"
+}
 
 // secHashForms are the ways a key's SHA-256 could be spelled in a response or
 // a log line.
@@ -252,7 +273,7 @@ func secHashForms(secret string) []string {
 // appears anywhere except in the one response that creates it, which is
 // marked no-store; no key's hash appears anywhere at all.
 func TestSecretsNeverLeak(t *testing.T) {
-	env := servertest.Start(t)
+	env := servertest.Start(t, allowPrivate)
 	env.SetPlan(env.WorkspaceID, ratelimit.Enterprise)
 
 	var mu sync.Mutex
@@ -273,6 +294,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 			b, _ := protojson.Marshal(reply.(proto.Message))
 			r.body = string(b)
 			r.isNewKey = method == "/workspace.v1.ApiKeyService/CreateApiKey"
+			r.isNewSecret = secShowsWebhookSecret(method)
 		}
 		mu.Lock()
 		responses = append(responses, r)
@@ -290,19 +312,22 @@ func TestSecretsNeverLeak(t *testing.T) {
 		keys:       workspacev1.NewApiKeyServiceClient(conn),
 		workspaces: workspacev1.NewWorkspaceServiceClient(conn),
 		events:     workspacev1.NewEventServiceClient(conn),
+		webhooks:   workspacev1.NewWebhookServiceClient(conn),
 	}
 	rest := func(verb, path, key, body string, isCreateKey bool, headers ...string) *servertest.Response {
 		r := env.REST(verb, path, key, body, headers...)
 		mu.Lock()
+		showsSecret := verb == "POST" && (path == "/v1/webhook-endpoints" || strings.HasSuffix(path, ":rotateSecret")) && r.Status < 300
 		responses = append(responses, secResponse{what: "REST " + verb + " " + path, body: string(r.Body), header: r.Header,
-			isNewKey: isCreateKey && r.Status == 201})
+			isNewKey: isCreateKey && r.Status == 201, isNewSecret: showsSecret})
 		mu.Unlock()
 		return r
 	}
 
-	f := &scxFixture{env: env, c: c, admin: env.Ctx(env.AdminKey)}
+	f := &scxFixture{env: env, c: c, admin: env.Ctx(env.AdminKey), wsID: env.WorkspaceID}
 	f.project = c.mustProject(t, f.admin, "secrets").GetId()
 	f.task = c.mustTask(t, f.admin, f.project, "secrets", "").GetId()
+	f.setupWebhooks(t)
 	readKey := env.NewKey(env.WorkspaceID, "read")
 	rpcs := 0
 	for _, sd := range extServices() {
@@ -355,12 +380,25 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 
 	logs := env.Logs.String()
-	scanned := 0
+	scanned, webhookSecrets := 0, 0
 	for _, r := range responses {
 		scanned++
 		text := r.body
 		for k, vs := range r.header {
 			text += "\n" + k + ": " + strings.Join(vs, ",")
+		}
+		hooks := secWebhookPattern.FindAllString(text, -1)
+		switch {
+		case r.isNewSecret:
+			webhookSecrets++
+			if len(hooks) != 1 {
+				t.Errorf("%s: the answer carries %d signing secrets, want exactly its own: %s", r.what, len(hooks), text)
+			}
+			if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("%s: carries a signing secret with Cache-Control %q, want no-store", r.what, cc)
+			}
+		case len(hooks) > 0:
+			t.Errorf("%s: a signing secret appears in an answer other than its creation or rotation: %s", r.what, text)
 		}
 		found := secKeyPattern.FindAllString(text, -1)
 		switch {
@@ -386,6 +424,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		if secKeyPattern.MatchString(line) {
 			t.Errorf("a key appears in the log: %s", line)
 		}
+		if strings.Contains(line, "whsec_") {
+			t.Errorf("a signing secret appears in the log: %s", line)
+		}
 		for s := range secrets {
 			for _, h := range secHashForms(s) {
 				if strings.Contains(line, h) {
@@ -396,6 +437,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 				t.Errorf("part of a key's secret appears in the log: %s", line)
 			}
 		}
+	}
+	if webhookSecrets < 4 {
+		t.Errorf("found %d answers showing a signing secret, want at least 4 (create and rotate, gRPC and REST)", webhookSecrets)
 	}
 	t.Logf("scanned %d answers (%d RPCs over gRPC and every REST binding, admin and read-only keys, refusals) and %d log lines for %d secrets and %d hash spellings each: none leaked; %d new-key answers carried only their own key, with Cache-Control: no-store",
 		scanned, rpcs, strings.Count(logs, "\n"), len(secrets), len(secHashForms("x")), created)

@@ -39,6 +39,7 @@ import (
 	"github.com/example/workspace/service/auth"
 	"github.com/example/workspace/service/eventhub"
 	"github.com/example/workspace/service/ratelimit"
+	"github.com/example/workspace/service/webhook"
 	"github.com/example/workspace/store"
 )
 
@@ -108,6 +109,23 @@ type Config struct {
 	// store stamps events with the time they commit, so it is the wall
 	// clock (time.Now) unless a test moves it forward to age them.
 	EventClock func() time.Time
+
+	// WebhookAllowPrivate lets webhook endpoints be http URLs and reach
+	// loopback, private, link-local and metadata addresses: for development
+	// and tests (--webhook-allow-private).
+	WebhookAllowPrivate bool
+	// WebhookRetrySchedule is the delay before each retry of a failed
+	// delivery; after the last retry fails the endpoint is disabled (nil:
+	// webhook.DefaultSchedule, 5s 5m 30m 2h 5h 10h 10h; tests shorten it).
+	WebhookRetrySchedule []time.Duration
+	// WebhookLeaseTTL is how long a replica holds an endpoint without
+	// renewing (default webhook.DefaultLeaseTTL, 30 s): how soon another
+	// takes over from a replica that died mid-delivery.
+	WebhookLeaseTTL time.Duration
+	// WebhookPollInterval is how often the delivery worker looks for due
+	// endpoints without being woken by a commit (default
+	// webhook.DefaultPollInterval, 5 s).
+	WebhookPollInterval time.Duration
 
 	// The HTTP server's limits against slow and idle clients (zero values
 	// take the defaults; tests shorten them).
@@ -209,20 +227,22 @@ func (c *Config) setDefaults() {
 
 // Server is a running Workspace API: gRPC and REST over one store.
 type Server struct {
-	cfg      Config
-	store    store.Store
-	grpc     *grpc.Server
-	health   *health.Server
-	http     *http.Server
-	grpcLis  net.Listener
-	httpLis  net.Listener
-	redis    redis.UniversalClient
-	metrics  *metrics.Metrics
-	admin    *http.Server
-	adminLis net.Listener
-	authn    *auth.Authenticator
-	hub      *eventhub.Hub
-	stopHub  func()
+	cfg          Config
+	store        store.Store
+	grpc         *grpc.Server
+	health       *health.Server
+	http         *http.Server
+	grpcLis      net.Listener
+	httpLis      net.Listener
+	redis        redis.UniversalClient
+	metrics      *metrics.Metrics
+	admin        *http.Server
+	adminLis     net.Listener
+	authn        *auth.Authenticator
+	hub          *eventhub.Hub
+	stopHub      func()
+	webhooks     *webhook.Worker
+	stopWebhooks func()
 
 	// shuttingDown is set when shutdown starts: readiness fails from then on.
 	shuttingDown atomic.Bool
@@ -294,8 +314,16 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if recheck <= 0 {
 		recheck = auth.DefaultCacheTTL // keys are not cached: a second is still prompt
 	}
+	s.webhooks = webhook.New(s.store, webhook.Options{
+		Schedule: cfg.WebhookRetrySchedule, LeaseTTL: cfg.WebhookLeaseTTL, PollInterval: cfg.WebhookPollInterval,
+		AllowPrivate: cfg.WebhookAllowPrivate, Logger: cfg.Logger, Render: service.EventJSON, Now: cfg.Now,
+		Metrics: webhook.NewMetrics(s.metrics.Registerer()),
+	})
+	whDeps := webhookDeps(cfg, s.store)
+	whDeps.Sender = s.webhooks
 	deps := service.Deps{Store: s.store, Limiter: limiter, Now: cfg.Now, Admin: ops,
-		Hub: s.hub, Streams: ratelimit.NewStreams(), RecheckEvery: recheck}
+		Hub: s.hub, Streams: ratelimit.NewStreams(), RecheckEvery: recheck,
+		Webhooks: whDeps}
 	admit := admission.New(authn, limiter, cfg.Now)
 	chain := chainDeps{logger: cfg.Logger, metrics: s.metrics.GRPC(), admit: admit, methods: methods, store: s.store, now: cfg.Now, draining: s.draining, stopping: s.stopping}
 	// One chain, for the gRPC port and for the gateway's in-process channel.
@@ -392,6 +420,17 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	return s, nil
 }
 
+// webhookDeps are the webhook handlers' parts: the store, the URL rule with
+// the server's resolver and flag, and the delivery engine's sender.
+func webhookDeps(cfg Config, st store.Store) service.WebhookDeps {
+	return service.WebhookDeps{
+		Store: st,
+		CheckURL: func(ctx context.Context, u string) error {
+			return webhook.CheckURL(ctx, net.DefaultResolver, u, cfg.WebhookAllowPrivate)
+		},
+	}
+}
+
 // servesEvery checks that every RPC of the method table has an implementation
 // registered on srv: an RPC declared in proto/ but not served would otherwise
 // answer UNIMPLEMENTED only when first called.
@@ -472,6 +511,18 @@ func (s *Server) Run(ctx context.Context) error {
 		stopHub()
 		<-hubDone
 	}
+	// The delivery worker, likewise, until the store is about to close: it
+	// lets the attempts in flight finish and record.
+	whCtx, stopWebhooks := context.WithCancel(context.Background())
+	whDone := make(chan struct{})
+	go func() {
+		defer close(whDone)
+		s.webhooks.Run(whCtx)
+	}()
+	s.stopWebhooks = func() {
+		stopWebhooks()
+		<-whDone
+	}
 	// The background work — the readiness probe, the event pruner — stops
 	// before the shutdown, so before the store closes.
 	probeCtx, stopProbe := context.WithCancel(ctx)
@@ -538,6 +589,9 @@ func (s *Server) shutdown() error {
 	}
 	if s.stopHub != nil {
 		s.stopHub()
+	}
+	if s.stopWebhooks != nil {
+		s.stopWebhooks()
 	}
 	closeErr := s.closeAll()
 	if s.admin != nil {

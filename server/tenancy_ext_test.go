@@ -54,7 +54,7 @@ func tnxStripRequestID(r *servertest.Response) []byte {
 // 404 a random id gets (so B's ids cannot even be probed), on both surfaces,
 // and that nothing of B's (or A's) changed.
 func TestTenancyForeignIDs(t *testing.T) {
-	env := servertest.Start(t)
+	env := servertest.Start(t, allowPrivate)
 	env.SetPlan(env.WorkspaceID, ratelimit.Enterprise)
 	c := extNewClients(env)
 	aKey := env.AdminKey
@@ -232,6 +232,10 @@ func TestTenancyForeignIDs(t *testing.T) {
 			},
 		},
 	}
+
+	webhookCases, checkWebhooks := tnxWebhookCases(t, c, aCtx, bCtx)
+	cases = append(cases, webhookCases...)
+	defer checkWebhooks()
 
 	// Every RPC that takes an id (a field id or *_id, in its request or in
 	// the update message inside it) must have a case: enumerated from the

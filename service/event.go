@@ -13,6 +13,7 @@ import (
 
 	"github.com/example/workspace/apierror"
 	workspacev1 "github.com/example/workspace/gen/workspace/v1"
+	"github.com/example/workspace/internal/pbjson"
 	"github.com/example/workspace/service/cursor"
 	"github.com/example/workspace/store"
 )
@@ -188,6 +189,8 @@ func resourceStruct(r store.Resource) (*structpb.Struct, error) {
 		m = apiKeyPB(*r.APIKey)
 	case r.Workspace != nil:
 		m = workspacePB(*r.Workspace)
+	case r.WebhookEndpoint != nil:
+		m = webhookEndpointPB(*r.WebhookEndpoint) // never with a secret
 	default:
 		return nil, errEmptyResource
 	}
@@ -204,6 +207,23 @@ func resourceStruct(r store.Resource) (*structpb.Struct, error) {
 		delete(st.Fields, "usage")
 	}
 	return st, nil
+}
+
+// eventJSON writes events as the REST surface does (the gateway's
+// envelope marshaler: pbjson, protojson where it defers, same bytes).
+var eventJSON pbjson.Encoder
+
+// EventJSON is an event's JSON exactly as GET /v1/events renders one item:
+// the body of its webhook deliveries.
+func EventJSON(e store.Event) ([]byte, error) {
+	m, err := EventPB(e)
+	if err != nil {
+		return nil, err
+	}
+	if b, err := eventJSON.Append(nil, m); err == nil {
+		return b, nil
+	}
+	return resourceJSON.Marshal(m)
 }
 
 const errEmptyResource = wiringError("service: an event without a resource")

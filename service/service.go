@@ -47,6 +47,8 @@ type Deps struct {
 	// again: the key cache's TTL, so that a revoked key's streams end
 	// within the bound its requests are refused in.
 	RecheckEvery time.Duration
+	// Webhooks are the webhook handlers' store, URL rule and sender.
+	Webhooks WebhookDeps
 }
 
 // Register registers every service of the API on s.
@@ -56,6 +58,7 @@ func Register(s grpc.ServiceRegistrar, d Deps) {
 	workspacev1.RegisterApiKeyServiceServer(s, &apiKeys{Deps: d})
 	workspacev1.RegisterWorkspaceServiceServer(s, &workspaces{Deps: d})
 	workspacev1.RegisterEventServiceServer(s, &events{Deps: d})
+	workspacev1.RegisterWebhookServiceServer(s, &webhooks{Deps: d})
 }
 
 func (d Deps) now() time.Time { return d.Now().UTC().Truncate(time.Microsecond) }

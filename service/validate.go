@@ -98,7 +98,8 @@ func contains(list []string, s string) bool {
 }
 
 // idPrefixes are the id prefixes of the resources, by their store names.
-var idPrefixes = map[string]string{"project": ids.Project, "task": ids.Task, "api_key": ids.APIKey}
+var idPrefixes = map[string]string{"project": ids.Project, "task": ids.Task, "api_key": ids.APIKey,
+	"webhook_endpoint": ids.WebhookEndpoint, "webhook_delivery": ids.WebhookDelivery}
 
 // knownID is the one check of every id a request names, made before the
 // store is asked: an id that is not of its resource's form (a NUL, bytes

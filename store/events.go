@@ -25,6 +25,7 @@ const (
 	EventAPIKeyCreated    = "api_key.created"
 	EventAPIKeyRevoked    = "api_key.revoked"
 	EventWorkspaceUpdated = "workspace.updated"
+	// EventEndpointDisabled ("endpoint.disabled") is in webhooks.go.
 )
 
 // EventTypes lists every event type, in the order above.
@@ -33,6 +34,7 @@ func EventTypes() []string {
 		EventProjectCreated, EventProjectUpdated, EventProjectDeleted,
 		EventTaskCreated, EventTaskUpdated, EventTaskDeleted,
 		EventAPIKeyCreated, EventAPIKeyRevoked, EventWorkspaceUpdated,
+		EventEndpointDisabled,
 	}
 }
 
@@ -43,6 +45,8 @@ type Resource struct {
 	Task      *Task      `json:"task,omitempty"`
 	APIKey    *APIKey    `json:"api_key,omitempty"`
 	Workspace *Workspace `json:"workspace,omitempty"`
+	// WebhookEndpoint is kept without its secrets.
+	WebhookEndpoint *WebhookEndpoint `json:"webhook_endpoint,omitempty"`
 }
 
 // Event is one entry of a workspace's event log.

@@ -213,6 +213,8 @@ type Store interface {
 	IdempotencyKeys
 	Events
 	EventFeed
+	WebhookEndpoints
+	WebhookDispatch
 	Pinger
 	Closer
 }

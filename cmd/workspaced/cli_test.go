@@ -37,6 +37,7 @@ func TestHelpExitsZero(t *testing.T) {
 		`--drain-delay (env WORKSPACE_DRAIN_DELAY, default "0s")`,
 		`--cors-origins (env WORKSPACE_CORS_ORIGINS, default "")`,
 		`--event-retention (env WORKSPACE_EVENT_RETENTION, default "720h0m0s")`,
+		`--webhook-allow-private (env WORKSPACE_WEBHOOK_ALLOW_PRIVATE, default "false")`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("serve --help lacks %q:\n%s", want, out)

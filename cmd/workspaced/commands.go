@@ -33,6 +33,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may take to finish on shutdown")
 	fs.DurationVar(&cfg.DrainDelay, "drain-delay", 0, "on shutdown, how long to keep serving after health reports NOT_SERVING, so that load balancers stop routing first")
 	fs.DurationVar(&cfg.EventRetention, "event-retention", server.DefaultEventRetention, "how long events are kept (at least "+server.MinEventRetention.String()+"); reading the log after a pruned position is 410 EVENTS_EXPIRED")
+	fs.BoolVar(&cfg.WebhookAllowPrivate, "webhook-allow-private", false, "let webhook endpoints use http and reach loopback, private, link-local and metadata addresses (development and tests only)")
 	corsOrigins := fs.String("cors-origins", server.DefaultCORSOrigins, `comma list of web origins (https://app.example.com) whose pages may call the REST API from a browser, or "*" for any; empty sends no CORS headers`)
 	if _, err := parse(fs, args, stdout, stderr); err != nil {
 		return err

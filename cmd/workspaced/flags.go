@@ -21,7 +21,7 @@ func envTwin(flagName string) (string, bool) {
 	switch flagName {
 	case "redis":
 		return "WORKSPACE_REDIS_URL", true
-	case "http-addr", "grpc-addr", "admin-addr", "database", "log-format", "shutdown-timeout", "drain-delay", "cors-origins", "event-retention":
+	case "http-addr", "grpc-addr", "admin-addr", "database", "log-format", "shutdown-timeout", "drain-delay", "cors-origins", "event-retention", "webhook-allow-private":
 		return "WORKSPACE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_")), true
 	}
 	return "", false

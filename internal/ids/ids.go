@@ -20,6 +20,10 @@ const (
 	Project   = "proj_"
 	Task      = "task_"
 	APIKey    = "key_"
+	// Event, WebhookEndpoint and WebhookDelivery are issue 13's and 14's.
+	Event           = "evt_"
+	WebhookEndpoint = "whe_"
+	WebhookDelivery = "whd_"
 )
 
 // MinRandomLength and MaxRandomLength bound the random part of an id that

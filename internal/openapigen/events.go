@@ -39,6 +39,8 @@ var eventResources = map[string]struct{ schema, variant string }{
 	"task":      {schemaPrefix + "Task", "TaskEvent"},
 	"api_key":   {schemaPrefix + "ApiKey", "ApiKeyEvent"},
 	"workspace": {"WorkspaceState", "WorkspaceEvent"},
+	// endpoint.disabled: the webhook endpoint as its GET renders it.
+	"endpoint": {schemaPrefix + "WebhookEndpoint", "WebhookEndpointEvent"},
 }
 
 // addEventSchemas replaces the Event schema with the discriminated oneOf of

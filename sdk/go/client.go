@@ -26,6 +26,10 @@ type (
 	APIKey        = workspacev1.ApiKey
 	Workspace     = workspacev1.Workspace
 	Pagination    = workspacev1.Pagination
+
+	WebhookEndpoint       = workspacev1.WebhookEndpoint
+	WebhookEndpointUpdate = workspacev1.WebhookEndpointUpdate
+	WebhookDelivery       = workspacev1.WebhookDelivery
 )
 
 // Client calls the Workspace API over gRPC. It is safe for concurrent use.
@@ -37,6 +41,7 @@ type Client struct {
 	APIKeys   *APIKeysService
 	Workspace *WorkspaceService
 	Events    *EventsService
+	Webhooks  *WebhooksService
 
 	lastEventSeq *atomic.Int64
 }
@@ -119,6 +124,7 @@ func New(target, apiKey string, opts ...Option) (*Client, error) {
 	c.APIKeys = &APIKeysService{rpc: workspacev1.NewApiKeyServiceClient(conn)}
 	c.Workspace = &WorkspaceService{rpc: workspacev1.NewWorkspaceServiceClient(conn)}
 	c.Events = &EventsService{rpc: workspacev1.NewEventServiceClient(conn)}
+	c.Webhooks = &WebhooksService{rpc: workspacev1.NewWebhookServiceClient(conn)}
 	return c, nil
 }
 

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -72,6 +75,14 @@ type scenario struct {
 		Titles       []string `json:"titles"`
 		OtherOrderBy string   `json:"other_order_by"`
 	} `json:"lists"`
+	Webhooks struct {
+		Description string   `json:"description"`
+		EventTypes  []string `json:"event_types"`
+		Tamper      struct {
+			From string `json:"from"`
+			To   string `json:"to"`
+		} `json:"tamper"`
+	} `json:"webhooks"`
 	Batch struct {
 		Titles       []string `json:"titles"`
 		InvalidIndex int      `json:"invalid_index"`
@@ -388,5 +399,69 @@ func TestScenario(t *testing.T) {
 	createAndReceive(sc.Events.ResumedTitles...)
 	if connects < 2 || proxy.Accepted() < 2 {
 		t.Fatalf("follow: %d stream opens, %d proxied connections; want a reconnect", connects, proxy.Accepted())
+	}
+
+	// 13. Webhooks: a receiver on loopback, a signed ping, a tampered body refused.
+	type received struct {
+		header http.Header
+		body   []byte
+	}
+	inbox := make(chan received, 16)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		inbox <- received{r.Header.Clone(), b}
+	}))
+	defer recv.Close()
+	ep, err := c.Webhooks.Create(ctx, sdk.NewWebhookEndpoint{URL: recv.URL + "/hook", Description: sc.Webhooks.Description, EventTypes: sc.Webhooks.EventTypes})
+	if err != nil || !strings.HasPrefix(ep.GetId(), "whe_") || !strings.HasPrefix(ep.GetSecret(), "whsec_") {
+		t.Fatalf("webhooks: create %v, %v", ep, err)
+	}
+	if g, err := c.Webhooks.Get(ctx, ep.GetId()); err != nil || g.Secret != nil || g.GetDescription() != sc.Webhooks.Description {
+		t.Fatalf("webhooks: get %v, %v; want no secret", g, err)
+	}
+	ping := func() received {
+		t.Helper()
+		d, err := c.Webhooks.Test(ctx, ep.GetId())
+		if err != nil || !d.GetSucceeded() || d.GetEventType() != "ping" || d.GetStatusCode() != 200 {
+			t.Fatalf("webhooks: test %v, %v", d, err)
+		}
+		// The test answers after its attempt: the request is here.
+		select {
+		case r := <-inbox:
+			if r.header.Get("webhook-id") != d.GetEventId() {
+				t.Fatalf("webhooks: webhook-id %q, attempt's event %q", r.header.Get("webhook-id"), d.GetEventId())
+			}
+			return r
+		default:
+			t.Fatal("webhooks: the receiver got no ping")
+		}
+		return received{}
+	}
+	r := ping()
+	if err := sdk.VerifyWebhook(ep.GetSecret(), r.header, r.body); err != nil {
+		t.Fatalf("webhooks: the ping does not verify: %v", err)
+	}
+	tampered := []byte(strings.Replace(string(r.body), sc.Webhooks.Tamper.From, sc.Webhooks.Tamper.To, 1))
+	var we *sdk.WebhookError
+	if err := sdk.VerifyWebhook(ep.GetSecret(), r.header, tampered); !errors.As(err, &we) || !errors.Is(err, sdk.ErrWebhookSignature) {
+		t.Fatalf("webhooks: a tampered body: %v, want ErrWebhookSignature", err)
+	}
+	// A rotation: for 24 hours deliveries verify with either secret.
+	rot, err := c.Webhooks.RotateSecret(ctx, ep.GetId())
+	if err != nil || rot.GetSecret() == ep.GetSecret() || rot.GetPreviousSecretExpiresAt() == nil {
+		t.Fatalf("webhooks: rotate %v, %v", rot, err)
+	}
+	r = ping()
+	for _, s := range []string{rot.GetSecret(), ep.GetSecret()} {
+		if err := sdk.VerifyWebhook(s, r.header, r.body); err != nil {
+			t.Fatalf("webhooks: a ping during the overlap does not verify with one secret: %v", err)
+		}
+	}
+	ds, dpg, err := c.Webhooks.Deliveries(ctx, ep.GetId(), &sdk.ListOptions{Limit: 10})
+	if err != nil || len(ds) != 2 || dpg.GetTotal() != 2 || !ds[0].GetManual() {
+		t.Fatalf("webhooks: deliveries %v, %v", ds, err)
+	}
+	if err := c.Webhooks.Delete(ctx, ep.GetId()); err != nil {
+		t.Fatalf("webhooks: delete: %v", err)
 	}
 }

@@ -30,12 +30,15 @@ const (
 // reports what is missing. The names are those of migrations/0001_init.sql.
 func fkResource(constraint string) (string, bool) {
 	switch constraint {
-	case "projects_workspace_fkey", "api_keys_workspace_fkey", "idempotency_keys_workspace_fkey":
+	case "projects_workspace_fkey", "api_keys_workspace_fkey", "idempotency_keys_workspace_fkey",
+		"webhook_endpoints_workspace_fkey":
 		return "workspace", true
 	case "tasks_project_fkey":
 		// The only foreign key of tasks is (workspace_id, project_id), so a
 		// missing project and one of another workspace look the same.
 		return "project", true
+	case "webhook_deliveries_endpoint_fkey":
+		return "webhook_endpoint", true
 	}
 	return "", false
 }

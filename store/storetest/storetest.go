@@ -104,6 +104,14 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Events/Concurrent", testEventsConcurrent},
 		{"Events/Follow", testEventsFollow},
 
+		{"Webhook/EndpointCRUD", testWebhookEndpointCRUD},
+		{"Webhook/Tenancy", testWebhookTenancy},
+		{"Webhook/Dispatch", testWebhookDispatch},
+		{"Webhook/Leases", testWebhookLeases},
+		{"Webhook/Disable", testWebhookDisable},
+		{"Webhook/ConcurrentClaims", testWebhookConcurrentClaims},
+		{"Webhook/NoSkipUnderWrites", testWebhookNoSkipUnderWrites},
+
 		{"Ping", testPing},
 		{"Close", testClose},
 	}

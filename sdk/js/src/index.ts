@@ -272,6 +272,7 @@ export class Client {
   readonly apiKeys: ApiKeys;
   readonly workspace: WorkspaceResource;
   readonly events: Events;
+  readonly webhookEndpoints: WebhookEndpoints;
   /** The rate-limit values of the last answer. */
   lastRateLimit: RateLimit | null = null;
   /** The X-Event-Seq of the last answer that carried one: the seq of the
@@ -300,6 +301,7 @@ export class Client {
     this.apiKeys = new ApiKeys(this);
     this.workspace = new WorkspaceResource(this);
     this.events = new Events(this);
+    this.webhookEndpoints = new WebhookEndpoints(this);
   }
 
   /** Sends one request and returns the envelope; throws ApiError on errors. */
@@ -681,4 +683,86 @@ function streamError(data: string, res: Response): ApiError {
   return code === "EVENTS_EXPIRED" ? new EventsExpiredError(...args) : new ApiError(...args);
 }
 
+/** An endpoint the workspace's events are POSTed to (verify them with verifyWebhook). */
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  description: string;
+  /** The event types sent; all of them when empty. */
+  event_types: string[];
+  enabled: boolean;
+  /** Why the server disabled it (its last retry failed); "" otherwise. */
+  disabled_reason: string;
+  created_at: string;
+  updated_at: string;
+  etag: string;
+  /** "whsec_…": only in the answers of create and rotateSecret. */
+  secret?: string;
+  /** Until when the secret a rotation replaced still signs; null if none. */
+  previous_secret_expires_at: string | null;
+}
+
+/** One attempt to deliver an event to an endpoint. */
+export interface WebhookDelivery {
+  id: string;
+  event_id: string;
+  /** A decimal string; "0" for a ping. */
+  event_seq: string;
+  event_type: string;
+  attempt: number;
+  attempted_at: string;
+  /** 0 when there was no answer (see error). */
+  status_code: number;
+  duration_ms: string;
+  response_excerpt: string;
+  error: string;
+  succeeded: boolean;
+  next_retry_at: string | null;
+  /** A test or a retry asked through the API. */
+  manual: boolean;
+}
+
+/** /v1/webhook-endpoints (admin scope) */
+export class WebhookEndpoints extends Resource {
+  list(params: ListParams = {}, opts?: RequestOptions): Promise<Page<WebhookEndpoint>> {
+    return this.page("/webhook-endpoints", { ...params }, opts);
+  }
+  all(params: { pageSize?: number } = {}): AsyncGenerator<WebhookEndpoint> {
+    return pages((cursor) => this.list({ limit: params.pageSize, cursor }));
+  }
+  /** The signing secret is in the result's `secret`, this once. */
+  create(params: { url: string; description?: string; event_types?: string[]; enabled?: boolean }, opts?: RequestOptions): Promise<WebhookEndpoint & { secret: string }> {
+    return this.one("POST", "/webhook-endpoints", { ...opts, body: params });
+  }
+  get(id: string, opts?: RequestOptions): Promise<WebhookEndpoint> {
+    return this.one("GET", `/webhook-endpoints/${encodeURIComponent(id)}`, opts);
+  }
+  /** PATCH: changes the fields given; `event_types: []` means all types. */
+  update(id: string, fields: { url?: string; description?: string; event_types?: string[]; enabled?: boolean }, opts?: RequestOptions): Promise<WebhookEndpoint> {
+    return this.one("PATCH", `/webhook-endpoints/${encodeURIComponent(id)}`, { ...opts, body: fields });
+  }
+  delete(id: string, opts?: RequestOptions): Promise<Deleted> {
+    return this.one("DELETE", `/webhook-endpoints/${encodeURIComponent(id)}`, opts);
+  }
+  /** A new secret (in `secret`, this once); the old one signs too for 24 hours. */
+  rotateSecret(id: string, opts?: RequestOptions): Promise<WebhookEndpoint & { secret: string }> {
+    return this.one("POST", `/webhook-endpoints/${encodeURIComponent(id)}:rotateSecret`, { ...opts, body: {} });
+  }
+  /** Sends a ping now; resolves with the attempt. */
+  test(id: string, opts?: RequestOptions): Promise<WebhookDelivery> {
+    return this.one("POST", `/webhook-endpoints/${encodeURIComponent(id)}:test`, { ...opts, body: {} });
+  }
+  /** The endpoint's attempts, newest first. */
+  deliveries(id: string, params: ListParams = {}, opts?: RequestOptions): Promise<Page<WebhookDelivery>> {
+    return this.page(`/webhook-endpoints/${encodeURIComponent(id)}/deliveries`, { ...params }, opts);
+  }
+  /** Sends a past attempt's event again now; resolves with the new attempt. */
+  retry(id: string, deliveryId: string, opts?: RequestOptions): Promise<WebhookDelivery> {
+    return this.one("POST", `/webhook-endpoints/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(deliveryId)}:retry`, { ...opts, body: {} });
+  }
+}
+
 export default Client;
+
+export { verifyWebhook, WebhookVerificationError, WEBHOOK_TOLERANCE_SECONDS } from "./webhook.js";
+export type { WebhookFailure, WebhookHeaders, VerifyWebhookOptions } from "./webhook.js";

@@ -1,7 +1,8 @@
 // sdk/SCENARIO.md against a real workspaced, through the built ESM package.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Client, ApiError, RateLimitError } from "../dist/index.js";
+import { createServer } from "node:http";
+import { Client, ApiError, RateLimitError, verifyWebhook, WebhookVerificationError } from "../dist/index.js";
 import { startWorkspaced, startProxy, loadScenario } from "./helpers/workspaced.mjs";
 
 const sc = loadScenario();
@@ -189,5 +190,54 @@ test("the SDK scenario", async () => {
     stream.close();
     await events.return?.();
     await proxy.close();
+  }
+
+  // 13. Webhooks: a receiver on loopback, a signed ping, a tampered body refused.
+  const inbox = [];
+  const receiver = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      inbox.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(200).end("ok");
+    });
+  });
+  await new Promise((ok) => receiver.listen(0, "127.0.0.1", ok));
+  try {
+    const url = `http://127.0.0.1:${receiver.address().port}/hook`;
+    const ep = await client.webhookEndpoints.create({ url, description: sc.webhooks.description, event_types: sc.webhooks.event_types });
+    assert.match(ep.id, /^whe_/);
+    assert.match(ep.secret, /^whsec_/);
+    const got = await client.webhookEndpoints.get(ep.id);
+    assert.equal(got.secret, undefined);
+    assert.equal(got.description, sc.webhooks.description);
+    const ping = async () => {
+      const d = await client.webhookEndpoints.test(ep.id);
+      assert.equal(d.succeeded, true);
+      assert.equal(d.status_code, 200);
+      assert.equal(d.event_type, "ping");
+      // The test answers after its attempt: the request is here.
+      const r = inbox.find((x) => x.headers["webhook-id"] === d.event_id);
+      assert.ok(r, "the receiver got no ping");
+      return r;
+    };
+    const r = await ping();
+    await verifyWebhook(ep.secret, r.headers, r.body);
+    const tampered = r.body.toString().replace(sc.webhooks.tamper.from, sc.webhooks.tamper.to);
+    await assert.rejects(verifyWebhook(ep.secret, r.headers, tampered),
+      (e) => e instanceof WebhookVerificationError && e.reason === "signature");
+    const rot = await client.webhookEndpoints.rotateSecret(ep.id);
+    assert.notEqual(rot.secret, ep.secret);
+    assert.ok(rot.previous_secret_expires_at);
+    const r2 = await ping();
+    await verifyWebhook(rot.secret, r2.headers, r2.body);
+    await verifyWebhook(ep.secret, r2.headers, r2.body);
+    const ds = await client.webhookEndpoints.deliveries(ep.id, { limit: 10 });
+    assert.equal(ds.data.length, 2);
+    assert.equal(ds.pagination.total, 2);
+    assert.equal(ds.data[0].manual, true);
+    assert.deepEqual(await client.webhookEndpoints.delete(ep.id), { id: ep.id, deleted: true });
+  } finally {
+    receiver.close();
   }
 });

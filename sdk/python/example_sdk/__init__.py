@@ -5,14 +5,17 @@
     for project in client.projects.all():
         print(project.name)
 """
-from .client import ApiKeys, Client, Events, EventStream, Projects, Tasks, WorkspaceResource
+from .client import ApiKeys, Client, Events, EventStream, Projects, Tasks, WebhookEndpoints, WorkspaceResource
 from .errors import ApiError, EventsExpiredError, RateLimitError
 from .sse import SSEMessage, SSEParser
+from .webhook import WEBHOOK_TOLERANCE, WebhookVerificationError, verify_webhook
 from .models import (ApiKey, Deleted, Event, Page, Pagination, Project, RateLimit, Task,
-                     UsageWindow, Workspace)
+                     UsageWindow, WebhookDelivery, WebhookEndpoint, Workspace)
 
 __all__ = [
-    "Client", "Projects", "Tasks", "ApiKeys", "WorkspaceResource", "Events", "EventStream",
+    "Client", "Projects", "Tasks", "ApiKeys", "WorkspaceResource", "Events", "EventStream", "WebhookEndpoints",
+    "WebhookEndpoint", "WebhookDelivery",
     "ApiError", "RateLimitError", "EventsExpiredError", "SSEParser", "SSEMessage",
+    "verify_webhook", "WebhookVerificationError", "WEBHOOK_TOLERANCE",
     "Event", "Project", "Task", "ApiKey", "Workspace", "UsageWindow", "Pagination", "Page", "Deleted", "RateLimit",
 ]

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 from .errors import ApiError, EventsExpiredError, RateLimitError
 from .sse import SSEParser
 from .models import (ApiKey, Deleted, Event, Page, Pagination, Project, RateLimit, Task,
-                     Workspace, format_time)
+                     WebhookDelivery, WebhookEndpoint, Workspace, format_time)
 
 T = TypeVar("T")
 
@@ -66,6 +66,7 @@ class Client:
         self.api_keys = ApiKeys(self)
         self.workspace = WorkspaceResource(self)
         self.events = Events(self)
+        self.webhook_endpoints = WebhookEndpoints(self)
 
     def request(self, method: str, path: str, *, query: Optional[Dict[str, Any]] = None,
                 body: Any = None, idempotency_key: Optional[str] = None,
@@ -532,3 +533,59 @@ def _stream_error(data: str, resp: Any) -> ApiError:
 
 
 __all__: Tuple[str, ...] = ("Client",)
+
+
+class WebhookEndpoints(_Resource):
+    """/v1/webhook-endpoints (admin scope)"""
+
+    def list(self, limit: Optional[int] = None, offset: Optional[int] = None, *,
+             cursor: Optional[str] = None) -> Page[WebhookEndpoint]:
+        """One page, newest first, without secrets."""
+        return self._page("/webhook-endpoints", WebhookEndpoint.from_dict,
+                          {"limit": limit, "offset": offset, "cursor": cursor})
+
+    def all(self, page_size: Optional[int] = None) -> Iterator[WebhookEndpoint]:
+        return _pages(lambda cursor: self.list(limit=page_size, cursor=cursor))
+
+    def create(self, url: str, description: Optional[str] = None, event_types: Optional[List[str]] = None,
+               enabled: Optional[bool] = None) -> WebhookEndpoint:
+        """The signing secret is in the result's secret, this once."""
+        body: Dict[str, Any] = {"url": url}
+        for k, v in (("description", description), ("event_types", event_types), ("enabled", enabled)):
+            if v is not None:
+                body[k] = v
+        return WebhookEndpoint.from_dict(self._one("POST", "/webhook-endpoints", body=body))
+
+    def get(self, id: str) -> WebhookEndpoint:
+        return WebhookEndpoint.from_dict(self._one("GET", f"/webhook-endpoints/{_quote(id)}"))
+
+    def update(self, id: str, *, url: Optional[str] = None, description: Optional[str] = None,
+               event_types: Optional[List[str]] = None, enabled: Optional[bool] = None,
+               if_match: Optional[str] = None) -> WebhookEndpoint:
+        """PATCH: changes the fields given; event_types=[] means all types."""
+        body = {k: v for k, v in (("url", url), ("description", description), ("event_types", event_types),
+                                  ("enabled", enabled)) if v is not None}
+        return WebhookEndpoint.from_dict(self._one("PATCH", f"/webhook-endpoints/{_quote(id)}", body=body,
+                                                   if_match=if_match))
+
+    def delete(self, id: str, *, if_match: Optional[str] = None) -> Deleted:
+        return Deleted(**self._one("DELETE", f"/webhook-endpoints/{_quote(id)}", if_match=if_match))
+
+    def rotate_secret(self, id: str) -> WebhookEndpoint:
+        """A new secret (in secret, this once); the old one signs too for 24 hours."""
+        return WebhookEndpoint.from_dict(self._one("POST", f"/webhook-endpoints/{_quote(id)}:rotateSecret", body={}))
+
+    def test(self, id: str) -> WebhookDelivery:
+        """Sends a ping now and returns the attempt."""
+        return WebhookDelivery.from_dict(self._one("POST", f"/webhook-endpoints/{_quote(id)}:test", body={}))
+
+    def deliveries(self, id: str, limit: Optional[int] = None, offset: Optional[int] = None, *,
+                   cursor: Optional[str] = None) -> Page[WebhookDelivery]:
+        """The endpoint's attempts, newest first."""
+        return self._page(f"/webhook-endpoints/{_quote(id)}/deliveries", WebhookDelivery.from_dict,
+                          {"limit": limit, "offset": offset, "cursor": cursor})
+
+    def retry(self, id: str, delivery_id: str) -> WebhookDelivery:
+        """Sends a past attempt's event again now and returns the new attempt."""
+        return WebhookDelivery.from_dict(self._one(
+            "POST", f"/webhook-endpoints/{_quote(id)}/deliveries/{_quote(delivery_id)}:retry", body={}))

@@ -88,6 +88,50 @@ class ApiKey:
 
 
 @dataclass
+class WebhookEndpoint:
+    """An endpoint the workspace's events are POSTed to (verify them with verify_webhook)."""
+    id: str
+    url: str
+    description: str = ""
+    event_types: List[str] = field(default_factory=list)  # all types when empty
+    enabled: bool = True
+    disabled_reason: str = ""  # why the server disabled it (its last retry failed)
+    created_at: Optional[datetime] = None
+    updated_at: Optional[datetime] = None
+    etag: str = ""
+    secret: Optional[str] = None  # "whsec_…", only in the create and rotate_secret responses
+    previous_secret_expires_at: Optional[datetime] = None
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "WebhookEndpoint":
+        return _from_dict(cls, d)
+
+
+@dataclass
+class WebhookDelivery:
+    """One attempt to deliver an event to an endpoint."""
+    id: str
+    event_id: str
+    event_seq: int = 0  # 0 for a ping
+    event_type: str = ""
+    attempt: int = 1
+    attempted_at: Optional[datetime] = None
+    status_code: int = 0  # 0: no answer (see error)
+    duration_ms: int = 0
+    response_excerpt: str = ""
+    error: str = ""
+    succeeded: bool = False
+    next_retry_at: Optional[datetime] = None
+    manual: bool = False  # a test or a retry asked through the API
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "WebhookDelivery":
+        out = _from_dict(cls, d)
+        out.event_seq, out.duration_ms = int(out.event_seq), int(out.duration_ms)
+        return out
+
+
+@dataclass
 class UsageWindow:
     limit: Optional[int]
     used: int

@@ -1,4 +1,5 @@
 """sdk/SCENARIO.md against a real workspaced."""
+import http.server
 import threading
 import time
 import unittest
@@ -6,7 +7,7 @@ from datetime import datetime, timezone
 
 from workspaced import Proxy, Workspaced, load_scenario  # also puts example_sdk on sys.path
 
-from example_sdk import ApiError, Client, Deleted, RateLimitError
+from example_sdk import ApiError, Client, Deleted, RateLimitError, WebhookVerificationError, verify_webhook
 
 
 class ScenarioTest(unittest.TestCase):
@@ -196,6 +197,63 @@ class ScenarioTest(unittest.TestCase):
         proxy.drop()
         create_and_receive(*ev["resumed_titles"])
         self.assertTrue(stream.connects >= 2 and proxy.accepted >= 2, (stream.connects, proxy.accepted))
+
+        # 13. Webhooks: a receiver on loopback, a signed ping, a tampered body refused.
+        inbox = []
+
+        class Receiver(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                inbox.append((self.headers, body))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=receiver.serve_forever, daemon=True).start()
+        try:
+            wh = sc["webhooks"]
+            url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+            ep = client.webhook_endpoints.create(url, wh["description"], wh["event_types"])
+            self.assertTrue(ep.id.startswith("whe_"))
+            self.assertTrue(ep.secret.startswith("whsec_"))
+            got = client.webhook_endpoints.get(ep.id)
+            self.assertIsNone(got.secret)
+            self.assertEqual(got.description, wh["description"])
+
+            def ping():
+                d = client.webhook_endpoints.test(ep.id)
+                self.assertTrue(d.succeeded)
+                self.assertEqual(d.status_code, 200)
+                self.assertEqual(d.event_type, "ping")
+                # The test answers after its attempt: the request is here.
+                found = [r for r in inbox if r[0]["webhook-id"] == d.event_id]
+                self.assertEqual(len(found), 1, "the receiver got no ping")
+                return found[0]
+
+            headers, body = ping()
+            verify_webhook(ep.secret, headers, body)
+            tampered = body.decode().replace(wh["tamper"]["from"], wh["tamper"]["to"], 1)
+            with self.assertRaises(WebhookVerificationError) as ctx:
+                verify_webhook(ep.secret, headers, tampered)
+            self.assertEqual(ctx.exception.reason, "signature")
+            rot = client.webhook_endpoints.rotate_secret(ep.id)
+            self.assertNotEqual(rot.secret, ep.secret)
+            self.assertIsNotNone(rot.previous_secret_expires_at)
+            headers, body = ping()
+            verify_webhook(rot.secret, headers, body)
+            verify_webhook(ep.secret, headers, body)
+            ds = client.webhook_endpoints.deliveries(ep.id, limit=10)
+            self.assertEqual(len(ds.data), 2)
+            self.assertEqual(ds.pagination.total, 2)
+            self.assertTrue(ds.data[0].manual)
+            self.assertEqual(client.webhook_endpoints.delete(ep.id), Deleted(id=ep.id, deleted=True))
+        finally:
+            receiver.shutdown()
+            receiver.server_close()
 
     def test_retry_within_budget(self):
         """A 429 is retried once, after waiting until its reset (a fake sleep here)."""

@@ -31,6 +31,7 @@ class Workspaced:
             # Free ports for every listener, the admin one too: a developer's
             # own server on the default ports must not be in the way.
             [self.bin, "serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
+             "--webhook-allow-private",  # step 13's receiver is on loopback
              "--database", self.database],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.admin_key = None

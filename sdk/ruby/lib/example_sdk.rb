@@ -12,6 +12,7 @@ require "uri"
 require "socket"
 require "zlib"
 require_relative "example_sdk/sse"
+require_relative "example_sdk/webhook"
 
 module ExampleSdk
   # The rate-limit headers of an answer: the window that runs out first.
@@ -35,6 +36,14 @@ module ExampleSdk
   # as its GET renders it, a Hash; previous, for an update, the old values of
   # the top-level fields that changed (nil otherwise). created_at is a Time.
   Event = Struct.new(:id, :seq, :type, :created_at, :data, :previous, :request_id, :key_id, keyword_init: true)
+  # An endpoint the workspace's events are POSTed to (verify them with verify_webhook).
+  # secret ("whsec_…") is set only in the answers of create and rotate_secret.
+  WebhookEndpoint = Struct.new(:id, :url, :description, :event_types, :enabled, :disabled_reason, :created_at,
+                               :updated_at, :etag, :secret, :previous_secret_expires_at, keyword_init: true)
+  # One attempt to deliver an event; event_seq "0" for a ping, status_code 0 without an answer.
+  WebhookDelivery = Struct.new(:id, :event_id, :event_seq, :event_type, :attempt, :attempted_at, :status_code,
+                               :duration_ms, :response_excerpt, :error, :succeeded, :next_retry_at, :manual,
+                               keyword_init: true)
 
   # Any error answer: CONTRACT §5's error object and its HTTP status.
   class ApiError < StandardError
@@ -108,7 +117,7 @@ module ExampleSdk
   # max_retry_wait seconds; a retry that would wait longer is not made and the
   # RateLimitError is raised at once.
   class Client
-    attr_reader :projects, :tasks, :api_keys, :workspace, :events, :last_rate_limit,
+    attr_reader :projects, :tasks, :api_keys, :workspace, :events, :webhook_endpoints, :last_rate_limit,
                 # The X-Event-Seq of the last answer that carried one: the seq of
                 # the last event the write appended (an idempotent replay gives
                 # the original one). A follower that reaches it has seen the write.
@@ -133,6 +142,7 @@ module ExampleSdk
       @api_keys = ApiKeys.new(self)
       @workspace = WorkspaceResource.new(self)
       @events = Events.new(self)
+      @webhook_endpoints = WebhookEndpoints.new(self)
     end
 
     # Sends one request and returns the decoded envelope; raises ApiError.
@@ -602,6 +612,59 @@ module ExampleSdk
       args = { status: STATUS_OF_CODE.fetch(code, res.code.to_i), code: code, message: e["message"] || "stream error",
                details: e["details"] || {}, request_id: res["X-Request-Id"], rate_limit: nil }
       args[:code] == "EVENTS_EXPIRED" ? EventsExpiredError.new(**args) : ApiError.new(**args)
+    end
+  end
+
+  # /v1/webhook-endpoints (admin scope)
+  class WebhookEndpoints < Resource
+    def list(limit: nil, offset: nil, cursor: nil)
+      page("/webhook-endpoints", { limit: limit, offset: offset, cursor: cursor }) { |h| Convert.struct(WebhookEndpoint, h) }
+    end
+
+    def all(page_size: nil)
+      pages { |cursor| list(limit: page_size, cursor: cursor) }
+    end
+
+    # The signing secret is in the result's secret, this once.
+    def create(url:, description: nil, event_types: nil, enabled: nil)
+      body = compact(url: url, description: description, event_types: event_types, enabled: enabled)
+      Convert.struct(WebhookEndpoint, one("POST", "/webhook-endpoints", body: body))
+    end
+
+    def get(id)
+      Convert.struct(WebhookEndpoint, one("GET", "/webhook-endpoints/#{esc(id)}"))
+    end
+
+    # PATCH: changes the fields given; event_types: [] means all types.
+    def update(id, url: nil, description: nil, event_types: nil, enabled: nil, if_match: nil)
+      body = compact(url: url, description: description, event_types: event_types, enabled: enabled)
+      Convert.struct(WebhookEndpoint, one("PATCH", "/webhook-endpoints/#{esc(id)}", body: body, if_match: if_match))
+    end
+
+    def delete(id, if_match: nil)
+      Convert.struct(Deleted, one("DELETE", "/webhook-endpoints/#{esc(id)}", if_match: if_match))
+    end
+
+    # A new secret (in secret, this once); the old one signs too for 24 hours.
+    def rotate_secret(id)
+      Convert.struct(WebhookEndpoint, one("POST", "/webhook-endpoints/#{esc(id)}:rotateSecret", body: {}))
+    end
+
+    # Sends a ping now and returns the attempt.
+    def test(id)
+      Convert.struct(WebhookDelivery, one("POST", "/webhook-endpoints/#{esc(id)}:test", body: {}))
+    end
+
+    # The endpoint's attempts, newest first.
+    def deliveries(id, limit: nil, offset: nil, cursor: nil)
+      page("/webhook-endpoints/#{esc(id)}/deliveries", { limit: limit, offset: offset, cursor: cursor }) do |h|
+        Convert.struct(WebhookDelivery, h)
+      end
+    end
+
+    # Sends a past attempt's event again now and returns the new attempt.
+    def retry(id, delivery_id)
+      Convert.struct(WebhookDelivery, one("POST", "/webhook-endpoints/#{esc(id)}/deliveries/#{esc(delivery_id)}:retry", body: {}))
     end
   end
 end

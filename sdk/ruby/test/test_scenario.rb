@@ -3,6 +3,7 @@
 # sdk/SCENARIO.md against a real workspaced.
 $LOAD_PATH.unshift File.expand_path("../lib", __dir__)
 require "minitest/autorun"
+require "socket"
 require "example_sdk"
 require_relative "workspaced"
 
@@ -181,10 +182,80 @@ class ScenarioTest < Minitest::Test
     proxy.drop
     create_and_receive.call(*ev["resumed_titles"])
     assert stream.connects >= 2 && proxy.accepted >= 2, "connects #{stream.connects}, proxied #{proxy.accepted}"
+
+    # 13. Webhooks: a receiver on loopback, a signed ping, a tampered body refused.
+    webhooks_step(client, sc["webhooks"])
   ensure
     deadline&.kill
     stream&.close
     proxy&.close
+  end
+
+  # A minimal HTTP receiver on 127.0.0.1: each request's headers (names in
+  # lower case) and raw body go to inbox; it answers 200.
+  def start_receiver(inbox)
+    server = TCPServer.new("127.0.0.1", 0)
+    thread = Thread.new do
+      loop do
+        sock = server.accept
+        sock.gets # the request line
+        headers = {}
+        while (line = sock.gets) && line != "\r\n"
+          k, v = line.split(":", 2)
+          headers[k.strip.downcase] = v.strip
+        end
+        body = sock.read(headers.fetch("content-length", "0").to_i)
+        inbox << [headers, body]
+        sock.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        sock.close
+      end
+    rescue IOError
+      nil
+    end
+    [server, thread]
+  end
+
+  def webhooks_step(client, wh)
+    inbox = Queue.new
+    server, thread = start_receiver(inbox)
+    received = []
+    url = "http://127.0.0.1:#{server.addr[1]}/hook"
+    ep = client.webhook_endpoints.create(url: url, description: wh["description"], event_types: wh["event_types"])
+    assert_match(/\Awhe_/, ep.id)
+    assert_match(/\Awhsec_/, ep.secret)
+    got = client.webhook_endpoints.get(ep.id)
+    assert_nil got.secret
+    assert_equal wh["description"], got.description
+    ping = lambda do
+      d = client.webhook_endpoints.test(ep.id)
+      assert d.succeeded
+      assert_equal 200, d.status_code
+      assert_equal "ping", d.event_type
+      # The test answers after its attempt: the request is here.
+      received << inbox.pop until inbox.empty?
+      r = received.find { |h, _| h["webhook-id"] == d.event_id }
+      refute_nil r, "the receiver got no ping"
+      r
+    end
+    headers, body = ping.call
+    assert ExampleSdk.verify_webhook(ep.secret, headers, body)
+    tampered = body.sub(wh["tamper"]["from"], wh["tamper"]["to"])
+    err = assert_raises(ExampleSdk::WebhookVerificationError) { ExampleSdk.verify_webhook(ep.secret, headers, tampered) }
+    assert_equal :signature, err.reason
+    rot = client.webhook_endpoints.rotate_secret(ep.id)
+    refute_equal ep.secret, rot.secret
+    refute_nil rot.previous_secret_expires_at
+    headers, body = ping.call
+    assert ExampleSdk.verify_webhook(rot.secret, headers, body)
+    assert ExampleSdk.verify_webhook(ep.secret, headers, body)
+    ds = client.webhook_endpoints.deliveries(ep.id, limit: 10)
+    assert_equal 2, ds.data.size
+    assert_equal 2, ds.pagination.total
+    assert ds.data[0].manual
+    assert_equal ExampleSdk::Deleted.new(id: ep.id, deleted: true), client.webhook_endpoints.delete(ep.id)
+  ensure
+    server&.close
+    thread&.join
   end
 
   def test_retry_waits_until_reset

@@ -46,6 +46,11 @@ func (r *record) int(name string, v int64) {
 	r.done(name)
 }
 
+func (r *record) bool(name string, v bool) {
+	r.buf = strconv.AppendBool(r.buf, v)
+	r.done(name)
+}
+
 func (r *record) time(name string, t time.Time) { r.int(name, t.UnixMicro()) }
 
 func (r *record) optTime(name string, t *time.Time) {
@@ -135,6 +140,20 @@ func fieldsOf(r store.Resource) (*record, error) {
 		rec.str("plan", w.Plan)
 		rec.time("created_at", w.CreatedAt)
 	}
+	if e := r.WebhookEndpoint; e != nil {
+		n++
+		rec.kind = "webhook_endpoint"
+		rec.str("id", e.ID)
+		rec.str("workspace_id", e.WorkspaceID)
+		rec.str("url", e.URL)
+		rec.str("description", e.Description)
+		rec.strs("event_types", e.EventTypes)
+		rec.bool("enabled", e.Enabled)
+		rec.str("disabled_reason", e.DisabledReason)
+		rec.time("created_at", e.CreatedAt)
+		rec.time("updated_at", e.UpdatedAt)
+		rec.int("version", e.Version)
+	}
 	if n != 1 {
 		return nil, fmt.Errorf("eventdata: a resource holds exactly one record, not %d", n)
 	}
@@ -216,7 +235,8 @@ func Decode(d, p []byte) (store.Resource, *store.Resource, error) {
 		return store.Resource{}, nil, err
 	}
 	if (prev.Project == nil) != (data.Project == nil) || (prev.Task == nil) != (data.Task == nil) ||
-		(prev.APIKey == nil) != (data.APIKey == nil) || (prev.Workspace == nil) != (data.Workspace == nil) {
+		(prev.APIKey == nil) != (data.APIKey == nil) || (prev.Workspace == nil) != (data.Workspace == nil) ||
+		(prev.WebhookEndpoint == nil) != (data.WebhookEndpoint == nil) {
 		return store.Resource{}, nil, fmt.Errorf("eventdata: previous is of another kind than data")
 	}
 	return data, &prev, nil

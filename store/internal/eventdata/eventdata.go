@@ -95,12 +95,28 @@ type workspace struct {
 	CreatedAt micros `json:"created_at"`
 }
 
+// webhookEndpoint has no secrets and no dispatch state: what the API
+// renders of an endpoint.
+type webhookEndpoint struct {
+	ID             string   `json:"id"`
+	WorkspaceID    string   `json:"workspace_id"`
+	URL            string   `json:"url"`
+	Description    string   `json:"description"`
+	EventTypes     []string `json:"event_types"`
+	Enabled        bool     `json:"enabled"`
+	DisabledReason string   `json:"disabled_reason"`
+	CreatedAt      micros   `json:"created_at"`
+	UpdatedAt      micros   `json:"updated_at"`
+	Version        int64    `json:"version"`
+}
+
 // resource is store.Resource stored: one key, the resource's kind.
 type resource struct {
-	Project   *project   `json:"project,omitempty"`
-	Task      *task      `json:"task,omitempty"`
-	APIKey    *apiKey    `json:"api_key,omitempty"`
-	Workspace *workspace `json:"workspace,omitempty"`
+	Project         *project         `json:"project,omitempty"`
+	Task            *task            `json:"task,omitempty"`
+	APIKey          *apiKey          `json:"api_key,omitempty"`
+	Workspace       *workspace       `json:"workspace,omitempty"`
+	WebhookEndpoint *webhookEndpoint `json:"webhook_endpoint,omitempty"`
 }
 
 func fromStored(r resource) (store.Resource, error) {
@@ -122,6 +138,11 @@ func fromStored(r resource) (store.Resource, error) {
 	case r.Workspace != nil:
 		w := r.Workspace
 		out.Workspace = &store.Workspace{ID: w.ID, Name: w.Name, Plan: w.Plan, CreatedAt: dec(w.CreatedAt)}
+	case r.WebhookEndpoint != nil:
+		e := r.WebhookEndpoint
+		out.WebhookEndpoint = &store.WebhookEndpoint{ID: e.ID, WorkspaceID: e.WorkspaceID, URL: e.URL,
+			Description: e.Description, EventTypes: e.EventTypes, Enabled: e.Enabled, DisabledReason: e.DisabledReason,
+			CreatedAt: dec(e.CreatedAt), UpdatedAt: dec(e.UpdatedAt), Version: e.Version}
 	default:
 		return store.Resource{}, errors.New("eventdata: stored resource holds no record")
 	}

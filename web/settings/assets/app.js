@@ -533,6 +533,169 @@
       offset += res.data.length;
     }
     renderKeys(keys, total);
+    await loadWebhooks();
+  }
+
+  // ---- webhooks --------------------------------------------------------------
+  let shownDeliveries = null; // the endpoint whose deliveries are shown
+
+  async function loadWebhooks() {
+    const res = await api('GET', '/v1/webhook-endpoints?limit=100');
+    renderWebhooks(res.data, res.pagination.total);
+    if (shownDeliveries) {
+      const still = res.data.find((e) => e.id === shownDeliveries.id);
+      if (still) await showDeliveries(still); else hideDeliveries();
+    }
+  }
+
+  function endpointStatus(e) {
+    if (e.enabled) return ['active', 'Enabled'];
+    return ['disabled', e.disabled_reason ? 'Disabled: ' + e.disabled_reason : 'Disabled'];
+  }
+
+  function smallButton(text, label, onClick) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'secondary';
+    b.textContent = text;
+    b.setAttribute('aria-label', label);
+    b.addEventListener('click', () => onClick(b));
+    return b;
+  }
+
+  function renderWebhooks(endpoints, total) {
+    const body = $('webhooks-body');
+    body.replaceChildren();
+    for (const e of endpoints) {
+      const tr = document.createElement('tr');
+      tr.dataset.endpointId = e.id;
+      const [state, label] = endpointStatus(e);
+      if (state !== 'active') tr.className = 'inactive';
+      const url = document.createElement('td');
+      const c = document.createElement('code');
+      c.textContent = e.url;
+      url.append(c);
+      tr.append(url, cell(e.description || ''), cell((e.event_types || []).length ? e.event_types.join(', ') : 'All events'));
+      const st = document.createElement('td');
+      const badge = document.createElement('span');
+      badge.className = 'badge ' + state;
+      badge.textContent = label;
+      st.append(badge);
+      tr.append(st);
+      const act = document.createElement('td');
+      const actions = document.createElement('div');
+      actions.className = 'row-actions';
+      const name = e.description || e.url;
+      actions.append(
+        smallButton('Deliveries', 'Show deliveries to ' + name, () => showDeliveries(e).catch(handle)),
+        smallButton('Send test', 'Send a test to ' + name, (b) => sendTest(e, b)),
+      );
+      act.append(actions);
+      tr.append(act);
+      body.append(tr);
+    }
+    $('webhooks-summary').textContent = total === 0 ? 'No endpoints yet.' :
+      total + (total === 1 ? ' endpoint' : ' endpoints') + (endpoints.length < total ? ' (showing the newest ' + endpoints.length + ')' : '') + '.';
+  }
+
+  function deliveryStatus(d) {
+    const what = d.status_code ? 'HTTP ' + d.status_code : (d.error || 'no answer');
+    return d.succeeded ? ['active', 'Delivered (' + what + ')'] : ['failed', 'Failed (' + what + ')'];
+  }
+
+  async function showDeliveries(e) {
+    const res = await api('GET', '/v1/webhook-endpoints/' + encodeURIComponent(e.id) + '/deliveries?limit=20');
+    shownDeliveries = e;
+    $('deliveries-url').textContent = e.url;
+    const body = $('deliveries-body');
+    body.replaceChildren();
+    for (const d of res.data) {
+      const tr = document.createElement('tr');
+      tr.dataset.deliveryId = d.id;
+      const [state, label] = deliveryStatus(d);
+      const st = document.createElement('td');
+      const badge = document.createElement('span');
+      badge.className = 'badge ' + state;
+      badge.textContent = label;
+      st.append(badge);
+      if (!d.succeeded && d.next_retry_at) {
+        const p = document.createElement('div');
+        p.className = 'muted';
+        p.textContent = 'Next retry ' + when(d.next_retry_at);
+        st.append(p);
+      }
+      const excerpt = cell(d.response_excerpt || '');
+      excerpt.className = 'excerpt';
+      tr.append(
+        cell(when(d.attempted_at), d.attempted_at),
+        cell(d.event_type + (d.manual ? ' (sent by hand)' : ''), d.event_id),
+        cell(String(d.attempt)),
+        st,
+        cell(Number(d.duration_ms).toLocaleString() + ' ms'),
+        excerpt,
+      );
+      body.append(tr);
+    }
+    const total = res.pagination.total;
+    $('deliveries-summary').textContent = total === 0 ? 'No deliveries yet: send a test.' :
+      total + (total === 1 ? ' attempt' : ' attempts') + (res.data.length < total ? ', the newest ' + res.data.length + ' shown' : '') + ', newest first.';
+    $('deliveries').hidden = false;
+  }
+
+  function hideDeliveries() {
+    shownDeliveries = null;
+    $('deliveries-body').replaceChildren();
+    $('deliveries').hidden = true;
+  }
+
+  async function sendTest(e, button) {
+    clearMessages();
+    button.disabled = true;
+    try {
+      const res = await api('POST', '/v1/webhook-endpoints/' + encodeURIComponent(e.id) + ':test', {});
+      const d = res.data;
+      const [, label] = deliveryStatus(d);
+      if (d.succeeded) showNotice('Test sent to ' + e.url + ': ' + label.toLowerCase() + ' in ' + d.duration_ms + ' ms.');
+      else showError('The test to ' + e.url + ' failed: ' + (d.status_code ? 'the endpoint answered HTTP ' + d.status_code : d.error || 'no answer') + '.');
+      await showDeliveries(e);
+    } catch (err) {
+      handle(err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function addWebhook(ev) {
+    ev.preventDefault();
+    clearMessages();
+    const body = { url: $('webhook-url').value.trim() };
+    const description = $('webhook-description').value.trim();
+    if (description) body.description = description;
+    const types = $('webhook-types').value.split(',').map((t) => t.trim()).filter(Boolean);
+    if (types.length) body.event_types = types;
+    const button = $('add-webhook');
+    button.disabled = true;
+    try {
+      const res = await api('POST', '/v1/webhook-endpoints', body);
+      $('new-webhook-url').textContent = res.data.url;
+      $('new-webhook-secret').value = res.data.secret;
+      $('webhook-copy-status').textContent = '';
+      $('new-webhook').hidden = false;
+      $('webhook-form').reset();
+      $('new-webhook-secret').focus();
+      $('new-webhook-secret').select();
+      await loadWebhooks();
+    } catch (err) {
+      handle(err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function hideWebhookSecret() {
+    $('new-webhook-secret').value = '';
+    $('webhook-copy-status').textContent = '';
+    $('new-webhook').hidden = true;
   }
 
   // handle shows an error; a 401 means the key stopped working: sign out.
@@ -576,6 +739,9 @@
     keyNames.clear();
     session.clear();
     hideNewKey();
+    hideWebhookSecret();
+    hideDeliveries();
+    $('webhooks-body').replaceChildren();
     $('keys-body').replaceChildren();
     showSignedIn(false);
     clearMessages();
@@ -622,20 +788,22 @@
     $('new-key').hidden = true;
   }
 
-  async function copyKey() {
-    const input = $('new-key-value');
+  // copyField copies a shown secret (a key, a webhook secret) and says so in status.
+  async function copyField(inputId, statusId, what) {
+    const input = $(inputId);
     try {
       await navigator.clipboard.writeText(input.value);
     } catch (e) {
       // Without the async clipboard (older browsers, insecure origins), copy the selection.
       input.select();
       if (!document.execCommand || !document.execCommand('copy')) {
-        $('copy-status').textContent = 'Could not copy automatically: the key is selected, press Ctrl+C (⌘C on a Mac).';
+        $(statusId).textContent = 'Could not copy automatically: the ' + what + ' is selected, press Ctrl+C (⌘C on a Mac).';
         return;
       }
     }
-    $('copy-status').textContent = 'Copied to the clipboard.';
+    $(statusId).textContent = 'Copied to the clipboard.';
   }
+  const copyKey = () => copyField('new-key-value', 'copy-status', 'key');
 
   async function revoke(k, button) {
     clearMessages();
@@ -665,6 +833,9 @@
     $('copy-key').addEventListener('click', copyKey);
     $('dismiss-key').addEventListener('click', hideNewKey);
     $('refresh').addEventListener('click', refresh);
+    $('webhook-form').addEventListener('submit', addWebhook);
+    $('copy-webhook-secret').addEventListener('click', () => copyField('new-webhook-secret', 'webhook-copy-status', 'secret'));
+    $('dismiss-webhook-secret').addEventListener('click', hideWebhookSecret);
     if (session.get()) {
       showSignedIn(true);
       activity.start();

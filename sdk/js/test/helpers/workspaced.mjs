@@ -27,8 +27,9 @@ export async function startWorkspaced({ extraArgs = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "workspaced-js-"));
   const bin = buildWorkspaced(dir);
   const database = join(dir, "workspace.db");
+  // --webhook-allow-private: step 13's receiver is on loopback.
   const child = spawn(bin, ["serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
-    "--database", database, ...extraArgs], {
+    "--database", database, "--webhook-allow-private", ...extraArgs], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   const lines = createInterface({ input: child.stderr });
