@@ -439,6 +439,12 @@ func responseHeaders(rateLimited, retryAfter bool) openapi3.Headers {
 // rpcOf returns the method-table row of an operation, which
 // protoc-gen-openapiv2 names Service_Method, with a number after it for the
 // additional bindings (TaskService_UpdateTask2).
+// unlogged are the services whose writes append no event, so whose answers
+// carry no X-Event-Seq: webhook endpoints are how the log is delivered, not
+// the workspace's data (only the delivery engine's endpoint.disabled is
+// logged).
+var unlogged = map[string]bool{"WebhookService": true}
+
 func rpcOf(table *apimethod.Table, operationID string) (apimethod.Method, error) {
 	service, name, _ := strings.Cut(operationID, "_")
 	full := "/" + protoPackage + "." + service + "/" + name
@@ -524,7 +530,7 @@ func rewriteOperation(comps *openapi3.Components, table *apimethod.Table, path, 
 		return p.Value != nil && p.Value.In == "query" && p.Value.Name == "etag"
 	})
 	okHeaders := responseHeaders(true, false)
-	if rpc.IsWrite() {
+	if rpc.IsWrite() && !unlogged[string(rpc.Desc.Parent().Name())] {
 		okHeaders["X-Event-Seq"] = &openapi3.HeaderRef{Ref: "#/components/headers/X-Event-Seq"}
 	}
 	if tagged {

@@ -297,8 +297,8 @@ func (s *Store) RecordManualWebhookDelivery(ctx context.Context, d store.Webhook
 
 // claimDue selects the due endpoints (now, twice, then the limit).
 var claimDue = `SELECT ` + webhookEndpointColsE + ` FROM webhook_endpoints e
-	JOIN event_heads h ON h.workspace_id = e.workspace_id
-	WHERE e.enabled = 1 AND e.delivered_seq < h.last_seq
+	WHERE e.enabled = 1
+	AND e.delivered_seq < coalesce((SELECT max(v.seq) FROM events v WHERE v.workspace_id = e.workspace_id), 0)
 	AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= ?)
 	AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= ?)
 	ORDER BY coalesce(e.next_attempt_at, 0), e.id LIMIT ?`
