@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -550,4 +551,26 @@ func TestWebhookInFlightBound(t *testing.T) {
 	if maxOpen != 16 {
 		t.Errorf("at most %d attempts open at once, want 16", maxOpen)
 	}
+}
+
+// TestWebhookDeliveriesPruned: attempts are pruned with the events, by the
+// same retention.
+func TestWebhookDeliveriesPruned(t *testing.T) {
+	var aged atomic.Int64
+	env := servertest.Start(t, fastWebhooks(time.Millisecond), func(c *server.Config) {
+		c.EventRetention = time.Hour
+		c.EventPruneInterval = 5 * time.Millisecond
+		c.EventClock = func() time.Time {
+			if at := aged.Load(); at != 0 {
+				return time.Unix(0, at).Add(time.Hour)
+			}
+			return time.Now()
+		}
+	})
+	rcv := newReceiver(t, always(200))
+	id, _ := createEndpoint(t, env, env.AdminKey, rcv.url)
+	createProject(t, env, env.AdminKey, "old")
+	waitUntil(t, "an attempt stored", func() bool { return len(listDeliveries(t, env, env.AdminKey, id)) == 1 })
+	aged.Store(time.Now().Add(time.Second).UnixNano()) // everything so far is now over an hour old
+	waitUntil(t, "the attempt pruned", func() bool { return len(listDeliveries(t, env, env.AdminKey, id)) == 0 })
 }
