@@ -251,6 +251,11 @@ func (s *timedStore) DeleteWebhookEndpoint(ctx context.Context, workspaceID, id 
 	return s.next.DeleteWebhookEndpoint(ctx, workspaceID, id)
 }
 
+func (s *timedStore) DeleteWebhookEndpointIf(ctx context.Context, workspaceID, id string, check func(store.WebhookEndpoint) error) error {
+	defer s.since("DeleteWebhookEndpointIf", time.Now())
+	return s.next.DeleteWebhookEndpointIf(ctx, workspaceID, id, check)
+}
+
 func (s *timedStore) ListWebhookDeliveries(ctx context.Context, workspaceID, endpointID string, page store.Page) ([]store.WebhookDelivery, int, error) {
 	defer s.since("ListWebhookDeliveries", time.Now())
 	return s.next.ListWebhookDeliveries(ctx, workspaceID, endpointID, page)

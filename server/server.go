@@ -423,15 +423,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 // webhookDeps are the webhook handlers' parts: the store, the URL rule with
 // the server's resolver and flag, and the delivery engine's sender.
 func webhookDeps(cfg Config, st store.Store) service.WebhookDeps {
-	d := service.WebhookDeps{
+	return service.WebhookDeps{
+		Store: st,
 		CheckURL: func(ctx context.Context, u string) error {
 			return webhook.CheckURL(ctx, net.DefaultResolver, u, cfg.WebhookAllowPrivate)
 		},
 	}
-	if ws, ok := st.(store.WebhookEndpoints); ok {
-		d.Store = ws
-	}
-	return d
 }
 
 // servesEvery checks that every RPC of the method table has an implementation

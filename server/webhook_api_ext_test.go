@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -489,4 +490,60 @@ func TestWebhookCatchUpByReenabling(t *testing.T) {
 			t.Errorf("after re-enabling: %v %v %v (the failed one was %s)", got[0].id, got[1].id, got[2].id, first.id)
 		}
 	}, fastWebhooks(time.Hour))
+}
+
+// TestWebhookRetryOfAPrunedEvent: once an attempt's event is past the log's
+// retention, :retry answers 404 saying so (SQLite; the pruning itself is
+// the events tests').
+func TestWebhookRetryOfAPrunedEvent(t *testing.T) {
+	var aged atomic.Int64
+	env := servertest.Start(t, fastWebhooks(time.Millisecond), func(c *server.Config) {
+		c.EventRetention = time.Hour
+		c.EventPruneInterval = 5 * time.Millisecond
+		c.EventClock = func() time.Time {
+			if at := aged.Load(); at != 0 {
+				return time.Unix(0, at).Add(time.Hour)
+			}
+			return time.Now()
+		}
+	})
+	env.SetPlan(env.WorkspaceID, ratelimit.Enterprise)
+	admin := env.AdminKey
+	recv := newReceiver(t, always(200))
+	id, _ := createEndpoint(t, env, admin, recv.url, "project.created")
+	if r := env.REST("POST", "/v1/projects", admin, `{"name":"soon pruned"}`); r.Status != 201 {
+		t.Fatalf("create project: %d %s", r.Status, r.Body)
+	}
+	ev := waitDelivery(t, recv, func(x delivery) bool { return x.typ == "project.created" })
+	var auto string
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for ; auto == ""; <-tick.C {
+		for _, d := range listDeliveries(t, env, admin, id) {
+			if d["event_id"] == ev.id {
+				auto = d["id"].(string)
+			}
+		}
+		if auto == "" && time.Now().After(deadline) {
+			t.Fatal("the attempt is not listed")
+		}
+	}
+	aged.Store(time.Now().UnixNano())
+	for ; ; <-tick.C {
+		if r := env.REST("GET", "/v1/events?after=0", admin, ""); r.Status == http.StatusGone {
+			break
+		}
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatal("the log was not pruned")
+		}
+	}
+	r := env.REST("POST", "/v1/webhook-endpoints/"+id+"/deliveries/"+auto+":retry", admin, `{}`)
+	if code, msg, _ := extRESTError(t, r); r.Status != 404 || code != "NOT_FOUND" || !strings.Contains(msg, "no longer in the log") {
+		t.Errorf(":retry of a pruned event: %d %s", r.Status, r.Body)
+	}
+	n := len(recv.deliveries())
+	if n != 1 {
+		t.Errorf("the receiver got %d requests, want the one delivery", n)
+	}
 }

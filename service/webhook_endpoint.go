@@ -272,28 +272,16 @@ func (s *webhooks) DeleteWebhookEndpoint(ctx context.Context, req *workspacev1.D
 	if err != nil {
 		return nil, err
 	}
-	if check != nil {
-		// The store has no conditional delete of endpoints: the check is
-		// made in an update's transaction that changes nothing but takes
-		// the row, then the delete follows. A change in between is the
-		// delete's to win, as without If-Match.
-		if _, err := s.wh().Store.UpdateWebhookEndpoint(ctx, p.WorkspaceID, req.Id, func(e *store.WebhookEndpoint) error {
-			if err := check(e.Version); err != nil {
-				return err
-			}
-			return errCheckedOnly
-		}); err != nil && !errors.Is(err, errCheckedOnly) {
-			return nil, apierror.From(err)
-		}
+	if check == nil {
+		err = s.wh().Store.DeleteWebhookEndpoint(ctx, p.WorkspaceID, req.Id)
+	} else {
+		err = s.wh().Store.DeleteWebhookEndpointIf(ctx, p.WorkspaceID, req.Id, func(e store.WebhookEndpoint) error { return check(e.Version) })
 	}
-	if err := s.wh().Store.DeleteWebhookEndpoint(ctx, p.WorkspaceID, req.Id); err != nil {
+	if err != nil {
 		return nil, apierror.From(err)
 	}
 	return &workspacev1.DeleteWebhookEndpointResponse{Id: req.Id, Deleted: true}, nil
 }
-
-// errCheckedOnly ends the update that only checks a delete's precondition.
-var errCheckedOnly = errors.New("precondition checked")
 
 func (s *webhooks) RotateWebhookSecret(ctx context.Context, req *workspacev1.RotateWebhookSecretRequest) (*workspacev1.RotateWebhookSecretResponse, error) {
 	p, err := principal(ctx)

@@ -123,6 +123,10 @@ type WebhookEndpoints interface {
 	// DeleteWebhookEndpoint deletes the endpoint and its deliveries, or
 	// returns NotFound("webhook_endpoint").
 	DeleteWebhookEndpoint(ctx context.Context, workspaceID, id string) error
+	// DeleteWebhookEndpointIf is DeleteWebhookEndpoint when check, given the
+	// endpoint as stored, returns nil; check's error otherwise, and nothing
+	// is deleted. The check and the delete are one transaction (If-Match).
+	DeleteWebhookEndpointIf(ctx context.Context, workspaceID, id string, check func(WebhookEndpoint) error) error
 	// ListWebhookDeliveries returns one page of the endpoint's attempts,
 	// newest first (attempted_at then id, descending; default Order only,
 	// keyset After on attempted_at), and how many there are;

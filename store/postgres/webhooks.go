@@ -160,6 +160,23 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, workspaceID, id strin
 	return nil
 }
 
+func (s *Store) DeleteWebhookEndpointIf(ctx context.Context, workspaceID, id string, check func(store.WebhookEndpoint) error) error {
+	return s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		cur, err := scanWebhookEndpoint(tx.QueryRow(ctx, "SELECT "+webhookEndpointCols+
+			" FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspaceID, id))
+		if err != nil {
+			return rowError(ctx, "delete webhook endpoint: read", "webhook_endpoint", err)
+		}
+		if err := check(cur); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2", workspaceID, id); err != nil {
+			return dbError(ctx, "delete webhook endpoint", err)
+		}
+		return nil
+	})
+}
+
 func endpointExists(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }, workspaceID, id string) error {

@@ -187,6 +187,25 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, workspaceID, id strin
 	}))
 }
 
+func (s *Store) DeleteWebhookEndpointIf(ctx context.Context, workspaceID, id string, check func(store.WebhookEndpoint) error) error {
+	var checkErr error
+	err := s.write(ctx, func(ctx context.Context, tx *engine.Tx, _ *pending) error {
+		cur, err := getWebhookEndpoint(ctx, tx, workspaceID, id)
+		if err != nil {
+			return err
+		}
+		if checkErr = check(cur); checkErr != nil {
+			return checkErr
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+		return affected(res, err, "webhook_endpoint")
+	})
+	if checkErr != nil {
+		return checkErr
+	}
+	return wrap(ctx, "delete webhook endpoint", err)
+}
+
 func endpointExists(ctx context.Context, q engine.Querier, workspaceID, id string) error {
 	var one int
 	err := q.QueryRowContext(ctx, `SELECT 1 FROM webhook_endpoints WHERE workspace_id = ? AND id = ?`, workspaceID, id).Scan(&one)

@@ -104,6 +104,23 @@ func testWebhookEndpointCRUD(t *testing.T, s store.Store) {
 		es, n, err := s.ListWebhookEndpoints(ctx, "ws_1", p)
 		return mapIDs(es, func(e store.WebhookEndpoint) string { return e.ID }), n, err
 	})
+	// A conditional delete: refused by its check (nothing deleted), then passed.
+	if err := s.DeleteWebhookEndpointIf(ctx, "ws_1", "whe_1", func(x store.WebhookEndpoint) error {
+		if x.Version != 2 {
+			return fmt.Errorf("check saw version %d", x.Version)
+		}
+		return errAbort
+	}); err != errAbort {
+		t.Errorf("refused conditional delete: %v, want the check's error", err)
+	}
+	if _, err := s.GetWebhookEndpoint(ctx, "ws_1", "whe_1"); err != nil {
+		t.Fatalf("after a refused conditional delete: %v", err)
+	}
+	mustEndpoint(t, s, newEndpoint("ws_1", "whe_if", at(200)))
+	if err := s.DeleteWebhookEndpointIf(ctx, "ws_1", "whe_if", func(store.WebhookEndpoint) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	checkNotFound(t, "conditional delete twice", s.DeleteWebhookEndpointIf(ctx, "ws_1", "whe_if", func(store.WebhookEndpoint) error { return nil }), "webhook_endpoint")
 	if err := s.DeleteWebhookEndpoint(ctx, "ws_1", "whe_1"); err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +149,10 @@ func testWebhookTenancy(t *testing.T, s store.Store) {
 	checkSameError(t, "UpdateWebhookEndpoint", fe, re, "webhook_endpoint")
 	fe, re = foreign(func(ws, id string) error { return s.DeleteWebhookEndpoint(ctx, ws, id) })
 	checkSameError(t, "DeleteWebhookEndpoint", fe, re, "webhook_endpoint")
+	fe, re = foreign(func(ws, id string) error {
+		return s.DeleteWebhookEndpointIf(ctx, ws, id, func(store.WebhookEndpoint) error { return nil })
+	})
+	checkSameError(t, "DeleteWebhookEndpointIf", fe, re, "webhook_endpoint")
 	fe, re = foreign(func(ws, id string) error {
 		_, _, err := s.ListWebhookDeliveries(ctx, ws, id, store.Page{Limit: 5})
 		return err
