@@ -11,6 +11,11 @@ import (
 // long behind the pruner.
 const pruneBatch = 500
 
+// deliveryGrace is how much longer than events webhook attempts are kept:
+// an attempt's history stays visible after its event was pruned (a :retry
+// of it then says the event is gone, rather than that the attempt is).
+const deliveryGrace = 7 * 24 * time.Hour
+
 // pruneEvents deletes the events (and webhook attempts) older than
 // EventRetention until ctx ends:
 // a batch every EventPruneInterval, and the next one at once while a batch
@@ -27,10 +32,10 @@ func (s *Server) pruneEvents(ctx context.Context) {
 		next := s.cfg.EventPruneInterval
 		before := s.cfg.EventClock().Add(-s.cfg.EventRetention)
 		n, err := s.store.PruneEvents(ctx, before, pruneBatch)
-		// Webhook attempts are kept as long as events, pruned alongside.
+		// Webhook attempts are pruned alongside, a week later.
 		d := 0
 		if err == nil {
-			d, err = s.store.PruneWebhookDeliveries(ctx, before, pruneBatch)
+			d, err = s.store.PruneWebhookDeliveries(ctx, before.Add(-deliveryGrace), pruneBatch)
 		}
 		switch {
 		case ctx.Err() != nil:

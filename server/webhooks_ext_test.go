@@ -553,8 +553,8 @@ func TestWebhookInFlightBound(t *testing.T) {
 	}
 }
 
-// TestWebhookDeliveriesPruned: attempts are pruned with the events, by the
-// same retention.
+// TestWebhookDeliveriesPruned: attempts are pruned a week after the
+// events' retention.
 func TestWebhookDeliveriesPruned(t *testing.T) {
 	var aged atomic.Int64
 	env := servertest.Start(t, fastWebhooks(time.Millisecond), func(c *server.Config) {
@@ -562,7 +562,7 @@ func TestWebhookDeliveriesPruned(t *testing.T) {
 		c.EventPruneInterval = 5 * time.Millisecond
 		c.EventClock = func() time.Time {
 			if at := aged.Load(); at != 0 {
-				return time.Unix(0, at).Add(time.Hour)
+				return time.Unix(0, at).Add(time.Hour + 7*24*time.Hour)
 			}
 			return time.Now()
 		}
@@ -571,6 +571,6 @@ func TestWebhookDeliveriesPruned(t *testing.T) {
 	id, _ := createEndpoint(t, env, env.AdminKey, rcv.url)
 	createProject(t, env, env.AdminKey, "old")
 	waitUntil(t, "an attempt stored", func() bool { return len(listDeliveries(t, env, env.AdminKey, id)) == 1 })
-	aged.Store(time.Now().Add(time.Second).UnixNano()) // everything so far is now over an hour old
+	aged.Store(time.Now().Add(time.Second).UnixNano()) // everything so far is now over a week and an hour old
 	waitUntil(t, "the attempt pruned", func() bool { return len(listDeliveries(t, env, env.AdminKey, id)) == 0 })
 }

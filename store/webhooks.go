@@ -174,6 +174,6 @@ type WebhookDispatch interface {
 	// PruneWebhookDeliveries deletes, oldest first, at most limit attempts
 	// (of any endpoint) made before before, in one short transaction, and
 	// returns how many it deleted (fewer than limit: none older is left).
-	// The event log's retention applies to them too.
+	// The server prunes them a week after the event log's retention.
 	PruneWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
 }
