@@ -295,3 +295,8 @@ func (s *timedStore) RecordManualWebhookDelivery(ctx context.Context, d store.We
 	defer s.since("RecordManualWebhookDelivery", time.Now())
 	return s.next.RecordManualWebhookDelivery(ctx, d)
 }
+
+func (s *timedStore) PruneWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	defer s.since("PruneWebhookDeliveries", time.Now())
+	return s.next.PruneWebhookDeliveries(ctx, before, limit)
+}

@@ -11,7 +11,13 @@ import (
 // long behind the pruner.
 const pruneBatch = 500
 
-// pruneEvents deletes the events older than EventRetention until ctx ends:
+// deliveryGrace is how much longer than events webhook attempts are kept:
+// an attempt's history stays visible after its event was pruned (a :retry
+// of it then says the event is gone, rather than that the attempt is).
+const deliveryGrace = 7 * 24 * time.Hour
+
+// pruneEvents deletes the events (and webhook attempts) older than
+// EventRetention until ctx ends:
 // a batch every EventPruneInterval, and the next one at once while a batch
 // came back full (a backlog, such as the first start after a long stop).
 func (s *Server) pruneEvents(ctx context.Context) {
@@ -26,15 +32,20 @@ func (s *Server) pruneEvents(ctx context.Context) {
 		next := s.cfg.EventPruneInterval
 		before := s.cfg.EventClock().Add(-s.cfg.EventRetention)
 		n, err := s.store.PruneEvents(ctx, before, pruneBatch)
+		// Webhook attempts are pruned alongside, a week later.
+		d := 0
+		if err == nil {
+			d, err = s.store.PruneWebhookDeliveries(ctx, before.Add(-deliveryGrace), pruneBatch)
+		}
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
 			s.cfg.Logger.Warn("pruning events", slog.Any("error", err))
-		case n == pruneBatch:
+		case n == pruneBatch || d == pruneBatch:
 			next = 0
-		case n > 0:
-			s.cfg.Logger.Debug("pruned events", slog.Int("events", n), slog.Time("before", before))
+		case n > 0 || d > 0:
+			s.cfg.Logger.Debug("pruned events", slog.Int("events", n), slog.Int("webhook_deliveries", d), slog.Time("before", before))
 		}
 		timer.Reset(next)
 	}

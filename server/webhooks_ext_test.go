@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -509,4 +510,67 @@ func startWebhookReplica(t *testing.T, database string, configs ...servertest.Co
 		}
 	})
 	return srv
+}
+
+// TestWebhookInFlightBound: with more endpoints than a server's 16 attempts
+// in flight, all held open by the receiver, 16 are open at once and never
+// more; released, every endpoint gets its event.
+func TestWebhookInFlightBound(t *testing.T) {
+	env := servertest.Start(t, fastWebhooks(time.Millisecond))
+	release := make(chan struct{})
+	var mu sync.Mutex
+	open, maxOpen, total := 0, 0, 0
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		open++
+		total++
+		maxOpen = max(maxOpen, open)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		open--
+		mu.Unlock()
+		w.WriteHeader(200)
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	const endpoints = 20
+	for range endpoints {
+		createEndpoint(t, env, env.AdminKey, "http://"+l.Addr().String()+"/hook")
+	}
+	createProject(t, env, env.AdminKey, "to everyone")
+	waitUntil(t, "16 attempts open", func() bool { mu.Lock(); defer mu.Unlock(); return open == 16 })
+	close(release)
+	waitUntil(t, "every endpoint served", func() bool { mu.Lock(); defer mu.Unlock(); return total == endpoints })
+	mu.Lock()
+	defer mu.Unlock()
+	if maxOpen != 16 {
+		t.Errorf("at most %d attempts open at once, want 16", maxOpen)
+	}
+}
+
+// TestWebhookDeliveriesPruned: attempts are pruned a week after the
+// events' retention.
+func TestWebhookDeliveriesPruned(t *testing.T) {
+	var aged atomic.Int64
+	env := servertest.Start(t, fastWebhooks(time.Millisecond), func(c *server.Config) {
+		c.EventRetention = time.Hour
+		c.EventPruneInterval = 5 * time.Millisecond
+		c.EventClock = func() time.Time {
+			if at := aged.Load(); at != 0 {
+				return time.Unix(0, at).Add(time.Hour + 7*24*time.Hour)
+			}
+			return time.Now()
+		}
+	})
+	rcv := newReceiver(t, always(200))
+	id, _ := createEndpoint(t, env, env.AdminKey, rcv.url)
+	createProject(t, env, env.AdminKey, "old")
+	waitUntil(t, "an attempt stored", func() bool { return len(listDeliveries(t, env, env.AdminKey, id)) == 1 })
+	aged.Store(time.Now().Add(time.Second).UnixNano()) // everything so far is now over a week and an hour old
+	waitUntil(t, "the attempt pruned", func() bool { return len(listDeliveries(t, env, env.AdminKey, id)) == 0 })
 }

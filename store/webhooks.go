@@ -171,4 +171,9 @@ type WebhookDispatch interface {
 	// by the store); it needs no lease and changes nothing else.
 	// NotFound("webhook_endpoint") if the endpoint is not d.WorkspaceID's.
 	RecordManualWebhookDelivery(ctx context.Context, d WebhookDelivery) (WebhookDelivery, error)
+	// PruneWebhookDeliveries deletes, oldest first, at most limit attempts
+	// (of any endpoint) made before before, in one short transaction, and
+	// returns how many it deleted (fewer than limit: none older is left).
+	// The server prunes them a week after the event log's retention.
+	PruneWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
 }

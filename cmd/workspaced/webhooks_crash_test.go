@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/example/workspace/store/postgres/pgtest"
 )
 
 // TestCrashMidDeliverySQLite kills the delivering server with SIGKILL while
@@ -17,7 +19,15 @@ import (
 // (once the dead server's lease expires, 30 s) the event is delivered, with
 // the same webhook-id.
 func TestCrashMidDeliverySQLite(t *testing.T) {
-	db := t.TempDir() + "/webhooks.db"
+	crashMidDelivery(t, t.TempDir()+"/webhooks.db")
+}
+
+// TestCrashMidDeliveryPostgres is the same on PostgreSQL.
+func TestCrashMidDeliveryPostgres(t *testing.T) {
+	crashMidDelivery(t, pgtest.NewDatabase(t))
+}
+
+func crashMidDelivery(t *testing.T, db string) {
 	var mu sync.Mutex
 	var ids []string
 	held := make(chan struct{}, 1)

@@ -421,3 +421,15 @@ func prefixed(alias, cols string) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, errors.New("prune webhook deliveries: limit below 1")
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM webhook_deliveries WHERE id IN
+		(SELECT id FROM webhook_deliveries WHERE created_at < $1 ORDER BY created_at LIMIT $2)`, ts(before), limit)
+	if err != nil {
+		return 0, dbError(ctx, "prune webhook deliveries", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

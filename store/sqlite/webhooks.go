@@ -500,3 +500,28 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, owner string, now time
 	}
 	return out, nil
 }
+
+func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, errors.New("prune webhook deliveries: limit below 1")
+	}
+	var enc encoder
+	cut := enc.micros(before)
+	if enc.err != nil {
+		return 0, enc.err
+	}
+	var n int64
+	err := s.db.Write(ctx, func(ctx context.Context, tx *engine.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE rowid IN
+			(SELECT rowid FROM webhook_deliveries WHERE created_at < ? ORDER BY created_at LIMIT ?)`, cut, limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, wrap(ctx, "prune webhook deliveries", err)
+	}
+	return int(n), nil
+}

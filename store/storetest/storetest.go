@@ -111,6 +111,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Webhook/Disable", testWebhookDisable},
 		{"Webhook/ConcurrentClaims", testWebhookConcurrentClaims},
 		{"Webhook/NoSkipUnderWrites", testWebhookNoSkipUnderWrites},
+		{"Webhook/PruneDeliveries", testWebhookPruneDeliveries},
 
 		{"Ping", testPing},
 		{"Close", testClose},

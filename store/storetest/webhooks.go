@@ -499,3 +499,26 @@ func testWebhookNoSkipUnderWrites(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+func testWebhookPruneDeliveries(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustWorkspace(t, s, "ws_1")
+	mustEndpoint(t, s, newEndpoint("ws_1", "whe_1", at(0)))
+	mustEndpoint(t, s, newEndpoint("ws_1", "whe_2", at(0)))
+	for i, ep := range []string{"whe_1", "whe_2", "whe_1"} {
+		if _, err := s.RecordManualWebhookDelivery(ctx, store.WebhookDelivery{WorkspaceID: "ws_1", EndpointID: ep,
+			EventID: "evt_x", EventType: "ping", Attempt: 1, AttemptedAt: at(10 + i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, want := range []int{2, 0} {
+		n, err := s.PruneWebhookDeliveries(ctx, at(12), 2)
+		if err != nil || n != want {
+			t.Fatalf("prune %d: %d, %v; want %d", i, n, err, want)
+		}
+	}
+	ds, total, err := s.ListWebhookDeliveries(ctx, "ws_1", "whe_1", store.Page{Limit: 5})
+	if err != nil || total != 1 || len(ds) != 1 || !ds[0].AttemptedAt.Equal(at(12)) {
+		t.Errorf("left: %+v, %d, %v; want the attempt at(12)", ds, total, err)
+	}
+}

@@ -60,3 +60,6 @@ CREATE TABLE webhook_deliveries (
 );
 
 CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, created_at, id);
+
+-- Pruning deletes the oldest attempts first, with the events' retention.
+CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (created_at);
