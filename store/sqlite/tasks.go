@@ -95,6 +95,28 @@ func (s *Store) GetTask(ctx context.Context, workspaceID, id string) (store.Task
 	return t, wrap(ctx, "get task", err)
 }
 
+// taskUpdateCols are the columns an update may change, besides version.
+var taskUpdateCols = [...]string{"project_id", "title", "description", "status", "due_at", "completed_at", "updated_at"}
+
+// updateTaskSQL is the UPDATE of a task that sets the columns of mask (bit
+// i: taskUpdateCols[i]) and the version, and no other: SQLite rewrites the
+// entries of every index holding a column the statement sets, and runs the
+// search index's trigger whenever it sets the title or the description,
+// whether or not the value changed. An update that changes the status
+// alone would otherwise pay for six indexes and the full-text index.
+var updateTaskSQL = func() (qs [1 << len(taskUpdateCols)]string) {
+	for mask := range qs {
+		q := `UPDATE tasks SET `
+		for i, c := range taskUpdateCols {
+			if mask&(1<<i) != 0 {
+				q += c + ` = ?, `
+			}
+		}
+		qs[mask] = q + `version = ? WHERE workspace_id = ? AND id = ?`
+	}
+	return qs
+}()
+
 func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update func(*store.Task) error) (store.Task, error) {
 	var out store.Task
 	var updateErr error
@@ -110,13 +132,22 @@ func (s *Store) UpdateTask(ctx context.Context, workspaceID, id string, update f
 		next.ID, next.WorkspaceID, next.CreatedAt = cur.ID, cur.WorkspaceID, cur.CreatedAt
 		next.Version = cur.Version + 1
 		var e encoder
-		args := []any{next.ProjectID, next.Title, next.Description, next.Status,
-			e.optMicros(next.DueAt), e.optMicros(next.CompletedAt), e.micros(next.UpdatedAt), next.Version, workspaceID, id}
+		was := [len(taskUpdateCols)]any{cur.ProjectID, cur.Title, cur.Description, cur.Status,
+			e.optMicros(cur.DueAt), e.optMicros(cur.CompletedAt), e.micros(cur.UpdatedAt)}
+		now := [len(taskUpdateCols)]any{next.ProjectID, next.Title, next.Description, next.Status,
+			e.optMicros(next.DueAt), e.optMicros(next.CompletedAt), e.micros(next.UpdatedAt)}
 		if e.err != nil {
 			return e.err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE tasks SET project_id = ?, title = ?, description = ?, status = ?,
-			due_at = ?, completed_at = ?, updated_at = ?, version = ? WHERE workspace_id = ? AND id = ?`, args...)
+		args := make([]any, 0, len(now)+3)
+		changed := 0
+		for i := range now {
+			if now[i] != was[i] {
+				changed |= 1 << i
+				args = append(args, now[i])
+			}
+		}
+		res, err := tx.ExecContext(ctx, updateTaskSQL[changed], append(args, next.Version, workspaceID, id)...)
 		if isForeignKey(err) {
 			return store.NotFound("project")
 		}
