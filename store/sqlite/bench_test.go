@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/example/workspace/store"
+	"golang.org/x/sync/errgroup"
 )
 
 func BenchmarkGetProject(b *testing.B) {
@@ -214,6 +215,59 @@ func BenchmarkUpdateTaskParallel(b *testing.B) {
 			i := n.Add(1)
 			_, err := st.UpdateTask(ctx, "ws_1", fmt.Sprintf("task_u%d", i%tasks), func(t *store.Task) error {
 				t.Status = []string{"todo", "done"}[i%2]
+				t.UpdatedAt = now.Add(time.Duration(i) * time.Microsecond)
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkUpdateTaskSpread20 is the load tool's update-task at the store:
+// updates spread over 1,500 workspaces of 20 tasks each (so each write
+// touches pages of its own, in the tasks table and in the event log), each
+// setting the status the task already has and a new updated_at.
+func BenchmarkUpdateTaskSpread20(b *testing.B) {
+	st, ctx, now := benchStore(b)
+	const workspaces, tasks = 1500, 20
+	// Seeded by 50 writers at once, so that the creates share commits.
+	var g errgroup.Group
+	g.SetLimit(50)
+	for w := range workspaces {
+		g.Go(func() error {
+			ws := fmt.Sprintf("ws_s%d", w)
+			if err := st.CreateWorkspace(ctx, store.Workspace{ID: ws, Name: "w", Plan: "enterprise", CreatedAt: now}); err != nil {
+				return err
+			}
+			if err := st.CreateProject(ctx, store.Project{ID: "proj_" + ws, WorkspaceID: ws, Name: "p", CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+			for i := range tasks {
+				t := store.Task{ID: fmt.Sprintf("task_%s_%d", ws, i), WorkspaceID: ws, ProjectID: "proj_" + ws, Title: "t", Status: "completed", CreatedAt: now, UpdatedAt: now}
+				if err := st.CreateTask(ctx, t); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(25)
+	cpu := processCPU(b)
+	b.ResetTimer()
+	defer func() { b.ReportMetric(float64((processCPU(b)-cpu).Microseconds())/float64(b.N), "cpu-µs/op") }()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1) * 7919 // a prime: consecutive updates far apart
+			ws := fmt.Sprintf("ws_s%d", i%workspaces)
+			_, err := st.UpdateTask(ctx, ws, fmt.Sprintf("task_%s_%d", ws, (i/workspaces)%tasks), func(t *store.Task) error {
+				t.Status = "completed"
 				t.UpdatedAt = now.Add(time.Duration(i) * time.Microsecond)
 				return nil
 			})

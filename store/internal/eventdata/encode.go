@@ -15,13 +15,18 @@ import (
 // name and JSON value, in order, the values side by side in buf. Writing
 // by hand, not with encoding/json's reflection, because every write of the
 // API pays for it; json.Unmarshal reads it back (the stored structs of
-// eventdata.go name the same fields).
+// eventdata.go name the same fields). Fixed arrays, not slices: a record
+// lives on its caller's stack and costs no allocation but its buf.
 type record struct {
 	kind  string
 	buf   []byte
-	names []string
-	ends  []int // value i is buf[ends[i-1]:ends[i]]
+	n     int
+	names [maxFields]string
+	ends  [maxFields]int // value i is buf[ends[i-1]:ends[i]]
 }
+
+// maxFields is the most fields a stored record has (a task's 11).
+const maxFields = 11
 
 func (r *record) value(i int) []byte {
 	start := 0
@@ -32,8 +37,9 @@ func (r *record) value(i int) []byte {
 }
 
 func (r *record) done(name string) {
-	r.names = append(r.names, name)
-	r.ends = append(r.ends, len(r.buf))
+	r.names[r.n] = name
+	r.ends[r.n] = len(r.buf)
+	r.n++
 }
 
 func (r *record) str(name, v string) {
@@ -88,11 +94,11 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// fieldsOf writes the one record of r; the fields of eventdata.go's stored
-// structs, in their order.
-func fieldsOf(r store.Resource) (*record, error) {
+// fieldsOf writes the one record of r into rec, its values appended to
+// buf; the fields of eventdata.go's stored structs, in their order.
+func fieldsOf(rec *record, r store.Resource, buf []byte) error {
 	n := 0
-	rec := &record{buf: make([]byte, 0, 256)}
+	rec.buf = buf
 	if p := r.Project; p != nil {
 		n++
 		rec.kind = "project"
@@ -155,19 +161,18 @@ func fieldsOf(r store.Resource) (*record, error) {
 		rec.int("version", e.Version)
 	}
 	if n != 1 {
-		return nil, fmt.Errorf("eventdata: a resource holds exactly one record, not %d", n)
+		return fmt.Errorf("eventdata: a resource holds exactly one record, not %d", n)
 	}
-	return rec, nil
+	return nil
 }
 
-// write writes {"kind":{fields i for which keep(i)}}.
-func (r *record) write(keep func(int) bool) []byte {
-	out := make([]byte, 0, len(r.buf)+16*len(r.names)+len(r.kind)+8)
+// appendTo appends {"kind":{fields i for which keep(i)}} to out.
+func (r *record) appendTo(out []byte, keep func(int) bool) []byte {
 	out = append(out, `{"`...)
 	out = append(out, r.kind...)
 	out = append(out, `":{`...)
 	first := true
-	for i, name := range r.names {
+	for i, name := range r.names[:r.n] {
 		if keep != nil && !keep(i) {
 			continue
 		}
@@ -185,26 +190,30 @@ func (r *record) write(keep func(int) bool) []byte {
 
 // Encode returns the stored bytes of an event's Data and Previous. Previous
 // is stored as the fields of the record whose value differs from Data's
-// (most updates change two or three), and nil when there is none.
+// (most updates change two or three), and nil when there is none. Both
+// are slices of one allocation, which also held the values on the way.
 func Encode(data store.Resource, previous *store.Resource) (d, p []byte, err error) {
-	dr, err := fieldsOf(data)
-	if err != nil {
+	var dr, pr record
+	buf := make([]byte, 0, 1024)
+	if err := fieldsOf(&dr, data, buf); err != nil {
 		return nil, nil, err
 	}
-	d = dr.write(nil)
 	if previous == nil {
-		return d, nil, nil
+		out := dr.appendTo(dr.buf[len(dr.buf):], nil)
+		return out[:len(out):len(out)], nil, nil
 	}
-	pr, err := fieldsOf(*previous)
-	if err != nil {
+	if err := fieldsOf(&pr, *previous, dr.buf[len(dr.buf):]); err != nil {
 		return nil, nil, err
 	}
 	if pr.kind != dr.kind {
 		return nil, nil, fmt.Errorf("eventdata: previous is a %s, data a %s", pr.kind, dr.kind)
 	}
+	// pr's values follow dr's in the same array; d and p follow both.
+	rest := pr.buf[len(pr.buf):]
+	full := dr.appendTo(rest, nil)
 	// Both records have the same fields in the same order.
-	p = pr.write(func(i int) bool { return !bytes.Equal(pr.value(i), dr.value(i)) })
-	return d, p, nil
+	p = pr.appendTo(full[len(full):], func(i int) bool { return !bytes.Equal(pr.value(i), dr.value(i)) })
+	return full[:len(full):len(full)], p[:len(p):len(p)], nil
 }
 
 // Decode turns stored bytes back into an event's Data and Previous (nil if

@@ -41,6 +41,27 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRoundTripLong: records larger than Encode's first buffer, whose
+// values, Data and Previous outgrow it one after the other.
+func TestRoundTripLong(t *testing.T) {
+	at := time.Unix(1, 0).UTC()
+	cur := store.Task{ID: "task_1", WorkspaceID: "ws_1", ProjectID: "proj_1", Title: "t", Status: "todo",
+		Description: strings.Repeat("é<", 400), CreatedAt: at, UpdatedAt: at, Version: 1}
+	next := cur
+	next.Description, next.Version = strings.Repeat("x", 700), 2
+	d, p, err := Encode(store.Resource{Task: &next}, &store.Resource{Task: &cur})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, prev, err := Decode(d, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*data.Task, next) || prev == nil || !reflect.DeepEqual(*prev.Task, cur) {
+		t.Errorf("round trip: data %+v, previous %+v; want %+v, %+v", data.Task, prev, next, cur)
+	}
+}
+
 func TestKeyHashNeverStored(t *testing.T) {
 	k := store.APIKey{ID: "key_1", WorkspaceID: "ws_1", Name: "k", Scopes: []string{"read"}, Prefix: "wk_abc",
 		Hash: []byte("secret-hash-bytes"), CreatedAt: time.Unix(1, 0)}
