@@ -99,13 +99,10 @@ func restList(lr listResponse) proto.Message {
 	return out.Interface()
 }
 
-// appendJSON appends msg's JSON to b: pbjson's, or protojson's for what
-// pbjson leaves to it (with protojson's error, if it has one).
+// appendJSON appends msg's JSON to b: pbjson's, or protojson's (compacted)
+// for what pbjson leaves to it (with protojson's error, if it has one).
 func (m *envelopeMarshaler) appendJSON(b []byte, msg proto.Message) ([]byte, error) {
-	if out, err := m.fast.Append(b, msg); err == nil {
-		return out, nil
-	}
-	return m.MarshalOptions.MarshalAppend(b, msg)
+	return m.fast.AppendOr(b, msg, m.MarshalOptions)
 }
 
 func (m *envelopeMarshaler) NewEncoder(w io.Writer) runtime.Encoder {

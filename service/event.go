@@ -220,10 +220,7 @@ func EventJSON(e store.Event) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b, err := eventJSON.Append(nil, m); err == nil {
-		return b, nil
-	}
-	return resourceJSON.Marshal(m)
+	return eventJSON.AppendOr(nil, m, resourceJSON)
 }
 
 const errEmptyResource = wiringError("service: an event without a resource")

@@ -246,3 +246,31 @@ func BenchmarkListTasks(b *testing.B) {
 		}
 	})
 }
+
+// TestAppendOrCompacts: a message the encoder leaves to protojson is written
+// by protojson without its random spaces, after what dst held.
+func TestAppendOrCompacts(t *testing.T) {
+	var enc pbjson.Encoder
+	m, err := structpb.NewStruct(map[string]any{"a": 1, "b": []any{"x y", true}, "c": map[string]any{"d": nil}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := enc.Append(nil, m); !errors.Is(err, pbjson.ErrUnsupported) {
+		t.Fatalf("Struct is written by the encoder itself (%v): the test no longer reaches protojson", err)
+	}
+	got, err := enc.AppendOr([]byte("pre:"), m, reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := reference.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, want); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "pre:"+compact.String() || strings.Count(string(got), " ") != 1 { // the one inside "x y"
+		t.Errorf("AppendOr = %s, want pre:%s", got, compact.String())
+	}
+}
