@@ -255,11 +255,16 @@ func TestWatchAcrossReplicas(t *testing.T) {
 }
 
 // startReplica runs another server on an existing database until the test
-// ends.
-func startReplica(t *testing.T, database string) *server.Server {
+// ends, with configs applied to its Config.
+func startReplica(t *testing.T, database string, configs ...servertest.Config) *server.Server {
 	t.Helper()
+	cfg := server.Config{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Database: database,
+		Logger: slog.New(slog.DiscardHandler)}
+	for _, c := range configs {
+		c(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, server.Config{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Database: database, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -2,11 +2,9 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -426,7 +424,7 @@ func TestWebhookReplicasOnce(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	withDB := func(c *server.Config) { c.Database = db }
 	first := servertest.Start(t, withDB, fastWebhooks(10*time.Millisecond))
-	second := startWebhookReplica(t, db, fastWebhooks(10*time.Millisecond))
+	second := startReplica(t, db, fastWebhooks(10*time.Millisecond))
 	rcv := newReceiver(t, always(200))
 	base := headSeq(t, first)
 	createEndpoint(t, first, first.AdminKey, rcv.url)
@@ -485,31 +483,6 @@ func postProject(t *testing.T, base, key, name string) {
 	if resp.StatusCode != 201 {
 		t.Errorf("create project through %s: %d", base, resp.StatusCode)
 	}
-}
-
-// startWebhookReplica runs another server on database until the test ends.
-func startWebhookReplica(t *testing.T, database string, configs ...servertest.Config) *server.Server {
-	t.Helper()
-	cfg := server.Config{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Database: database,
-		Logger: slog.New(slog.DiscardHandler)}
-	for _, c := range configs {
-		c(&cfg)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("replica: %v", err)
-		}
-	})
-	return srv
 }
 
 // TestWebhookInFlightBound: with more endpoints than a server's 16 attempts
