@@ -84,11 +84,14 @@ func BenchmarkCreateTaskParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkCreateTaskSpread is the load tool's create-task at the store:
-// creates spread over many workspaces (each write's counter rows and index
-// entries on pages of their own, as under the server benchmark's 1,500
-// tenants), with the load tool's title, from many writers at once.
-func BenchmarkCreateTaskSpread(b *testing.B) {
+// spreadWorkspaces is how many tenants the spread benchmarks write to, as
+// the server benchmark's workspaces.
+const spreadWorkspaces = 1500
+
+// spreadStore is a fresh store of spreadWorkspaces workspaces ws_<i>, each
+// with a project proj_<i> and, withTasks, a task task_<i>.
+func spreadStore(b *testing.B, withTasks bool) (*Store, context.Context, time.Time) {
+	b.Helper()
 	ctx := context.Background()
 	st, err := Open(ctx, b.TempDir()+"/bench.db")
 	if err != nil {
@@ -96,8 +99,7 @@ func BenchmarkCreateTaskSpread(b *testing.B) {
 	}
 	b.Cleanup(func() { st.Close() })
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	const workspaces = 1500
-	for i := range workspaces {
+	for i := range spreadWorkspaces {
 		ws, p := fmt.Sprintf("ws_%d", i), fmt.Sprintf("proj_%d", i)
 		if err := st.CreateWorkspace(ctx, store.Workspace{ID: ws, Name: "w", Plan: "enterprise", CreatedAt: now}); err != nil {
 			b.Fatal(err)
@@ -105,7 +107,22 @@ func BenchmarkCreateTaskSpread(b *testing.B) {
 		if err := st.CreateProject(ctx, store.Project{ID: p, WorkspaceID: ws, Name: "p", CreatedAt: now, UpdatedAt: now}); err != nil {
 			b.Fatal(err)
 		}
+		if withTasks {
+			if err := st.CreateTask(ctx, store.Task{ID: fmt.Sprintf("task_%d", i), WorkspaceID: ws, ProjectID: p,
+				Title: "Benchmark task", Status: "todo", CreatedAt: now, UpdatedAt: now}); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
+	return st, ctx, now
+}
+
+// BenchmarkCreateTaskSpread is the load tool's create-task at the store:
+// creates spread over many workspaces (each write's counter rows and index
+// entries on pages of their own, as under the server benchmark's 1,500
+// tenants), with the load tool's title, from many writers at once.
+func BenchmarkCreateTaskSpread(b *testing.B) {
+	st, ctx, now := spreadStore(b, false)
 	var n atomic.Int64
 	b.ReportAllocs()
 	b.SetParallelism(25)
@@ -113,7 +130,7 @@ func BenchmarkCreateTaskSpread(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := n.Add(1)
-			w := (i * 7919) % workspaces
+			w := (i * 7919) % spreadWorkspaces
 			t := store.Task{ID: fmt.Sprintf("task_%d", i), WorkspaceID: fmt.Sprintf("ws_%d", w), ProjectID: fmt.Sprintf("proj_%d", w),
 				Title: "Benchmark task", Status: "todo", CreatedAt: now.Add(time.Duration(i)), UpdatedAt: now.Add(time.Duration(i))}
 			if err := st.CreateTask(ctx, t); err != nil {
@@ -150,27 +167,7 @@ func BenchmarkCreateTasksBatch(b *testing.B) {
 // PUT that sets a status the task already has, over 1,500 workspaces' tasks,
 // from many writers at once.
 func BenchmarkUpdateTaskSpread(b *testing.B) {
-	ctx := context.Background()
-	st, err := Open(ctx, b.TempDir()+"/bench.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	const workspaces = 1500
-	for i := range workspaces {
-		ws, p := fmt.Sprintf("ws_%d", i), fmt.Sprintf("proj_%d", i)
-		if err := st.CreateWorkspace(ctx, store.Workspace{ID: ws, Name: "w", Plan: "enterprise", CreatedAt: now}); err != nil {
-			b.Fatal(err)
-		}
-		if err := st.CreateProject(ctx, store.Project{ID: p, WorkspaceID: ws, Name: "p", CreatedAt: now, UpdatedAt: now}); err != nil {
-			b.Fatal(err)
-		}
-		if err := st.CreateTask(ctx, store.Task{ID: fmt.Sprintf("task_%d", i), WorkspaceID: ws, ProjectID: p,
-			Title: "Benchmark task", Status: "todo", CreatedAt: now, UpdatedAt: now}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	st, ctx, now := spreadStore(b, true)
 	var n atomic.Int64
 	b.ReportAllocs()
 	b.SetParallelism(25)
@@ -178,7 +175,7 @@ func BenchmarkUpdateTaskSpread(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := n.Add(1)
-			w := (i * 7919) % workspaces
+			w := (i * 7919) % spreadWorkspaces
 			at := now.Add(time.Duration(i) * time.Microsecond)
 			if _, err := st.UpdateTask(ctx, fmt.Sprintf("ws_%d", w), fmt.Sprintf("task_%d", w), func(t *store.Task) error {
 				if t.Status != "completed" {
